@@ -1,0 +1,32 @@
+"""`python -m audiornn <command> ...` (also the `audiornn` console script)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "data": "build a dataset from audio files",
+    "train": "train a model on a dataset",
+    "generate": "generate audio, apply an effect or make one-shots",
+    "eval": "plots and quality numbers for a run",
+}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        width = max(map(len, COMMANDS))
+        print("usage: audiornn <command> [options]   (or python -m audiornn <command>)\n")
+        for name, text in COMMANDS.items():
+            print(f"  {name:<{width}}  {text}")
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"\naudiornn: error: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        return 0
+    module = importlib.import_module(f"audiornn.{argv[0]}")
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

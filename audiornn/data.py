@@ -1,0 +1,114 @@
+"""`python -m audiornn.data`: turn audio files and folders into a dataset directory."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from audiornn import cli, corpus, dataset
+from audiornn.errors import AudioRNNError
+
+log = logging.getLogger("audiornn.data")
+PROG = "python -m audiornn.data"
+
+
+def make_parser():
+    d = dataset.DataConfig()
+    p = cli.parser(PROG, "Build a training dataset (mu-law codes, memory-mapped) from audio.")
+    p.add_argument("sources", nargs="*", metavar="SOURCE",
+                   help="audio files or folders (searched recursively)")
+    p.add_argument("--out", required=True, help="dataset directory to create")
+    p.add_argument("--sample-rate", type=cli.positive_int, default=d.sample_rate,
+                   help="model sample rate in Hz (default %(default)s)")
+    p.add_argument("--preemphasis", type=float, default=d.preemphasis,
+                   help="pre-emphasis coefficient in [0, 1) (default %(default)s)")
+    p.add_argument("--val-fraction", type=cli.fraction, default=d.val_fraction,
+                   help="share of audio held out for validation (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the split")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on the first bad file instead of skipping it")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--demo", action="store_true",
+                   help="build from the bundled, synthesized default corpus instead of SOURCE")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+class ProgressBars:
+    """Keras progress bars for the scan and encode passes, in seconds of source audio."""
+
+    def __init__(self, total_seconds: float, n_files: int):
+        self.total, self.n_files, self.bars, self.stage = max(total_seconds, 1e-9), n_files, {}, None
+
+    def __call__(self, stage: str, seconds_done: float, files_done: int) -> None:
+        from keras.utils import Progbar
+
+        if stage not in self.bars:
+            print(f"{stage}: {self.n_files} files, {self.total / 60:.1f} min of audio",
+                  file=sys.stderr)
+            self.bars[stage] = Progbar(round(self.total, 2), unit_name="s of audio",
+                                       stateful_metrics=["files"])
+        self.bars[stage].update(round(min(seconds_done, self.total), 2),
+                                values=[("files", files_done)])
+
+
+def summarize(meta: dict, out: Path) -> str:
+    c = meta["counts"]
+    lines = [
+        f"dataset written to {out}",
+        f"  files used: {c['files']}, skipped: {c['skipped']}"
+        + (f", non-audio files ignored: {c['ignored_non_audio']}" if c.get("ignored_non_audio")
+           else ""),
+        f"  train: {c['train_hours'] * 60:.2f} min, validation: {c['val_hours'] * 60:.2f} min "
+        f"at {meta['sample_rate']} Hz ({meta['n_codes']} codes per stream)",
+        "  gain: " + ", ".join(f"{k} {v['gain_db']:+.1f} dB" for k, v in meta["streams"].items()),
+    ]
+    for s in meta["skipped"]:
+        lines.append(f"  skipped {s['source']}: {s['reason']}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    cli.setup_logging(args.verbose)
+
+    def body():
+        config = dataset.DataConfig(sample_rate=args.sample_rate, preemphasis=args.preemphasis,
+                                    val_fraction=args.val_fraction, seed=args.seed,
+                                    strict=args.strict)
+        config.validate()
+        out = Path(args.out)
+        if out.exists() and not args.overwrite:
+            raise AudioRNNError(f"{out}: already exists (use --overwrite to replace it)")
+        if args.demo and args.sources:
+            raise AudioRNNError("give either SOURCE or --demo, not both")
+        if not args.demo and not args.sources:
+            raise AudioRNNError("no SOURCE given (or use --demo for the bundled corpus)")
+        with tempfile.TemporaryDirectory(prefix="audiornn-demo-") as tmp:
+            sources = args.sources
+            if args.demo:
+                log.info("synthesizing the default corpus")
+                corpus.write_demo_corpus(tmp)
+                sources = [tmp]
+            files, _ = dataset.collect_files(sources)
+            total = sum(_seconds(f) for f in files)
+            meta = dataset.build_from_sources(sources, out, config, overwrite=args.overwrite,
+                                              progress=ProgressBars(total, len(files)))
+        print(summarize(meta, out))
+
+    return cli.run(PROG, body)
+
+
+def _seconds(path) -> float:
+    try:
+        from audiornn import audio
+
+        return audio.info(path).seconds
+    except AudioRNNError:
+        return 0.0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

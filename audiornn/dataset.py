@@ -1,0 +1,481 @@
+"""Build and open dataset directories: `dataset.json` plus one uint8 `.npy` per stream.
+
+Building streams every file twice, block by block, so memory does not grow
+with the corpus: a scan pass checks each file and measures the peak of its
+resampled, pre-emphasized signal (which sets the dataset's gain, so nothing is
+clipped), and an encode pass writes mu-law codes straight into memory-mapped
+`.npy` files. The directory is built under a temporary name and renamed into
+place only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from audiornn import __version__, audio, dsp
+from audiornn.errors import AudioRNNError
+
+log = logging.getLogger(__name__)
+
+FORMAT = "audiornn-dataset"
+FORMAT_VERSION = 1
+SILENCE_PEAK = 1e-4  # -80 dBFS: a file whose peak stays below this is "all silent"
+MIN_CODES = 2
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Settings of a dataset build; the fields are the CLI's defaults."""
+
+    sample_rate: int = 16000
+    preemphasis: float = 0.95
+    val_fraction: float = 0.1
+    seed: int = 0
+    strict: bool = False
+    headroom: float = 0.99
+
+    def validate(self) -> None:
+        if not 1000 <= self.sample_rate <= 384000:
+            raise AudioRNNError(f"--sample-rate must be in [1000, 384000] Hz, got {self.sample_rate}")
+        if not 0.0 <= self.preemphasis < 1.0:
+            raise AudioRNNError(f"--preemphasis must be in [0, 1), got {self.preemphasis}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise AudioRNNError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+
+
+@dataclass
+class Item:
+    """One training example before encoding: a path per stream, and an optional label."""
+
+    streams: dict[str, str]
+    label: str | None = None
+    name: str = ""
+    lengths: dict[str, int] = field(default_factory=dict)
+    peaks: dict[str, float] = field(default_factory=dict)
+    source_rate: int = 0
+    channels: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the code streams: [offset, offset + length) of every stream."""
+
+    source: str
+    offset: int
+    length: int
+    split: str
+    label: int | None = None
+    start: int = 0  # position of the segment within its source, in codes
+
+
+# ---------------------------------------------------------------- file discovery
+
+
+def collect_files(sources: Sequence[str | os.PathLike]) -> tuple[list[Path], int]:
+    """Expands files and folders (recursively) into a sorted list of audio files.
+
+    Files named directly are always tried; inside folders only files with an
+    audio extension are taken. Returns (files, number of ignored non-audio files).
+    """
+    files: list[Path] = []
+    ignored = 0
+    for src in sources:
+        p = Path(src)
+        if not p.exists():
+            raise AudioRNNError(f"{p}: no such file or folder")
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not f.name.startswith("."):
+                    if f.suffix.lower().lstrip(".") in audio.AUDIO_EXTENSIONS:
+                        files.append(f)
+                    else:
+                        ignored += 1
+        else:
+            files.append(p)
+    seen, unique = set(), []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, ignored
+
+
+# ---------------------------------------------------------------- processing
+
+
+def processed_blocks(path: str | os.PathLike, sample_rate: int, preemphasis: float,
+                     stats: dict | None = None) -> Iterator[np.ndarray]:
+    """Yields the resampled, pre-emphasized (not yet gained) signal of a file in blocks.
+
+    Args:
+      stats: if given, receives "raw_peak", the peak of the mono source signal.
+    """
+    i = audio.info(path)
+    rs = dsp.StreamResampler(i.sample_rate_hz, sample_rate)
+    zi = None
+    n_read = 0
+    for x in audio.blocks(path):
+        n_read += len(x)
+        if stats is not None:
+            stats["raw_peak"] = max(stats.get("raw_peak", 0.0), float(np.max(np.abs(x))))
+        y = rs.process(x)
+        if len(y):
+            y, zi = dsp.preemphasis(y, preemphasis, zi)
+            yield y
+    if n_read < i.n_frames:
+        raise audio.BadAudioFile(path, f"truncated: header promises {i.n_frames} frames, "
+                                       f"only {n_read} could be read")
+    y = rs.flush()
+    if len(y):
+        y, zi = dsp.preemphasis(y, preemphasis, zi)
+        yield y
+
+
+def scan_stream(path: str, config: DataConfig) -> tuple[int, float, audio.AudioInfo]:
+    """First pass over one file: (number of codes, peak after pre-emphasis, header)."""
+    i = audio.info(path)
+    n, peak, stats = 0, 0.0, {}
+    for y in processed_blocks(path, config.sample_rate, config.preemphasis, stats):
+        n += len(y)
+        peak = max(peak, float(np.max(np.abs(y))))
+    if n < MIN_CODES:
+        raise audio.BadAudioFile(path, f"too short ({i.n_frames} frames)")
+    if stats.get("raw_peak", 0.0) < SILENCE_PEAK or peak <= 0:
+        raise audio.BadAudioFile(path, "all silent (peak below -80 dBFS)")
+    return n, peak, i
+
+
+# ---------------------------------------------------------------- splitting
+
+
+def split_items(items: list[Item], val_fraction: float, seed: int) -> list[tuple[Item, str, int, int]]:
+    """Assigns whole items to train/validation, per label.
+
+    Returns (item, split, start, length) pieces. Where a group (one label, or
+    the whole unlabeled corpus) has two or more items, whole items go to
+    validation until `val_fraction` of its codes is reached (at least one item,
+    and at least one left for training). A lone unlabeled item is split in two:
+    its last `val_fraction` becomes validation.
+    """
+    rng = np.random.default_rng(seed)
+    groups: dict[str | None, list[int]] = {}
+    for k, it in enumerate(items):
+        groups.setdefault(it.label, []).append(k)
+    val: set[int] = set()
+    pieces: list[tuple[Item, str, int, int]] = []
+    lone_split: dict[int, int] = {}
+    for label, idx in groups.items():
+        if val_fraction <= 0:
+            continue
+        if len(idx) >= 2:
+            total = sum(items[k].lengths["target"] for k in idx)
+            order = [idx[j] for j in rng.permutation(len(idx))]
+            acc = 0
+            for k in order[:-1]:
+                if acc >= val_fraction * total and val & set(idx):
+                    break
+                val.add(k)
+                acc += items[k].lengths["target"]
+        elif label is None:
+            n = items[idx[0]].lengths["target"]
+            n_val = int(round(n * val_fraction))
+            if n_val >= MIN_CODES and n - n_val >= MIN_CODES:
+                lone_split[idx[0]] = n - n_val
+    for k, it in enumerate(items):
+        n = it.lengths["target"]
+        if k in lone_split:
+            cut = lone_split[k]
+            pieces.append((it, "train", 0, cut))
+            pieces.append((it, "val", cut, n - cut))
+        else:
+            pieces.append((it, "val" if k in val else "train", 0, n))
+    return pieces
+
+
+# ---------------------------------------------------------------- building
+
+ProgressFn = Callable[[str, float, int], None]
+
+
+def _fail_or_skip(e: audio.BadAudioFile, config: DataConfig, skipped: list[dict]) -> None:
+    if config.strict:
+        raise AudioRNNError(f"{e.path}: {e.reason} (--strict)")
+    log.warning("skipping %s: %s", e.path, e.reason)
+    skipped.append({"source": e.path, "reason": e.reason})
+
+
+def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
+          overwrite: bool = False, progress: ProgressFn | None = None,
+          extra_meta: dict | None = None, total_seconds: float | None = None,
+          ignored: int = 0) -> dict:
+    """Scans, splits and encodes items into a dataset directory (atomically).
+
+    Args:
+      items: the examples; every item names a path for each stream.
+      out_dir: the dataset directory to create.
+      config: DSP and split settings.
+      overwrite: replace an existing out_dir.
+      progress: called as progress(stage, source_seconds_done, files_done).
+      extra_meta: additional keys for dataset.json (for example the job).
+      total_seconds: total source duration, only used for progress reporting.
+      ignored: non-audio files seen in folders, reported in the summary.
+
+    Returns:
+      The dataset.json contents.
+    """
+    config.validate()
+    out = Path(out_dir)
+    _check_out(out, overwrite)
+    skipped: list[dict] = []
+
+    # Pass 1: scan every file: checks, lengths and peaks.
+    good: list[Item] = []
+    done_s = 0.0
+    for n_done, it in enumerate(items, 1):
+        try:
+            for stream, path in it.streams.items():
+                n, peak, i = scan_stream(path, config)
+                it.lengths[stream], it.peaks[stream] = n, peak
+                it.source_rate, it.channels = i.sample_rate_hz, i.channels
+                it.seconds = max(it.seconds, i.seconds)
+            if len(set(it.lengths.values())) > 1:
+                raise audio.BadAudioFile(it.name, f"streams differ in length {it.lengths}")
+            good.append(it)
+        except audio.BadAudioFile as e:
+            _fail_or_skip(e, config, skipped)
+        done_s += it.seconds or _safe_seconds(it)
+        if progress:
+            progress("scan", done_s, n_done)
+    if not good:
+        reasons = "; ".join(f"{Path(s['source']).name}: {s['reason']}" for s in skipped[:3])
+        raise AudioRNNError("no usable audio" + (f" ({reasons})" if reasons else ""))
+
+    streams = list(good[0].streams)
+    gains = {s: dsp.gain_for_peak(max(it.peaks[s] for it in good), config.headroom)
+             for s in streams}
+    pieces = split_items(good, config.val_fraction, config.seed)
+    label_names = sorted({it.label for it in good if it.label is not None})
+    label_index = {name: k for k, name in enumerate(label_names)}
+    total = sum(it.lengths["target"] for it in good)
+
+    # Pass 2: encode into memory-mapped .npy files in a temporary directory.
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        arrays = {s: np.lib.format.open_memmap(tmp / f"{s}.npy", mode="w+", dtype=np.uint8,
+                                               shape=(total,)) for s in streams}
+        hasher = hashlib.sha256()
+        offsets: dict[int, int] = {}
+        pos = 0
+        done_s = 0.0
+        for n_done, it in enumerate(good, 1):
+            offsets[id(it)] = pos
+            for s in streams:
+                p = pos
+                for y in processed_blocks(it.streams[s], config.sample_rate, config.preemphasis):
+                    codes = dsp.mu_law_encode(y * gains[s])
+                    end = min(p + len(codes), pos + it.lengths[s])
+                    arrays[s][p:end] = codes[: end - p]
+                    p = end
+                if p != pos + it.lengths[s]:
+                    raise AudioRNNError(f"{it.streams[s]}: changed while the dataset was built")
+            pos += it.lengths["target"]
+            done_s += it.seconds
+            if progress:
+                progress("encode", done_s, n_done)
+        for s in streams:
+            arrays[s].flush()
+            hasher.update(s.encode())
+            for k in range(0, total, 1 << 24):
+                hasher.update(np.asarray(arrays[s][k:k + (1 << 24)]).tobytes())
+        del arrays
+
+        segments = [Segment(source=str(it.name or it.streams["target"]),
+                            offset=offsets[id(it)] + start, length=length, split=split,
+                            label=label_index.get(it.label), start=start)
+                    for it, split, start, length in pieces]
+        rate = config.sample_rate
+        n_train = sum(s.length for s in segments if s.split == "train")
+        n_val = sum(s.length for s in segments if s.split == "val")
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "created_by": f"audiornn {__version__}",
+            "job": "generate",
+            "sample_rate": rate,
+            "preemphasis": config.preemphasis,
+            "mu": dsp.MU,
+            "seed": config.seed,
+            "val_fraction": config.val_fraction,
+            "streams": {s: {"file": f"{s}.npy", "gain": gains[s],
+                            "gain_db": 20 * np.log10(gains[s]),
+                            "peak_preemphasized": max(it.peaks[s] for it in good)}
+                        for s in streams},
+            "labels": label_names,
+            "n_codes": total,
+            "counts": {
+                "files": len(good),
+                "skipped": len(skipped),
+                "ignored_non_audio": ignored,
+                "train_codes": n_train,
+                "val_codes": n_val,
+                "train_hours": n_train / rate / 3600,
+                "val_hours": n_val / rate / 3600,
+            },
+            "sources": [{"name": str(it.name or it.streams["target"]),
+                         "files": dict(it.streams),
+                         "source_rate": it.source_rate, "channels": it.channels,
+                         "offset": offsets[id(it)], "length": it.lengths["target"],
+                         "label": it.label} for it in good],
+            "segments": [asdict(s) for s in segments],
+            "skipped": skipped,
+            "fingerprint": hasher.hexdigest()[:16],
+        }
+        if extra_meta:
+            meta.update(extra_meta)
+        (tmp / "dataset.json").write_text(json.dumps(meta, indent=1))
+        _move_into_place(tmp, out, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _safe_seconds(it: Item) -> float:
+    try:
+        return audio.info(it.streams["target"]).seconds
+    except audio.BadAudioFile:
+        return 0.0
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise AudioRNNError(f"{out}: exists and is not a directory")
+    if out.exists() and not overwrite:
+        raise AudioRNNError(f"{out}: already exists (use --overwrite to replace it)")
+    parent = out.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(parent, os.W_OK):
+        raise AudioRNNError(f"{parent}: not writable")
+
+
+def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
+    if out.exists():
+        if not overwrite:
+            raise AudioRNNError(f"{out}: already exists (use --overwrite to replace it)")
+        trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(out, trash)
+        os.replace(tmp, out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def build_from_sources(sources: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
+                       config: DataConfig, **kwargs) -> dict:
+    """Builds a generation dataset from files and folders (the data CLI's default job)."""
+    files, ignored = collect_files(sources)
+    if not files:
+        raise AudioRNNError("no audio files found in " + ", ".join(map(str, sources)))
+    items = [Item(streams={"target": str(f)}, name=str(f)) for f in files]
+    return build(items, out_dir, config, ignored=ignored, **kwargs)
+
+
+# ---------------------------------------------------------------- opening
+
+
+class Dataset:
+    """An opened dataset directory; the code streams are memory-mapped, read-only."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.meta = read_meta(self.path)
+        self.streams: dict[str, np.ndarray] = {}
+        for name, s in self.meta["streams"].items():
+            f = self.path / s["file"]
+            if not f.exists():
+                raise AudioRNNError(f"{self.path}: stream file {s['file']} is missing")
+            arr = np.load(f, mmap_mode="r")
+            if arr.dtype != np.uint8 or arr.shape != (self.meta["n_codes"],):
+                raise AudioRNNError(f"{f}: expected {self.meta['n_codes']} uint8 codes, "
+                                    f"found {arr.shape} {arr.dtype}")
+            self.streams[name] = arr
+        self.segments = [Segment(**s) for s in self.meta["segments"]]
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.meta["sample_rate"])
+
+    @property
+    def preemphasis(self) -> float:
+        return float(self.meta["preemphasis"])
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.meta.get("labels", []))
+
+    @property
+    def job(self) -> str:
+        return self.meta.get("job", "generate")
+
+    @property
+    def fingerprint(self) -> str:
+        return self.meta["fingerprint"]
+
+    def gain(self, stream: str = "target") -> float:
+        return float(self.meta["streams"][stream]["gain"])
+
+    def split(self, name: str) -> list[Segment]:
+        return [s for s in self.segments if s.split == name]
+
+    def dsp_settings(self) -> dict:
+        """The settings that generation needs to decode (saved into runs)."""
+        return {
+            "sample_rate": self.sample_rate,
+            "preemphasis": self.preemphasis,
+            "mu": int(self.meta["mu"]),
+            "gains": {k: float(v["gain"]) for k, v in self.meta["streams"].items()},
+            "labels": self.labels,
+            "job": self.job,
+            **({"oneshot": self.meta["oneshot"]} if "oneshot" in self.meta else {}),
+        }
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    """Reads and checks dataset.json; raises AudioRNNError with the reason."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioRNNError(f"{path}: no such dataset directory")
+    if not path.is_dir():
+        raise AudioRNNError(f"{path}: not a directory")
+    f = path / "dataset.json"
+    if not f.exists():
+        raise AudioRNNError(f"{path}: not an audiornn dataset (no dataset.json)")
+    try:
+        meta = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise AudioRNNError(f"{f}: unreadable ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise AudioRNNError(f"{path}: not an audiornn dataset (dataset.json has another format)")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise AudioRNNError(f"{path}: dataset format version {version} is newer than this "
+                            f"audiornn reads ({FORMAT_VERSION}); upgrade audiornn")
+    return meta
+
+
+def open_dataset(path: str | os.PathLike) -> Dataset:
+    """Opens a dataset directory (see `Dataset`)."""
+    return Dataset(path)

@@ -1,0 +1,209 @@
+"""Pure numpy/scipy signal processing: no Keras, no files.
+
+Everything the model sees passes through these functions: mono downmix,
+resampling, pre-emphasis, a gain and mu-law quantization to 256 classes.
+Generation runs the inverse chain: mu-law decode, undo the gain, de-emphasis.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal
+
+MU = 255
+N_CLASSES = MU + 1
+#: The code that mu-law assigns to silence (0.0).
+SILENCE_CODE = 128
+
+
+def mu_law_encode(x: np.ndarray, mu: int = MU) -> np.ndarray:
+    """Quantizes audio in [-1, 1] to mu-law codes.
+
+    Args:
+      x: float samples; values outside [-1, 1] are clipped (callers apply a gain
+        first so that this never happens to real data).
+      mu: mu-law parameter; there are mu + 1 codes.
+
+    Returns:
+      uint8 codes in [0, mu].
+    """
+    x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
+    y = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
+    # Midrise-free rounding of [-1, 1] onto the mu + 1 integer levels.
+    return np.rint((y + 1.0) / 2.0 * mu).astype(np.uint8)
+
+
+def mu_law_decode(codes: np.ndarray, mu: int = MU) -> np.ndarray:
+    """Maps mu-law codes back to float samples in [-1, 1].
+
+    Args:
+      codes: integer codes in [0, mu].
+      mu: mu-law parameter.
+
+    Returns:
+      float32 samples; decode then encode is the identity on every code.
+    """
+    y = 2.0 * np.asarray(codes, dtype=np.float64) / mu - 1.0
+    x = np.sign(y) * np.expm1(np.abs(y) * np.log1p(mu)) / mu
+    return x.astype(np.float32)
+
+
+def mu_law_table(mu: int = MU) -> np.ndarray:
+    """The decoded value of every code, as a float32 vector of length mu + 1."""
+    return mu_law_decode(np.arange(mu + 1), mu)
+
+
+def preemphasis(x: np.ndarray, coef: float = 0.95, zi: np.ndarray | None = None):
+    """First-order pre-emphasis y[n] = x[n] - coef * x[n-1].
+
+    Args:
+      x: float samples.
+      coef: pre-emphasis coefficient in [0, 1).
+      zi: filter state from a previous block (see `scipy.signal.lfilter`), or
+        None to start from silence.
+
+    Returns:
+      (y, zf): the filtered block and the state to pass with the next block.
+    """
+    if zi is None:
+        zi = np.zeros(1)
+    y, zf = signal.lfilter([1.0, -coef], [1.0], np.asarray(x, dtype=np.float64), zi=zi)
+    return y, zf
+
+
+def deemphasis(y: np.ndarray, coef: float = 0.95, zi: np.ndarray | None = None):
+    """Inverse of `preemphasis`: x[n] = y[n] + coef * x[n-1].
+
+    Returns:
+      (x, zf): the filtered block and the state for the next block.
+    """
+    if zi is None:
+        zi = np.zeros(1)
+    x, zf = signal.lfilter([1.0], [1.0, -coef], np.asarray(y, dtype=np.float64), zi=zi)
+    return x, zf
+
+
+def to_mono(x: np.ndarray) -> np.ndarray:
+    """Averages the channels of a (frames, channels) block; 1-D input passes through."""
+    x = np.asarray(x)
+    if x.ndim == 1:
+        return x
+    return x.mean(axis=1)
+
+
+def resample_factors(rate_in_hz: int, rate_out_hz: int) -> tuple[int, int]:
+    """The exact rational factor (up, down) between two integer rates."""
+    g = math.gcd(int(rate_in_hz), int(rate_out_hz))
+    return int(rate_out_hz) // g, int(rate_in_hz) // g
+
+
+def resampled_length(n_samples: int, rate_in_hz: int, rate_out_hz: int) -> int:
+    """Length of `resample(x)` for an input of n_samples (as resample_poly gives)."""
+    up, down = resample_factors(rate_in_hz, rate_out_hz)
+    return -(-n_samples * up // down)
+
+
+def resample(x: np.ndarray, rate_in_hz: int, rate_out_hz: int) -> np.ndarray:
+    """Resamples a whole signal with `scipy.signal.resample_poly` at the exact ratio."""
+    up, down = resample_factors(rate_in_hz, rate_out_hz)
+    if up == down:
+        return np.asarray(x, dtype=np.float64)
+    return signal.resample_poly(np.asarray(x, dtype=np.float64), up, down)
+
+
+class StreamResampler:
+    """Block-by-block resampling that equals `resample` on the whole signal.
+
+    Each block is resampled with `resample_poly` together with `pad` input
+    samples of context on both sides; the context outputs are dropped. Block
+    boundaries fall on multiples of `down`, so every output sample lands at the
+    same time as in the one-shot call, and the filter (about 10 input samples
+    either side per unit of max(up, down)/up) never reaches past the context.
+    Memory is bounded by the block size, not the signal length.
+    """
+
+    def __init__(self, rate_in_hz: int, rate_out_hz: int, block: int = 1 << 16):
+        self.up, self.down = resample_factors(rate_in_hz, rate_out_hz)
+        half_len_in = 10 * max(self.up, self.down) / self.up
+        self.pad = self.down * math.ceil((half_len_in + 16) / self.down)
+        self.block = self.down * max(1, block // self.down)
+        self._buf = np.zeros(self.pad)  # zeros before the start, as resample_poly assumes
+        self._done = False
+
+    def _run(self, seg: np.ndarray) -> np.ndarray:
+        return signal.resample_poly(seg, self.up, self.down)
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Feeds a block; returns the output samples that are now final."""
+        if self.up == self.down:
+            return np.asarray(x, dtype=np.float64)
+        self._buf = np.concatenate([self._buf, np.asarray(x, dtype=np.float64)])
+        outs = []
+        skip = self.pad * self.up // self.down
+        while len(self._buf) >= 2 * self.pad + self.block:
+            seg = self._buf[: 2 * self.pad + self.block]
+            y = self._run(seg)
+            outs.append(y[skip : skip + self.block * self.up // self.down])
+            self._buf = self._buf[self.block :]
+        return np.concatenate(outs) if outs else np.zeros(0)
+
+    def flush(self) -> np.ndarray:
+        """Returns the remaining output, treating the signal as ended."""
+        if self.up == self.down or self._done:
+            return np.zeros(0)
+        self._done = True
+        n_rest = len(self._buf) - self.pad
+        if n_rest <= 0:
+            return np.zeros(0)
+        y = self._run(self._buf)
+        skip = self.pad * self.up // self.down
+        return y[skip : skip + -(-n_rest * self.up // self.down)]
+
+
+def preemphasis_peak_bound(coef: float) -> float:
+    """The largest |pre-emphasized| value a signal within [-1, 1] can reach."""
+    return 1.0 + abs(coef)
+
+
+def gain_for_peak(peak: float, headroom: float = 0.99) -> float:
+    """The gain that maps a measured peak to `headroom` (never clips, records level).
+
+    Args:
+      peak: largest absolute value of the pre-emphasized signal.
+      headroom: the level the peak is mapped to, below full scale.
+
+    Returns:
+      A linear gain; encoding multiplies by it, decoding divides by it.
+    """
+    if not np.isfinite(peak) or peak <= 0:
+        raise ValueError(f"cannot derive a gain from peak {peak!r}")
+    return float(headroom / peak)
+
+
+def encode(x: np.ndarray, coef: float, gain: float, zi: np.ndarray | None = None):
+    """Pre-emphasis, gain and mu-law in one call (for a block of a stream).
+
+    Returns:
+      (codes, zf): uint8 codes and the pre-emphasis state for the next block.
+    """
+    y, zf = preemphasis(x, coef, zi)
+    return mu_law_encode(y * gain), zf
+
+
+def decode(codes: np.ndarray, coef: float, gain: float, zi: np.ndarray | None = None):
+    """Inverse of `encode`: mu-law decode, undo the gain, de-emphasis.
+
+    Returns:
+      (x, zf): float64 audio and the de-emphasis state for the next block.
+    """
+    y = mu_law_decode(codes).astype(np.float64) / gain
+    return deemphasis(y, coef, zi)
+
+
+def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Signal-to-noise ratio of an estimate against a reference, in dB."""
+    reference = np.asarray(reference, dtype=np.float64)
+    noise = reference - np.asarray(estimate, dtype=np.float64)
+    return float(10 * np.log10(np.sum(reference**2) / max(np.sum(noise**2), 1e-30)))

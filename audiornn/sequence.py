@@ -1,0 +1,169 @@
+"""Training windows streamed from the memory-mapped code streams.
+
+A window of T + 1 consecutive codes of one segment gives T inputs (codes
+0..T-1, the "previous code" at each step) and T targets (codes 1..T). The
+first `burn_in` positions get sample weight 0, so every scored prediction has
+at least that much context. Windows are views into the memory map: an hour of
+audio costs its bytes on disk, not RAM.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from audiornn import dsp
+from audiornn.dataset import Dataset, Segment
+from audiornn.errors import AudioRNNError
+
+
+class WindowSequence(keras.utils.PyDataset):
+    """A `keras.utils.PyDataset` of (inputs, targets, sample_weights) batches.
+
+    Args:
+      dataset: an opened Dataset.
+      split: "train" (random windows, reshuffled every epoch) or "val" (a fixed
+        tiling of the validation segments).
+      window: T, the number of scored-or-burned positions per window.
+      burn_in: leading positions with zero weight.
+      batch_size: windows per batch.
+      steps: batches per epoch for "train" (default: one pass over the codes).
+      seed: with the epoch number, fixes every batch.
+      inputs: model input names to feed: "prev" (previous target code),
+        "dry" (the input stream's code at the same step) and "label".
+      start_mode: "random" draws window starts anywhere a full window fits;
+        "segment" starts each window at the beginning of a segment (one-shots)
+        with a silence code before it, zero-padded past the segment's end.
+      max_windows: cap on validation windows (evenly spaced), None for all.
+      **kwargs: passed to PyDataset (workers, use_multiprocessing, ...).
+
+    Inputs are a dict keyed by model input name; targets are (batch, T) codes.
+    """
+
+    def __init__(self, dataset: Dataset, split: str, window: int, burn_in: int,
+                 batch_size: int, steps: int | None = None, seed: int = 0,
+                 inputs: tuple[str, ...] = ("prev",), start_mode: str = "random",
+                 max_windows: int | None = 256, **kwargs):
+        super().__init__(**kwargs)
+        if burn_in >= window:
+            raise AudioRNNError(f"burn-in ({burn_in}) must be shorter than the window ({window})")
+        self.dataset, self.split, self.window, self.burn_in = dataset, split, window, burn_in
+        self.batch_size, self.seed, self.inputs, self.start_mode = batch_size, seed, inputs, start_mode
+        self.epoch = 0
+        self.target = dataset.streams["target"]
+        self.dry = dataset.streams.get("input")
+        if "dry" in inputs and self.dry is None:
+            raise AudioRNNError(f"{dataset.path}: the model needs an input stream (a paired dataset)")
+        segs = dataset.split(split)
+        if not segs:
+            raise AudioRNNError(f"{dataset.path}: the dataset has no {split!r} split")
+        if start_mode == "segment":
+            self.segments = segs
+            self.starts = np.array([s.offset for s in segs], dtype=np.int64)
+        else:
+            self.segments = [s for s in segs if s.length >= window + 1]
+            if not self.segments:
+                longest = max(s.length for s in segs)
+                raise AudioRNNError(
+                    f"{dataset.path}: the window ({window} + 1 codes) is longer than every "
+                    f"{split} segment (longest {longest}); use a shorter --window")
+        n_valid = np.array([s.length - window for s in self.segments], dtype=np.int64)
+        self._cum = np.cumsum(np.maximum(n_valid, 1))
+        if split == "train":
+            if start_mode == "segment":
+                default_steps = math.ceil(len(self.segments) / batch_size)
+            else:
+                default_steps = max(1, int(sum(s.length for s in self.segments)
+                                           // (window * batch_size)))
+            self.steps = steps or default_steps
+        else:
+            self.val_starts = self._val_starts(max_windows)
+            self.steps = math.ceil(len(self.val_starts) / batch_size)
+
+    # ----------------------------------------------------------- window choice
+
+    def _val_starts(self, max_windows: int | None) -> list[tuple[int, Segment]]:
+        if self.start_mode == "segment":
+            out = [(s.offset, s) for s in self.segments]
+        else:
+            stride = self.window - self.burn_in
+            out = [(s.offset + k, s) for s in self.segments
+                   for k in range(0, s.length - self.window, stride)]
+        if max_windows and len(out) > max_windows:
+            pick = np.linspace(0, len(out) - 1, max_windows).round().astype(int)
+            out = [out[k] for k in pick]
+        return out
+
+    def _train_starts(self, idx: int) -> list[tuple[int, Segment]]:
+        rng = np.random.default_rng([self.seed, self.epoch, idx])
+        if self.start_mode == "segment":
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.segments))
+            picks = [order[(idx * self.batch_size + j) % len(order)]
+                     for j in range(self.batch_size)]
+            return [(self.segments[k].offset, self.segments[k]) for k in picks]
+        draws = rng.integers(0, self._cum[-1], self.batch_size)
+        seg_idx = np.searchsorted(self._cum, draws, side="right")
+        out = []
+        for d, k in zip(draws, seg_idx):
+            seg = self.segments[k]
+            before = self._cum[k - 1] if k > 0 else 0
+            out.append((seg.offset + int(d - before), seg))
+        return out
+
+    # ----------------------------------------------------------- PyDataset API
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """Pins the epoch number (used so a resumed run draws the same windows)."""
+        self.epoch = int(epoch)
+
+    def __getitem__(self, idx: int):
+        if self.split == "train":
+            starts = self._train_starts(idx)
+        else:
+            starts = self.val_starts[idx * self.batch_size:(idx + 1) * self.batch_size]
+        return self.batch(starts)
+
+    def batch(self, starts: list[tuple[int, Segment]]):
+        """Assembles the arrays for a list of (start offset, segment)."""
+        T, b = self.window, len(starts)
+        prev = np.empty((b, T), dtype=np.int32)
+        target = np.empty((b, T), dtype=np.int32)
+        weight = np.ones((b, T), dtype=np.float32)
+        weight[:, : self.burn_in] = 0.0
+        dry = np.empty((b, T), dtype=np.int32) if "dry" in self.inputs else None
+        labels = np.zeros((b,), dtype=np.int32)
+        for j, (s, seg) in enumerate(starts):
+            if self.start_mode == "segment":
+                n = min(T, seg.length)
+                prev[j, 0] = dsp.SILENCE_CODE
+                prev[j, 1:n] = self.target[s:s + n - 1]
+                prev[j, n:] = dsp.SILENCE_CODE
+                target[j, :n] = self.target[s:s + n]
+                target[j, n:] = dsp.SILENCE_CODE
+                weight[j, n:] = 0.0
+                if dry is not None:
+                    dry[j, :n] = self.dry[s:s + n]
+                    dry[j, n:] = dsp.SILENCE_CODE
+            else:
+                codes = self.target[s:s + T + 1]
+                prev[j] = codes[:-1]
+                target[j] = codes[1:]
+                if dry is not None:
+                    dry[j] = self.dry[s + 1:s + T + 1]
+            labels[j] = seg.label if seg.label is not None else 0
+        x = {}
+        if "prev" in self.inputs:
+            x["prev"] = prev
+        if dry is not None:
+            x["dry"] = dry
+        if "label" in self.inputs:
+            x["label"] = labels
+        return x, target, weight

@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+from conftest import speechlike
+from scipy import signal
+
+from audiornn import dsp
+
+
+def test_mu_law_every_code_reachable_and_identity():
+    codes = np.arange(256)
+    x = dsp.mu_law_decode(codes)
+    assert np.array_equal(dsp.mu_law_encode(x), codes)
+    dense = dsp.mu_law_encode(np.linspace(-1, 1, 200001))
+    assert set(np.unique(dense)) == set(range(256))
+
+
+def test_mu_law_monotone_bounded_and_symmetric():
+    x = np.linspace(-1, 1, 10001)
+    c = dsp.mu_law_encode(x).astype(int)
+    assert np.all(np.diff(c) >= 0)
+    d = dsp.mu_law_decode(np.arange(256))
+    assert np.all(np.diff(d) > 0)
+    assert d[0] == pytest.approx(-1.0) and d[-1] == pytest.approx(1.0)
+    assert dsp.mu_law_encode(np.array([0.0]))[0] == dsp.SILENCE_CODE
+    assert dsp.mu_law_encode(np.array([5.0, -5.0])).tolist() == [255, 0]
+
+
+def test_mu_law_encode_is_idempotent_on_decoded_values():
+    x = np.random.default_rng(0).uniform(-1, 1, 1000)
+    once = dsp.mu_law_decode(dsp.mu_law_encode(x))
+    twice = dsp.mu_law_decode(dsp.mu_law_encode(once))
+    assert np.array_equal(once, twice)
+
+
+def test_emphasis_round_trip_and_reference():
+    x = np.random.default_rng(1).standard_normal(5000)
+    y, _ = dsp.preemphasis(x, 0.95)
+    assert np.allclose(y[1:], x[1:] - 0.95 * x[:-1])
+    back, _ = dsp.deemphasis(y, 0.95)
+    assert np.allclose(back, x, atol=1e-12)
+
+
+def test_emphasis_blockwise_equals_whole():
+    x = np.random.default_rng(2).standard_normal(3000)
+    whole, _ = dsp.preemphasis(x, 0.9)
+    zi, parts = None, []
+    for k in range(0, 3000, 700):
+        y, zi = dsp.preemphasis(x[k:k + 700], 0.9, zi)
+        parts.append(y)
+    assert np.allclose(np.concatenate(parts), whole)
+
+
+@pytest.mark.parametrize("rates", [(44100, 16000), (48000, 16000), (16000, 22050), (8000, 16000)])
+def test_resample_matches_scipy_and_streams_exactly(rates):
+    a, b = rates
+    x = np.random.default_rng(3).standard_normal(50000)
+    g = np.gcd(a, b)
+    ref = signal.resample_poly(x, b // g, a // g)
+    assert np.allclose(dsp.resample(x, a, b), ref)
+    assert len(ref) == dsp.resampled_length(len(x), a, b)
+    rs = dsp.StreamResampler(a, b, block=3000)
+    parts = [rs.process(x[k:k + 4321]) for k in range(0, len(x), 4321)] + [rs.flush()]
+    assert np.allclose(np.concatenate(parts), ref, atol=1e-12)
+
+
+def test_resample_preserves_a_tone():
+    t = np.arange(44100) / 44100
+    y = dsp.resample(np.sin(2 * np.pi * 440 * t), 44100, 16000)
+    spec = np.abs(np.fft.rfft(y[1000:-1000] * np.hanning(len(y) - 2000)))
+    freqs = np.fft.rfftfreq(len(y) - 2000, 1 / 16000)
+    assert abs(freqs[np.argmax(spec)] - 440) < 2
+
+
+def test_to_mono():
+    x = np.stack([np.ones(4), -np.ones(4) * 0.5], axis=1)
+    assert np.allclose(dsp.to_mono(x), 0.25)
+
+
+def test_speechlike_round_trip_snr():
+    x = speechlike(2.0)
+    y, _ = dsp.preemphasis(x, 0.95)
+    gain = dsp.gain_for_peak(np.max(np.abs(y)))
+    codes, _ = dsp.encode(x, 0.95, gain)
+    back, _ = dsp.decode(codes, 0.95, gain)
+    assert dsp.snr_db(x, back) >= 35
+
+
+def test_gain_never_clips():
+    x = np.sign(np.sin(np.arange(1000) * 0.5))  # square wave: emphasis overshoots to 1.95
+    y, _ = dsp.preemphasis(x, 0.95)
+    assert np.max(np.abs(y)) > 1.0
+    gain = dsp.gain_for_peak(np.max(np.abs(y)))
+    assert np.max(np.abs(y * gain)) < 1.0
+    with pytest.raises(ValueError):
+        dsp.gain_for_peak(0.0)
