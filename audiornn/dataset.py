@@ -274,33 +274,36 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        arrays = {s: np.lib.format.open_memmap(tmp / f"{s}.npy", mode="w+", dtype=np.uint8,
-                                               shape=(total,)) for s in streams}
-        hasher = hashlib.sha256()
+        # Plain appends (not a memory map) keep written pages out of this process's RSS.
+        files = {s: open(tmp / f"{s}.npy", "wb") for s in streams}  # noqa: SIM115
+        hashers = {s: hashlib.sha256(s.encode()) for s in streams}
         offsets: dict[int, int] = {}
         pos = 0
         done_s = 0.0
-        for n_done, it in enumerate(good, 1):
-            offsets[id(it)] = pos
+        try:
             for s in streams:
-                p = pos
-                for y in processed_blocks(it.streams[s], config.sample_rate, config.preemphasis):
-                    codes = dsp.mu_law_encode(y * gains[s])
-                    end = min(p + len(codes), pos + it.lengths[s])
-                    arrays[s][p:end] = codes[: end - p]
-                    p = end
-                if p != pos + it.lengths[s]:
-                    raise AudioRNNError(f"{it.streams[s]}: changed while the dataset was built")
-            pos += it.lengths["target"]
-            done_s += it.seconds
-            if progress:
-                progress("encode", done_s, n_done)
-        for s in streams:
-            arrays[s].flush()
-            hasher.update(s.encode())
-            for k in range(0, total, 1 << 24):
-                hasher.update(np.asarray(arrays[s][k:k + (1 << 24)]).tobytes())
-        del arrays
+                np.lib.format.write_array_header_1_0(
+                    files[s], {"descr": "|u1", "fortran_order": False, "shape": (total,)})
+            for n_done, it in enumerate(good, 1):
+                offsets[id(it)] = pos
+                for s in streams:
+                    written = 0
+                    for y in processed_blocks(it.streams[s], config.sample_rate,
+                                              config.preemphasis):
+                        codes = dsp.mu_law_encode(y * gains[s])[: it.lengths[s] - written]
+                        files[s].write(codes.tobytes())
+                        hashers[s].update(codes.tobytes())
+                        written += len(codes)
+                    if written != it.lengths[s]:
+                        raise AudioRNNError(f"{it.streams[s]}: changed while the dataset was built")
+                pos += it.lengths["target"]
+                done_s += it.seconds
+                if progress:
+                    progress("encode", done_s, n_done)
+        finally:
+            for f in files.values():
+                f.close()
+        hasher = hashlib.sha256("".join(hashers[s].hexdigest() for s in streams).encode())
 
         segments = [Segment(source=str(it.name or it.streams["target"]),
                             offset=offsets[id(it)] + start, length=length, split=split,
