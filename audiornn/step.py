@@ -190,8 +190,9 @@ class Core:
         xs = tf.transpose(x, [1, 0, 2])
         new = []
         n = 2 if self.cell == "lstm" else 1
+        hs = None
         for i, layer in enumerate(self.layers):
-            if i > 0:
+            if hs is not None:
                 xs = tf.einsum("tbh,hg->tbg", hs, layer.kernel) + layer.bias
             hs, st = self._layer_sequence(xs, layer, tuple(state[n * i:n * (i + 1)]))
             new += list(st)

@@ -196,7 +196,7 @@ def _check_resume(saved: dict, model_cfg: ModelConfig, train_cfg: TrainConfig,
 
 
 def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
-          model_cfg: ModelConfig = ModelConfig(), train_cfg: TrainConfig = TrainConfig(), *,
+          model_cfg: ModelConfig | None = None, train_cfg: TrainConfig | None = None, *,
           resume: bool = False, tensorboard: bool = False, verbose: int | str = "auto") -> dict:
     """Trains a model on a dataset directory into a run directory.
 
@@ -212,6 +212,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     Returns:
       The history: a dict of metric name -> list of per-epoch values.
     """
+    model_cfg = model_cfg or ModelConfig()
+    train_cfg = train_cfg or TrainConfig()
     train_cfg.validate()
     dataset = open_dataset(dataset_path)
     model_cfg = model_config_for(dataset, model_cfg)
