@@ -178,6 +178,12 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 def test_train_function_returns_history(tmp_path):
     ds = sine_dataset(tmp_path)
     h = train(ds, tmp_path / "run", ModelConfig(**TINY),
-              TrainConfig(window=64, burn_in=4, batch_size=4, epochs=2, steps_per_epoch=2),
+              TrainConfig(window=64, burn_in=4, batch_size=4, epochs=2, steps_per_epoch=2,
+                          sample_every=1, sample_seconds=0.05),
               verbose=0)
     assert len(h["loss"]) == 2 and "val_bits" in h
+    import soundfile as sf
+
+    previews = sorted((tmp_path / "run" / "samples").glob("*.wav"))
+    assert [p.name for p in previews] == ["epoch0001.wav", "epoch0002.wav"]
+    assert sf.info(previews[0]).frames == 800
