@@ -1,0 +1,87 @@
+"""Generation speed benchmark (not a test): samples per second.
+
+  python scripts/bench_generate.py [--streams 1 64] [--seconds 2]
+
+Side by side in one run, for the default model (2 x 256 LSTM, random weights:
+speed does not depend on the weights):
+  * the compiled step loop (state carried, sampling on the device) with 1 stream
+    and with 64 streams;
+  * the original AudioRNN method: `model.predict` on a whole 1000-sample window
+    for every generated sample, over a few dozen samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from audiornn.generate import Generator  # noqa: E402
+from audiornn.model import ModelConfig, build_model  # noqa: E402
+
+
+def original_model(units=256, layers=2, embedding=64):
+    inp = keras.Input((1000,), dtype="int32")
+    x = keras.layers.Embedding(256, embedding)(inp)
+    for i in range(layers):
+        x = keras.layers.LSTM(units, return_sequences=i < layers - 1)(x)
+    return keras.Model(inp, keras.layers.Dense(256)(x))
+
+
+def original_rate(n_samples: int) -> float:
+    m = original_model()
+    window = np.full((1, 1000), 128, "int32")
+    m.predict(window, verbose=0)
+    t0 = time.perf_counter()
+    for _ in range(n_samples):
+        p = m.predict(window, verbose=0)[0]
+        window = np.concatenate([window[:, 1:], [[int(np.argmax(p))]]], axis=1)
+    return n_samples / (time.perf_counter() - t0)
+
+
+def loop_rate(gen: Generator, streams: int, seconds: float) -> float:
+    n = int(seconds * 16000)
+    for _ in gen.sample(min(n, gen.chunk) + 1, batch=streams, seed=0):  # compile both shapes
+        pass
+    t0 = time.perf_counter()
+    for _ in gen.sample(n, batch=streams, seed=1):
+        pass
+    return n * streams / (time.perf_counter() - t0)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--streams", type=int, nargs="+", default=[1, 64])
+    p.add_argument("--seconds", type=float, default=2.0, help="audio per stream to time")
+    p.add_argument("--original-samples", type=int, default=30)
+    p.add_argument("--chunk", type=int, default=4000)
+    args = p.parse_args()
+    gpu = tf.config.list_physical_devices("GPU")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{'GPU: ' + gpu[0].name if gpu else 'CPU only'}, TensorFlow {tf.__version__}")
+    mc = ModelConfig()
+    cfg = {"model": dataclasses.asdict(mc),
+           "dsp": {"sample_rate": 16000, "preemphasis": 0.95, "gains": {"target": 1.0},
+                   "labels": []}}
+    gen = Generator(build_model(mc), cfg, chunk=args.chunk)
+    rates = {}
+    for s in args.streams:
+        rates[s] = loop_rate(gen, s, args.seconds)
+        print(f"compiled loop, {s} stream(s): {rates[s]:,.0f} samples/s in total "
+              f"({rates[s] / 16000:.2f}x real time at 16 kHz)")
+    base = original_rate(args.original_samples)
+    print(f"original method (predict on a 1000-sample window per sample): {base:.1f} samples/s")
+    for s, r in rates.items():
+        print(f"ratio, {s} stream(s) vs original: {r / base:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
