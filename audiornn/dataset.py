@@ -11,7 +11,6 @@ place only when complete.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -24,6 +23,7 @@ import numpy as np
 
 from audiornn import __version__, audio, dsp
 from audiornn.errors import AudioRNNError
+from audiornn.jsonfile import read_versioned, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,7 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
         }
         if extra_meta:
             meta.update(extra_meta)
-        (tmp / "dataset.json").write_text(json.dumps(meta, indent=1))
+        write_json_atomic(tmp / "dataset.json", meta)
         _move_into_place(tmp, out, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -458,25 +458,7 @@ class Dataset:
 
 def read_meta(path: str | os.PathLike) -> dict:
     """Reads and checks dataset.json; raises AudioRNNError with the reason."""
-    path = Path(path)
-    if not path.exists():
-        raise AudioRNNError(f"{path}: no such dataset directory")
-    if not path.is_dir():
-        raise AudioRNNError(f"{path}: not a directory")
-    f = path / "dataset.json"
-    if not f.exists():
-        raise AudioRNNError(f"{path}: not an audiornn dataset (no dataset.json)")
-    try:
-        meta = json.loads(f.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise AudioRNNError(f"{f}: unreadable ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise AudioRNNError(f"{path}: not an audiornn dataset (dataset.json has another format)")
-    version = meta.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise AudioRNNError(f"{path}: dataset format version {version} is newer than this "
-                            f"audiornn reads ({FORMAT_VERSION}); upgrade audiornn")
-    return meta
+    return read_versioned(path, "dataset.json", FORMAT, FORMAT_VERSION, "dataset")
 
 
 def open_dataset(path: str | os.PathLike) -> Dataset:

@@ -11,9 +11,7 @@ inputs feed the recurrent core (DESIGN.md):
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import keras
 from keras import ops
 
 from audiornn.errors import AudioRNNError
+from audiornn.jsonfile import read_versioned, write_json_atomic  # noqa: F401 (re-exported)
 
 RUN_FORMAT = "audiornn-run"
 RUN_VERSION = 1
@@ -135,34 +134,9 @@ def parameter_count(config: ModelConfig) -> int:
 # ---------------------------------------------------------------- run directories
 
 
-def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
-    """Writes JSON to a temporary file and renames it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 def read_run_config(run_dir: str | os.PathLike) -> dict:
     """Reads and checks a run's config.json; raises AudioRNNError with the reason."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise AudioRNNError(f"{run_dir}: no such run directory")
-    f = run_dir / "config.json"
-    if not f.exists():
-        raise AudioRNNError(f"{run_dir}: not an audiornn run (no config.json)")
-    try:
-        cfg = json.loads(f.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise AudioRNNError(f"{f}: unreadable ({e})") from None
-    if not isinstance(cfg, dict) or cfg.get("format") != RUN_FORMAT:
-        raise AudioRNNError(f"{run_dir}: not an audiornn run (config.json has another format)")
-    if not isinstance(cfg.get("version"), int) or cfg["version"] > RUN_VERSION:
-        raise AudioRNNError(f"{run_dir}: run format version {cfg.get('version')} is newer than "
-                            f"this audiornn reads ({RUN_VERSION}); upgrade audiornn")
-    return cfg
+    return read_versioned(run_dir, "config.json", RUN_FORMAT, RUN_VERSION, "run")
 
 
 def model_config_from(cfg: dict) -> ModelConfig:
