@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from audiornn import dsp
 from audiornn.errors import AudioRNNError
 
 #: File extensions that soundfile/libsndfile can read (lower case, no dot).
@@ -102,11 +103,19 @@ def blocks(path: str | os.PathLike, block_frames: int = 1 << 17) -> Iterator[np.
                     return
                 if not np.all(np.isfinite(x)):
                     raise BadAudioFile(path, "contains NaN or infinite samples")
-                yield x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]
+                yield dsp.to_mono(x) if x.shape[1] > 1 else x[:, 0]
     except BadAudioFile:
         raise
     except Exception as e:
         raise BadAudioFile(path, f"read failed ({_reason(e)})") from None
+
+
+def seconds(path: str | os.PathLike) -> float:
+    """A file's duration from its header, or 0.0 when it cannot be read (for progress)."""
+    try:
+        return info(path).seconds
+    except BadAudioFile:
+        return 0.0
 
 
 def read(path: str | os.PathLike) -> tuple[np.ndarray, int]:

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from audiornn import cli, corpus, dataset
+from audiornn import audio, cli, corpus, dataset
 from audiornn.errors import AudioRNNError
 
 log = logging.getLogger("audiornn.data")
@@ -40,7 +40,7 @@ class ProgressBars:
     """Keras progress bars for the scan and encode passes, in seconds of source audio."""
 
     def __init__(self, total_seconds: float, n_files: int):
-        self.total, self.n_files, self.bars, self.stage = max(total_seconds, 1e-9), n_files, {}, None
+        self.total, self.n_files, self.bars = max(total_seconds, 1e-9), n_files, {}
 
     def __call__(self, stage: str, seconds_done: float, files_done: int) -> None:
         from keras.utils import Progbar
@@ -93,21 +93,12 @@ def main(argv=None) -> int:
                 corpus.write_demo_corpus(tmp)
                 sources = [tmp]
             files, _ = dataset.collect_files(sources)
-            total = sum(_seconds(f) for f in files)
+            total = sum(audio.seconds(f) for f in files)
             meta = dataset.build_from_sources(sources, out, config, overwrite=args.overwrite,
                                               progress=ProgressBars(total, len(files)))
         print(summarize(meta, out))
 
     return cli.run(PROG, body)
-
-
-def _seconds(path) -> float:
-    try:
-        from audiornn import audio
-
-        return audio.info(path).seconds
-    except AudioRNNError:
-        return 0.0
 
 
 if __name__ == "__main__":

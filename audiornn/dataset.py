@@ -218,8 +218,7 @@ def _fail_or_skip(e: audio.BadAudioFile, config: DataConfig, skipped: list[dict]
 
 def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
           overwrite: bool = False, progress: ProgressFn | None = None,
-          extra_meta: dict | None = None, total_seconds: float | None = None,
-          ignored: int = 0) -> dict:
+          extra_meta: dict | None = None, ignored: int = 0) -> dict:
     """Scans, splits and encodes items into a dataset directory (atomically).
 
     Args:
@@ -229,7 +228,6 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
       overwrite: replace an existing out_dir.
       progress: called as progress(stage, source_seconds_done, files_done).
       extra_meta: additional keys for dataset.json (for example the job).
-      total_seconds: total source duration, only used for progress reporting.
       ignored: non-audio files seen in folders, reported in the summary.
 
     Returns:
@@ -255,7 +253,7 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
             good.append(it)
         except audio.BadAudioFile as e:
             _fail_or_skip(e, config, skipped)
-        done_s += it.seconds or _safe_seconds(it)
+        done_s += it.seconds or audio.seconds(it.streams["target"])
         if progress:
             progress("scan", done_s, n_done)
     if not good:
@@ -354,13 +352,6 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return meta
-
-
-def _safe_seconds(it: Item) -> float:
-    try:
-        return audio.info(it.streams["target"]).seconds
-    except audio.BadAudioFile:
-        return 0.0
 
 
 def _check_out(out: Path, overwrite: bool) -> None:

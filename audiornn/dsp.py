@@ -50,10 +50,6 @@ def mu_law_decode(codes: np.ndarray, mu: int = MU) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def mu_law_table(mu: int = MU) -> np.ndarray:
-    """The decoded value of every code, as a float32 vector of length mu + 1."""
-    return mu_law_decode(np.arange(mu + 1), mu)
-
 
 def preemphasis(x: np.ndarray, coef: float = 0.95, zi: np.ndarray | None = None):
     """First-order pre-emphasis y[n] = x[n] - coef * x[n-1].
@@ -161,10 +157,6 @@ class StreamResampler:
         skip = self.pad * self.up // self.down
         return y[skip : skip + -(-n_rest * self.up // self.down)]
 
-
-def preemphasis_peak_bound(coef: float) -> float:
-    """The largest |pre-emphasized| value a signal within [-1, 1] can reach."""
-    return 1.0 + abs(coef)
 
 
 def gain_for_peak(peak: float, headroom: float = 0.99) -> float:

@@ -30,7 +30,6 @@ from audiornn.model import (
     RUN_VERSION,
     ModelConfig,
     build_model,
-    model_config_from,
     read_run_config,
     write_json_atomic,
 )
@@ -301,10 +300,6 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     return history.history
 
 
-def scored_predictions_per_step(train_cfg: TrainConfig) -> int:
-    return train_cfg.batch_size * (train_cfg.window - train_cfg.burn_in)
-
-
 # ---------------------------------------------------------------- CLI
 
 
@@ -346,8 +341,6 @@ def main(argv=None) -> int:
     cli.setup_logging()
 
     def body():
-        if args.dataset and not Path(args.dataset).exists():
-            raise AudioRNNError(f"{args.dataset}: no such dataset directory")
         model_cfg = ModelConfig(cell=args.cell, layers=args.layers, units=args.units,
                                 dropout=args.dropout, feedback=not args.no_feedback)
         train_cfg = TrainConfig(window=args.window, burn_in=args.burn_in,
@@ -368,15 +361,6 @@ def main(argv=None) -> int:
 
     return cli.run(PROG, body)
 
-
-def model_from_run(run_dir) -> tuple[keras.Model, dict]:
-    """Convenience for the other tools: load a run (see model.load_run)."""
-    from audiornn.model import load_run
-
-    return load_run(run_dir)
-
-
-__all__ = ["TrainConfig", "train", "main", "model_config_from"]
 
 if __name__ == "__main__":
     sys.exit(main())
