@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the bundled (synthesized) default data:
-# install, build the dataset, train for a fixed small budget, generate audio.
+# install, build the dataset, train for a fixed small budget, generate audio,
+# then evaluate the run (plots, eval.json and a table of quality numbers).
 #
 #   scripts/demo.sh            # the default job
 #
@@ -15,20 +16,23 @@ PYRUN=("$VENV_PY" -m audiornn)
 
 case "$JOB" in
 generate)
-    echo "== 1/3 data: synthesizing the default corpus and building data/demo"
+    echo "== 1/4 data: synthesizing the default corpus and building data/demo"
     "${PYRUN[@]}" data --demo --out data/demo --overwrite
-    echo "== 2/3 train: ${EPOCHS} epochs x ${STEPS} steps into runs/demo"
+    echo "== 2/4 train: ${EPOCHS} epochs x ${STEPS} steps into runs/demo"
     rm -rf runs/demo
     "${PYRUN[@]}" train data/demo --run runs/demo --epochs "$EPOCHS" \
         --steps-per-epoch "$STEPS" --patience "$EPOCHS"
-    echo "== 3/3 generate: 4 seconds into out/demo.wav"
+    echo "== 3/4 generate: 4 seconds into out/demo.wav"
     mkdir -p out
     "${PYRUN[@]}" generate runs/demo --out out/demo.wav --seconds 4 --seed 0
+    echo "== 4/4 eval: held-out bits per sample, baselines, plots"
+    "${PYRUN[@]}" eval runs/demo --compare out/demo.wav
     echo
     echo "outputs:"
     echo "  dataset:   $ROOT/data/demo        (dataset.json, target.npy)"
     echo "  run:       $ROOT/runs/demo        (config.json, model.keras, history.csv)"
     echo "  generated: $ROOT/out/demo.wav"
+    echo "  eval:      $ROOT/runs/demo/eval.json, $ROOT/runs/demo/plots/*.png"
     ;;
 *)
     echo "unknown demo job: $JOB (choose: generate)" >&2

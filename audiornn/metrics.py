@@ -1,0 +1,235 @@
+"""Quality numbers that need no model: baselines, spectra and error ratios (numpy/scipy only).
+
+Baselines any model must beat, on the same codes it is scored on:
+  - a unigram model: the code histogram of the training split (add-one smoothed);
+  - a linear predictor: LPC of order 16..32 fitted on the training split, whose
+    residual is a Laplace distribution discretized over the 256 mu-law bins, its
+    scale adapted backward from the last few residuals (as lossless audio coders
+    adapt their residual coder; one global scale loses even to the unigram on
+    audio with quiet and loud passages).
+
+Spectral numbers catch generated noise or silence without listening:
+average log-spectrum distance, the fraction of near-silent frames and the
+spectral flatness (white noise is 1, a pure tone near 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import linalg, signal
+
+from audiornn import dsp
+
+LOG2 = math.log(2.0)
+#: A frame whose RMS is below this (dBFS) counts as near-silent.
+SILENT_DBFS = -60.0
+MIN_SCALE = 1e-6
+
+
+# ---------------------------------------------------------------- unigram
+
+
+def unigram(train_codes: np.ndarray) -> np.ndarray:
+    """Add-one smoothed code probabilities (256,) from training codes."""
+    counts = np.bincount(np.asarray(train_codes, np.int64).ravel(), minlength=dsp.N_CLASSES)
+    return (counts + 1.0) / (counts.sum() + dsp.N_CLASSES)
+
+
+def unigram_score(probs: np.ndarray, codes: np.ndarray) -> tuple[float, float]:
+    """(bits per sample, top-1 accuracy) of a unigram model on codes."""
+    codes = np.asarray(codes, np.int64)
+    bits = float(-np.mean(np.log2(probs[codes])))
+    return bits, float(np.mean(codes == int(np.argmax(probs))))
+
+
+# ---------------------------------------------------------------- LPC
+
+
+def _bin_edges() -> np.ndarray:
+    """Edges (257,) of the 256 mu-law bins in the decoded domain: midpoints, then +-inf."""
+    v = dsp.mu_law_decode(np.arange(dsp.N_CLASSES)).astype(np.float64)
+    mid = (v[1:] + v[:-1]) / 2
+    return np.concatenate([[-np.inf], mid, [np.inf]])
+
+
+EDGES = _bin_edges()
+
+
+class LPC:
+    """A linear predictor on decoded code values with a discretized Laplace residual.
+
+    Fitted by the autocorrelation method (a Toeplitz solve) on the training
+    codes' decoded values. The Laplace scale at sample n is the exponential
+    mean of |residual| over the samples before n (time constant `tau`), so it
+    follows the loudness without looking ahead; it starts from the training
+    split's mean |residual|.
+    """
+
+    def __init__(self, order: int = 32, tau: float = 16.0):
+        if not 1 <= order <= 64:
+            raise ValueError(f"LPC order must be in [1, 64], got {order}")
+        self.order, self.tau = order, float(tau)
+        self.coef = np.zeros(order)
+        self.scale = 1.0
+
+    def fit(self, sequences: list[np.ndarray]) -> LPC:
+        """Fits on a list of code sequences (each treated as its own signal)."""
+        p = self.order
+        r = np.zeros(p + 1)
+        for codes in sequences:
+            x = dsp.mu_law_decode(codes).astype(np.float64)
+            n = len(x)
+            for k in range(min(p + 1, n)):
+                r[k] += np.dot(x[: n - k], x[k:])
+        if r[0] <= 0:
+            self.coef = np.zeros(p)
+        else:
+            r[0] *= 1.0 + 1e-9  # white-noise correction keeps the solve well conditioned
+            self.coef = linalg.solve_toeplitz(r[:p], r[1:p + 1])
+        abs_sum, count = 0.0, 0
+        for codes in sequences:
+            e = self.residual(codes)
+            abs_sum += float(np.sum(np.abs(e)))
+            count += len(e)
+        self.scale = max(abs_sum / max(count, 1), MIN_SCALE)
+        return self
+
+    def predict(self, codes: np.ndarray) -> np.ndarray:
+        """The prediction of each value from the `order` before it (zeros before the start)."""
+        x = dsp.mu_law_decode(codes).astype(np.float64)
+        # y[n] = sum_k a_k x[n-k], k = 1..p
+        return signal.lfilter(np.concatenate([[0.0], self.coef]), [1.0], x)
+
+    def residual(self, codes: np.ndarray) -> np.ndarray:
+        return dsp.mu_law_decode(codes).astype(np.float64) - self.predict(codes)
+
+    def scales(self, residual: np.ndarray) -> np.ndarray:
+        """The backward-adaptive Laplace scale of every sample (uses residuals before it only)."""
+        a = 1.0 / self.tau
+        zi = np.array([(1.0 - a) * self.scale])
+        ema, _ = signal.lfilter([a], [1.0, -(1.0 - a)], np.abs(residual), zi=zi)
+        return np.maximum(np.concatenate([[self.scale], ema[:-1]]), MIN_SCALE)
+
+    def log_probs(self, mean: np.ndarray, scale: np.ndarray | float | None = None) -> np.ndarray:
+        """Natural-log probabilities (N, 256) of every bin under Laplace(mean, scale)."""
+        b = np.broadcast_to(self.scale if scale is None else scale, np.shape(mean))[:, None]
+        lo = (EDGES[None, :-1] - mean[:, None]) / b
+        hi = (EDGES[None, 1:] - mean[:, None]) / b
+        return _log_laplace_mass(lo, hi)
+
+    def score(self, codes: np.ndarray, block: int = 1 << 15) -> tuple[float, float]:
+        """(bits per sample, top-1 accuracy) on one code sequence."""
+        codes = np.asarray(codes, np.int64)
+        mean = self.predict(codes)
+        scale = self.scales(dsp.mu_law_decode(codes) - mean)
+        nats, hits = 0.0, 0
+        for s in range(0, len(codes), block):
+            lp = self.log_probs(mean[s:s + block], scale[s:s + block])
+            c = codes[s:s + block]
+            nats -= float(np.sum(lp[np.arange(len(c)), c]))
+            hits += int(np.sum(np.argmax(lp, axis=1) == c))
+        n = max(len(codes), 1)
+        return nats / n / LOG2, hits / n
+
+
+def _log_laplace_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """log P(lo < X < hi) for X ~ Laplace(0, 1), stable far in the tails."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        width = hi - lo
+        # Both edges above the mean: 0.5 e^{-lo} (1 - e^{-(hi-lo)}).
+        upper = np.log(0.5) - lo + np.log1p(-np.exp(-width))
+        # Both edges below the mean: 0.5 e^{hi} (1 - e^{-(hi-lo)}).
+        lower = np.log(0.5) + hi + np.log1p(-np.exp(-width))
+        # Straddling: 1 - 0.5 e^{lo} - 0.5 e^{-hi}.
+        mid = np.log1p(-0.5 * np.exp(lo) - 0.5 * np.exp(-hi))
+        # Infinite widths (the outer bins) make upper/lower nan; take their limits.
+        upper = np.where(np.isinf(hi), np.log(0.5) - lo, upper)
+        lower = np.where(np.isinf(lo), np.log(0.5) + hi, lower)
+    out = np.where(lo >= 0, upper, np.where(hi <= 0, lower, mid))
+    return np.maximum(out, -700.0)
+
+
+# ---------------------------------------------------------------- spectra
+
+
+def average_spectrum(x: np.ndarray, sample_rate: int, nperseg: int = 1024):
+    """(frequencies in Hz, power spectral density) by Welch's method."""
+    x = np.asarray(x, np.float64)
+    nperseg = min(nperseg, max(len(x), 16))
+    return signal.welch(x, fs=sample_rate, nperseg=nperseg)
+
+
+def spectral_distance_db(x: np.ndarray, y: np.ndarray, sample_rate: int) -> float:
+    """RMS difference (dB) between the average log-spectra of two signals."""
+    _, px = average_spectrum(x, sample_rate)
+    _, py = average_spectrum(y, sample_rate)
+    dx, dy = 10 * np.log10(px + 1e-12), 10 * np.log10(py + 1e-12)
+    return float(np.sqrt(np.mean((dx - dy) ** 2)))
+
+
+def frame_rms_db(x: np.ndarray, frame: int = 1024) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    n = len(x) // frame
+    if n == 0:
+        return np.array([20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12)]) if len(x) else np.array([])
+    frames = x[: n * frame].reshape(n, frame)
+    return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-12)
+
+
+def silent_fraction(x: np.ndarray, frame: int = 1024, threshold_db: float = SILENT_DBFS) -> float:
+    """Share of frames whose RMS is below `threshold_db` dBFS."""
+    db = frame_rms_db(x, frame)
+    return float(np.mean(db < threshold_db)) if len(db) else 1.0
+
+
+def spectral_flatness(x: np.ndarray, sample_rate: int) -> float:
+    """Geometric over arithmetic mean of the average (Welch) spectrum: white noise ~ 1.
+
+    The DC bin is left out. An all-zero signal has flatness 0.
+    """
+    _, p = average_spectrum(x, sample_rate)
+    p = p[1:]
+    if not np.any(p > 0):
+        return 0.0
+    p = p + 1e-20
+    return float(np.exp(np.mean(np.log(p))) / np.mean(p))
+
+
+def audio_stats(x: np.ndarray, sample_rate: int) -> dict:
+    """The per-signal numbers of the generated-audio section."""
+    return {"seconds": len(x) / sample_rate, "silent_fraction": silent_fraction(x),
+            "flatness": spectral_flatness(x, sample_rate),
+            "rms_dbfs": float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64)))
+                                            + 1e-12)) if len(x) else -240.0}
+
+
+def spectral_centroid(x: np.ndarray, sample_rate: int) -> float:
+    """The power-weighted mean frequency (Hz) of the average spectrum."""
+    f, p = average_spectrum(x, sample_rate, nperseg=min(1024, len(x)))
+    return float(np.sum(f * p) / max(np.sum(p), 1e-20))
+
+
+# ---------------------------------------------------------------- effects
+
+
+def esr(target: np.ndarray, output: np.ndarray, preemphasis: float | None = None) -> float:
+    """Error-to-signal ratio sum((t - o)^2) / sum(t^2), optionally after a
+    first-order high-pass 1 - a z^-1 on both (a = 0.95 in effect-modelling papers)."""
+    t = np.asarray(target, np.float64)
+    o = np.asarray(output, np.float64)
+    n = min(len(t), len(o))
+    t, o = t[:n], o[:n]
+    if preemphasis:
+        t = signal.lfilter([1.0, -preemphasis], [1.0], t)
+        o = signal.lfilter([1.0, -preemphasis], [1.0], o)
+    return float(np.sum((t - o) ** 2) / max(np.sum(t**2), 1e-20))
+
+
+def best_gain(reference: np.ndarray, x: np.ndarray) -> float:
+    """The least-squares gain g minimizing |reference - g x|^2."""
+    r = np.asarray(reference, np.float64)
+    x = np.asarray(x, np.float64)
+    n = min(len(r), len(x))
+    return float(np.dot(r[:n], x[:n]) / max(np.dot(x[:n], x[:n]), 1e-20))

@@ -1,0 +1,144 @@
+import json
+import math
+
+import numpy as np
+import pytest
+from helpers import sine_dataset
+from scipy import signal
+
+from audiornn import dsp, metrics
+from audiornn.eval import Scorer, main
+from audiornn.model import ModelConfig, build_model
+from audiornn.train import TrainConfig, train
+
+
+def known_model(probs, mc):
+    """A model whose every prediction is `probs`: zero output kernel, bias log(probs)."""
+    m = build_model(mc)
+    dense = m.get_layer("logits")
+    dense.kernel.assign(np.zeros(dense.kernel.shape, "float32"))
+    dense.bias.assign(np.log(probs).astype("float32"))
+    return m
+
+
+@pytest.mark.parametrize("mc", [ModelConfig(layers=1, units=8, embedding=4),
+                                ModelConfig(cell="gru", layers=2, units=8, embedding=4,
+                                            feedback=False, dry_input=True)])
+def test_known_distribution_gives_its_exact_bits(mc):
+    import dataclasses
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(256) * 0.3)
+    probs = np.maximum(probs, 1e-6)
+    probs /= probs.sum()
+    m = known_model(probs, mc)
+    cfg = {"model": dataclasses.asdict(mc)}
+    seqs = [{"target": rng.integers(0, 256, n).astype("int32"),
+             "input": rng.integers(0, 256, n).astype("int32")} for n in (5000, 1234, 1)]
+    out = Scorer(m, cfg, chunk=999, batch=2).score(seqs)
+    codes = np.concatenate([s["target"] for s in seqs])
+    expected = float(-np.mean(np.log2(probs[codes])))
+    assert out["samples"] == len(codes)
+    assert out["bits"] == pytest.approx(expected, abs=1e-4)
+    assert out["accuracy"] == pytest.approx(np.mean(codes == np.argmax(probs)))
+
+
+def test_scorer_carries_state_like_one_pass():
+    """Chunked scoring equals the Keras model run over the whole sequence at once."""
+    import dataclasses
+
+    import keras
+
+    keras.utils.set_random_seed(1)
+    mc = ModelConfig(layers=2, units=16, embedding=8)
+    m = build_model(mc)
+    codes = np.random.default_rng(2).integers(0, 256, 700).astype("int32")
+    prev = np.concatenate([[dsp.SILENCE_CODE], codes[:-1]]).astype("int32")
+    logp = keras.ops.convert_to_numpy(keras.ops.log_softmax(m({"prev": prev[None]}), axis=-1))[0]
+    expected = -np.mean(logp[np.arange(700), codes]) / math.log(2)
+    out = Scorer(m, {"model": dataclasses.asdict(mc)}, chunk=64).score([{"target": codes}])
+    assert out["bits"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_lpc_beats_unigram_on_an_ar_signal():
+    rng = np.random.default_rng(0)
+    x = signal.lfilter([1.0], [1.0, -1.6, 0.9], rng.standard_normal(60000))
+    codes = dsp.mu_law_encode(0.5 * x / np.max(np.abs(x)))
+    train, test = codes[:50000], codes[50000:]
+    ub, _ = metrics.unigram_score(metrics.unigram(train), test)
+    lpc = metrics.LPC(16).fit([train])
+    lb, la = lpc.score(test)
+    assert lb < ub - 1.0
+    # The discretized Laplace is a distribution over the 256 bins.
+    lp = lpc.log_probs(np.array([-1.2, -0.3, 0.0, 0.01, 0.7, 1.0]))
+    np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_spectral_numbers_catch_noise_and_silence():
+    rate = 16000
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal(rate)
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)
+    assert metrics.spectral_flatness(noise, rate) > 0.9
+    assert metrics.spectral_flatness(tone, rate) < 0.05
+    quiet = np.concatenate([tone[:8000], np.zeros(8000)])
+    assert metrics.silent_fraction(quiet) == pytest.approx(0.5, abs=0.07)
+    assert metrics.spectral_distance_db(tone, tone, rate) == 0.0
+    assert metrics.spectral_distance_db(tone, noise, rate) > 10
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("evalrun")
+    ds = sine_dataset(tmp, seconds=(1.0, 1.0, 0.5), freq=250.0)
+    run = tmp / "run"
+    train(ds, run, ModelConfig(layers=1, units=16, embedding=8),
+          TrainConfig(window=128, burn_in=8, batch_size=4, epochs=2, steps_per_epoch=3),
+          verbose=0)
+    return run, ds
+
+
+def test_eval_cli_writes_plots_json_and_table(tiny_run, tmp_path, write_wav, capsys):
+    run, _ = tiny_run
+    other = write_wav("other.wav", 0.3 * np.sin(np.arange(8000) * 0.1), rate=8000)
+    rc = main([str(run), "--generate", "0.3", "--audio", str(other), "--lpc-order", "16", "-q"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "bits/sample" in out and "LPC-16" in out and "unigram" in out
+    result = json.loads((run / "eval.json").read_text())
+    for key in ("format", "version", "run", "job", "sample_rate", "curves", "heldout",
+                "generated", "plots", "skipped"):
+        assert key in result
+    assert result["curves"]["epochs"] == 2
+    names = [h["name"] for h in result["heldout"]]
+    assert names == ["validation split", "--audio files"]
+    for h in result["heldout"]:
+        for k in ("model", "unigram", "lpc"):
+            assert 0 < h[k]["bits"] <= 16 and 0 <= h[k]["accuracy"] <= 1
+    g = result["generated"]
+    assert set(g["clips"]["generated"]) >= {"spectral_distance_db", "silent_fraction", "flatness"}
+    assert len(result["plots"]) == 3
+    for p in result["plots"]:
+        data = open(p, "rb").read()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_eval_errors_and_skips(tiny_run, tmp_path, capsys):
+    run, ds = tiny_run
+    # No run at all.
+    assert main([str(tmp_path / "nope"), "-q"]) == 2
+    # A dataset with other DSP settings than the run's.
+    other = sine_dataset(tmp_path, seconds=(0.5, 0.5), name="other", rate=8000)
+    assert main([str(run), "--dataset", str(other), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "sample_rate" in err and "error" in err
+    # No history: the curves are skipped with a reason, the rest is still made.
+    import shutil
+
+    bare = tmp_path / "bare"
+    shutil.copytree(run, bare)
+    (bare / "history.csv").unlink()
+    assert main([str(bare), "-q"]) == 0
+    result = json.loads((bare / "eval.json").read_text())
+    assert result["curves"] is None and "history.csv" in result["skipped"]["curves"]
+    assert result["heldout"][0]["model"]["bits"] > 0
