@@ -32,6 +32,13 @@ def make_parser():
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--demo", action="store_true",
                    help="build from the bundled, synthesized default corpus instead of SOURCE")
+    e = p.add_argument_group("effects (dry/wet pairs)")
+    e.add_argument("--pair", nargs=2, action="append", metavar=("DRY", "WET"),
+                   help="a dry recording and the same through the effect (repeatable)")
+    e.add_argument("--dry-dir", help="folder of dry files, matched by name with --wet-dir")
+    e.add_argument("--wet-dir", help="folder of wet files")
+    e.add_argument("--latency", type=int, metavar="N",
+                   help="delay of wet behind dry in samples at --sample-rate (default: estimated)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -65,6 +72,11 @@ def summarize(meta: dict, out: Path) -> str:
         f"at {meta['sample_rate']} Hz ({meta['n_codes']} codes per stream)",
         "  gain: " + ", ".join(f"{k} {v['gain_db']:+.1f} dB" for k, v in meta["streams"].items()),
     ]
+    for src in meta["sources"]:
+        if "latency" in src:
+            lines.append(f"  {src['name']}: latency {src['latency']:+d} samples "
+                         f"({1000 * src['latency'] / meta['sample_rate']:+.2f} ms), "
+                         f"correlation {src['correlation']:.2f}")
     for s in meta["skipped"]:
         lines.append(f"  skipped {s['source']}: {s['reason']}")
     return "\n".join(lines)
@@ -82,6 +94,23 @@ def main(argv=None) -> int:
         out = Path(args.out)
         if out.exists() and not args.overwrite:
             raise AudioRNNError(f"{out}: already exists (use --overwrite to replace it)")
+        pairs = [tuple(p) for p in args.pair or []]
+        if bool(args.dry_dir) != bool(args.wet_dir):
+            raise AudioRNNError("--dry-dir and --wet-dir go together")
+        if args.dry_dir:
+            pairs += dataset.match_dirs(args.dry_dir, args.wet_dir)
+        if pairs:
+            if args.sources or args.demo:
+                raise AudioRNNError("give either dry/wet pairs or SOURCE/--demo, not both")
+            total = sum(max(audio.seconds(d), audio.seconds(w)) for d, w in pairs
+                        if Path(d).is_file() and Path(w).is_file())
+            meta = dataset.build_pairs(pairs, out, config, latency=args.latency,
+                                       overwrite=args.overwrite,
+                                       progress=ProgressBars(total, 2 * len(pairs)))
+            print(summarize(meta, out))
+            return
+        if args.latency is not None:
+            raise AudioRNNError("--latency applies to dry/wet pairs only")
         if args.demo and args.sources:
             raise AudioRNNError("give either SOURCE or --demo, not both")
         if not args.demo and not args.sources:

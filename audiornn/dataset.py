@@ -65,6 +65,8 @@ class Item:
     source_rate: int = 0
     channels: int = 0
     seconds: float = 0.0
+    trim: dict[str, int] = field(default_factory=dict)  # codes dropped at the start, per stream
+    extra: dict = field(default_factory=dict)  # reported in dataset.json's sources
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,12 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
     good: list[Item] = []
     done_s = 0.0
     for n_done, it in enumerate(items, 1):
+        if set(it.lengths) == set(it.streams):  # scanned already (pairs)
+            good.append(it)
+            done_s += it.seconds
+            if progress:
+                progress("scan", done_s, n_done)
+            continue
         try:
             for stream, path in it.streams.items():
                 n, peak, i = scan_stream(path, config)
@@ -285,9 +293,11 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
             for n_done, it in enumerate(good, 1):
                 offsets[id(it)] = pos
                 for s in streams:
-                    written = 0
+                    written, skip = 0, it.trim.get(s, 0)
                     for y in processed_blocks(it.streams[s], config.sample_rate,
                                               config.preemphasis):
+                        if skip:
+                            y, skip = y[skip:], max(0, skip - len(y))
                         codes = dsp.mu_law_encode(y * gains[s])[: it.lengths[s] - written]
                         files[s].write(codes.tobytes())
                         hashers[s].update(codes.tobytes())
@@ -339,7 +349,7 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
                          "files": dict(it.streams),
                          "source_rate": it.source_rate, "channels": it.channels,
                          "offset": offsets[id(it)], "length": it.lengths["target"],
-                         "label": it.label} for it in good],
+                         "label": it.label, **it.extra} for it in good],
             "segments": [asdict(s) for s in segments],
             "skipped": skipped,
             "fingerprint": hasher.hexdigest()[:16],
@@ -385,6 +395,104 @@ def build_from_sources(sources: Sequence[str | os.PathLike], out_dir: str | os.P
         raise AudioRNNError("no audio files found in " + ", ".join(map(str, sources)))
     items = [Item(streams={"target": str(f)}, name=str(f)) for f in files]
     return build(items, out_dir, config, ignored=ignored, **kwargs)
+
+
+# ---------------------------------------------------------------- dry/wet pairs
+
+#: A wet file whose best normalized cross-correlation with its dry file is below
+#: this is not a recording of that dry file through an effect.
+MIN_PAIR_CORRELATION = 0.1
+
+
+def match_dirs(dry_dir: str | os.PathLike, wet_dir: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """Pairs the audio files of two folders by their path relative to the folder."""
+    dry_dir, wet_dir = Path(dry_dir), Path(wet_dir)
+    for d in (dry_dir, wet_dir):
+        if not d.is_dir():
+            raise AudioRNNError(f"{d}: not a folder")
+    dry = {f.relative_to(dry_dir).with_suffix(""): f for f in collect_files([dry_dir])[0]}
+    wet = {f.relative_to(wet_dir).with_suffix(""): f for f in collect_files([wet_dir])[0]}
+    if not dry:
+        raise AudioRNNError(f"{dry_dir}: no audio files")
+    missing = sorted(set(dry) ^ set(wet))
+    if missing:
+        side = wet_dir if missing[0] in dry else dry_dir
+        raise AudioRNNError(f"{missing[0]}: has no partner in {side} "
+                            f"({len(missing)} unmatched file(s); names must match)")
+    return [(dry[k], wet[k]) for k in sorted(dry)]
+
+
+def _probe(path: str, config: DataConfig, n: int) -> np.ndarray:
+    """The first n processed samples of a file (for the latency estimate)."""
+    out, have = [], 0
+    for y in processed_blocks(path, config.sample_rate, config.preemphasis):
+        out.append(y)
+        have += len(y)
+        if have >= n:
+            break
+    return np.concatenate(out)[:n] if out else np.zeros(0)
+
+
+def pair_item(dry: str | os.PathLike, wet: str | os.PathLike, config: DataConfig,
+              latency: int | None = None, max_latency_s: float = 0.5,
+              probe_s: float = 30.0, length_tolerance_s: float = 0.05) -> Item:
+    """Checks a dry/wet pair, estimates (or takes) its latency, and returns its aligned item.
+
+    Raises AudioRNNError naming the pair for: unreadable or silent files,
+    channel counts that cannot be matched, wet not correlated with dry, or
+    lengths that differ by more than the latency (+ `length_tolerance_s`).
+    """
+    dry, wet = str(dry), str(wet)
+    name = f"pair {Path(dry).name} -> {Path(wet).name}"
+    try:
+        i_dry, i_wet = audio.info(dry), audio.info(wet)
+        if i_dry.channels != i_wet.channels and min(i_dry.channels, i_wet.channels) > 1:
+            raise AudioRNNError(f"{name}: {i_dry.channels} dry channels cannot be matched with "
+                                f"{i_wet.channels} wet channels (give both mono, or the same count)")
+        n_dry, peak_dry, _ = scan_stream(dry, config)
+        n_wet, peak_wet, _ = scan_stream(wet, config)
+    except audio.BadAudioFile as e:
+        which = "wet" if e.path == wet else "dry"
+        raise AudioRNNError(f"{name}: {which} file {e.path}: {e.reason}") from None
+    rate = config.sample_rate
+    probe = int(probe_s * rate)
+    d, w = _probe(dry, config, probe), _probe(wet, config, probe)
+    est, corr = dsp.estimate_latency(d, w, int(max_latency_s * rate))
+    if corr < MIN_PAIR_CORRELATION:
+        raise AudioRNNError(f"{name}: the wet file does not follow the dry one (best correlation "
+                            f"{corr:.3f} within +-{max_latency_s:g} s; a pair is the same "
+                            "performance through the effect)")
+    lag = est if latency is None else int(latency)
+    if abs(n_wet - n_dry) > abs(lag) + length_tolerance_s * rate:
+        raise AudioRNNError(f"{name}: lengths differ by {abs(n_wet - n_dry) / rate:.3f} s "
+                            f"(dry {n_dry / rate:.3f} s, wet {n_wet / rate:.3f} s), more than "
+                            f"the latency ({lag} samples) allows")
+    trim = {"input": max(0, -lag), "target": max(0, lag)}
+    n = min(n_dry - trim["input"], n_wet - trim["target"])
+    if n < MIN_CODES:
+        raise AudioRNNError(f"{name}: nothing left after removing the latency of {lag} samples")
+    log.info("%s: latency %+d samples (%+.2f ms)%s, correlation %.2f", name, lag,
+             1000 * lag / rate, "" if latency is None else f" (given; estimated {est:+d})", corr)
+    return Item(streams={"input": dry, "target": wet}, name=name,
+                lengths={"input": n, "target": n}, peaks={"input": peak_dry, "target": peak_wet},
+                source_rate=i_dry.sample_rate_hz, channels=i_dry.channels,
+                seconds=max(i_dry.seconds, i_wet.seconds), trim=trim,
+                extra={"latency": lag, "latency_estimated": est, "correlation": corr})
+
+
+def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, config: DataConfig,
+                *, latency: int | None = None, progress: ProgressFn | None = None,
+                **kwargs) -> dict:
+    """Builds an effect dataset: aligned `input` (dry) and `target` (wet) code streams."""
+    if not pairs:
+        raise AudioRNNError("no dry/wet pairs given")
+    items = []
+    for dry, wet in pairs:
+        for f in (dry, wet):
+            if not Path(f).is_file():
+                raise AudioRNNError(f"pair {Path(dry).name} -> {Path(wet).name}: {f}: no such file")
+        items.append(pair_item(dry, wet, config, latency))
+    return build(items, out_dir, config, progress=progress, extra_meta={"job": "effect"}, **kwargs)
 
 
 # ---------------------------------------------------------------- opening

@@ -194,6 +194,31 @@ def decode(codes: np.ndarray, coef: float, gain: float, zi: np.ndarray | None = 
     return deemphasis(y, coef, zi)
 
 
+def estimate_latency(dry: np.ndarray, wet: np.ndarray, max_lag: int) -> tuple[int, float]:
+    """The delay of `wet` behind `dry` by cross-correlation (FFT), and how well they match.
+
+    Args:
+      dry, wet: the two signals at the same rate (a few seconds are enough).
+      max_lag: the largest delay, either way, that is searched.
+
+    Returns:
+      (lag, correlation): wet[n + lag] lines up with dry[n] (a negative lag
+      means the wet signal is early); correlation is the normalized
+      cross-correlation at that lag, in [0, 1] (1: wet is a scaled, shifted dry).
+    """
+    dry = np.asarray(dry, np.float64)
+    wet = np.asarray(wet, np.float64)
+    energy = math.sqrt(float(np.dot(dry, dry)) * float(np.dot(wet, wet)))
+    if energy <= 0:
+        return 0, 0.0
+    xc = signal.correlate(wet, dry, mode="full", method="fft")
+    lags = signal.correlation_lags(len(wet), len(dry), mode="full")
+    keep = np.abs(lags) <= max_lag
+    xc, lags = xc[keep], lags[keep]
+    k = int(np.argmax(np.abs(xc)))
+    return int(lags[k]), float(abs(xc[k]) / energy)
+
+
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     """Signal-to-noise ratio of an estimate against a reference, in dB."""
     reference = np.asarray(reference, dtype=np.float64)

@@ -279,6 +279,69 @@ def plot_spectrograms(clips: dict[str, np.ndarray], rate: int, path: Path) -> st
     return _save(fig, path)
 
 
+def plot_effect(target: np.ndarray, output: np.ndarray, dry: np.ndarray, rate: int,
+                path: Path, ms: float = 20.0) -> str:
+    """A short stretch of target and output waveforms (at the target's loudest point), and spectra."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+    n = max(8, int(ms / 1000 * rate))
+    c = int(np.argmax(np.abs(target)))
+    a = max(0, min(c - n // 2, len(target) - n))
+    t = (np.arange(a, a + n)) / rate * 1000
+    a1.plot(t, target[a:a + n], label="target (wet)", lw=2)
+    a1.plot(t, output[a:a + n], label="model output", lw=1.2)
+    a1.plot(t, dry[a:a + n], label="input (dry)", lw=0.8, color="0.6")
+    a1.set(xlabel="ms", ylabel="amplitude", title="waveforms")
+    a1.legend(fontsize=8)
+    for name, x in (("target (wet)", target), ("model output", output), ("input (dry)", dry)):
+        f, p = metrics.average_spectrum(x, rate)
+        a2.semilogx(f[1:], 10 * np.log10(p[1:] + 1e-12), label=name)
+    a2.set(xlabel="Hz", ylabel="dB", title="average spectra")
+    a2.legend(fontsize=8)
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def effect_numbers(target: np.ndarray, output: np.ndarray) -> dict:
+    return {"esr": metrics.esr(target, output),
+            "esr_preemphasis": metrics.esr(target, output, preemphasis=0.95),
+            "snr_db": dsp.snr_db(target[:len(output)], output[:len(target)])}
+
+
+def evaluate_effect(model, config: dict, run_dir: Path, input_path: str, target_path: str,
+                    decode: str = "argmax", quiet: bool = False) -> tuple[dict, str]:
+    """Applies an effect run to DRY and compares with WET; returns (numbers, plot path)."""
+    from audiornn.generate import Generator
+
+    gen = Generator(model, config)
+    out = run_dir / "samples" / "eval-effect.wav"
+    out.parent.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    gen.apply(input_path, out, decode=decode, progress=not quiet)
+    elapsed = time.perf_counter() - t0
+    y, rate = audio.read(out)
+    x, _ = audio.read(input_path)
+    t, rt = audio.read(target_path)
+    if rt != rate:
+        t = dsp.resample(t, rt, rate)
+    probe = int(30 * rate)
+    lag, corr = dsp.estimate_latency(x[:probe], t[:probe], int(0.5 * rate))
+    t = t[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag), t])
+    n = min(len(x), len(t), len(y))
+    x, t, y = x[:n], t[:n], y[:n]
+    g = metrics.best_gain(t, x)
+    numbers = {"input": str(input_path), "target": str(target_path), "decode": decode,
+               "seconds": n / rate, "target_latency": lag, "target_correlation": corr,
+               "apply_x_realtime": (n / rate) / max(elapsed, 1e-9),
+               "model": effect_numbers(t, y),
+               "do_nothing": effect_numbers(t, x),
+               "dry_gain_matched": {**effect_numbers(t, g * x), "gain": g},
+               "output": str(out)}
+    plot = plot_effect(t, y, x, rate, run_dir / "plots" / "effect.png")
+    return numbers, plot
+
+
 def plot_spectra(clips: dict[str, np.ndarray], rate: int, path: Path) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -311,7 +374,8 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
              audio_files: list[str] | None = None, generate_seconds: float = 0.0,
              compare: list[str] | None = None, max_seconds: float = 120.0, lpc_order: int = 32,
              seed: int = 0, temperature: float = 1.0, split_seconds: float = 0.0,
-             quiet: bool = False) -> dict:
+             effect_input: str | None = None, effect_target: str | None = None,
+             decode: str = "argmax", quiet: bool = False) -> dict:
     """Runs every section it can for a run; writes RUN/plots/*.png and RUN/eval.json.
 
     Returns the eval.json contents.
@@ -324,7 +388,12 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
         raise AudioRNNError(f"--lpc-order must be in [1, 64], got {lpc_order}")
     if not max_seconds > 0:
         raise AudioRNNError(f"--max-seconds must be > 0, got {max_seconds}")
-    for f in (audio_files or []) + (compare or []):
+    if bool(effect_input) != bool(effect_target):
+        raise AudioRNNError("--input and --target go together (a dry file and its wet recording)")
+    if effect_input and "input" not in config["dsp"]["gains"]:
+        raise AudioRNNError(f"{run_dir}: --input/--target evaluate effect runs; this run "
+                            "was not trained on dry/wet pairs")
+    for f in (audio_files or []) + (compare or []) + [f for f in (effect_input, effect_target) if f]:
         audio.info(f)  # a bad file is an error before any work
     run_dsp = config["dsp"]
     rate = int(run_dsp["sample_rate"])
@@ -435,6 +504,14 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
         result["plots"].append(plot_spectra(clips, rate, plots_dir / "spectra.png"))
         result["generated"] = section
 
+    # Effects: apply to a dry file, compare with its wet recording.
+    result["effect"] = None
+    if effect_input:
+        numbers, plot = evaluate_effect(model, config, run_dir, effect_input, effect_target,
+                                        decode, quiet)
+        result["effect"] = numbers
+        result["plots"].append(plot)
+
     write_json_atomic(run_dir / "eval.json", result)
     return result
 
@@ -473,6 +550,18 @@ def table(result: dict) -> str:
             dist = f"{d:.1f}" if d is not None else "-"
             lines.append(f"  {name[:27]:<28}{dist:>15}"
                          f"{v['silent_fraction']:>15.0%}{v['flatness']:>10.3f}")
+    e = result.get("effect")
+    if e:
+        lines.append("")
+        lines.append(f"effect: {Path(e['input']).name} -> {Path(e['target']).name}, "
+                     f"{e['seconds']:.1f} s, applied at {e['apply_x_realtime']:.1f}x real time "
+                     f"({e['decode']}); target latency {e['target_latency']:+d} samples removed")
+        lines.append(f"  {'output':<28}{'ESR':>10}{'ESR (pre-emph.)':>17}{'SNR dB':>9}")
+        for name, key in (("model", "model"), ("do nothing (output = input)", "do_nothing"),
+                          ("dry, gain-matched", "dry_gain_matched")):
+            v = e[key]
+            lines.append(f"  {name:<28}{v['esr']:>10.2%}{v['esr_preemphasis']:>17.2%}"
+                         f"{v['snr_db']:>9.1f}")
     for what, why in result.get("skipped", {}).items():
         lines.append(f"skipped {what}: {why}")
     if result.get("plots"):
@@ -489,6 +578,10 @@ def make_parser():
                    help="generate this much audio and compare it with held-out audio")
     p.add_argument("--compare", nargs="+", metavar="WAV",
                    help="compare existing (generated) files with held-out audio")
+    p.add_argument("--input", metavar="DRY", help="effect runs: a dry file to apply the effect to")
+    p.add_argument("--target", metavar="WET", help="effect runs: the wet recording of --input")
+    p.add_argument("--decode", choices=["sample", "argmax", "mean"], default="argmax",
+                   help="effect runs: how outputs are decoded (default %(default)s)")
     p.add_argument("--max-seconds", type=cli.positive_float, default=120.0,
                    help="score at most this much held-out audio (default %(default)s)")
     p.add_argument("--split", type=cli.positive_float, metavar="SECONDS",
@@ -511,6 +604,7 @@ def main(argv=None) -> int:
                           generate_seconds=args.generate or 0.0, compare=args.compare,
                           max_seconds=args.max_seconds, lpc_order=args.lpc_order, seed=args.seed,
                           temperature=args.temperature, split_seconds=args.split or 0.0,
+                          effect_input=args.input, effect_target=args.target, decode=args.decode,
                           quiet=args.quiet)
         print(table(result))
         print(f"eval.json written to {Path(args.run) / 'eval.json'}")

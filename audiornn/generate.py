@@ -24,6 +24,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from audiornn import audio, cli, dsp
+from audiornn.dataset import processed_blocks
 from audiornn.errors import AudioRNNError
 from audiornn.model import load_run, model_config_from
 from audiornn.step import Core
@@ -31,6 +32,30 @@ from audiornn.step import Core
 log = logging.getLogger("audiornn.generate")
 PROG = "python -m audiornn.generate"
 MINUS_1_DBFS = 10 ** (-1 / 20)
+
+
+DECODE_MODES = ("sample", "argmax", "mean")
+
+
+def _decode(logits, mode: str, temperature, seed, table):
+    """Turns (B, 256) logits into (codes, decoded values) by one of DECODE_MODES."""
+    if mode == "argmax":
+        codes = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return codes, tf.gather(table, codes)
+    if mode == "sample":
+        codes = tf.random.stateless_categorical(logits / temperature, 1, seed=seed,
+                                                dtype=tf.int32)[:, 0]
+        return codes, tf.gather(table, codes)
+    probs = tf.nn.softmax(logits / temperature, axis=-1)
+    values = tf.linalg.matvec(probs, table)
+    return _mu_law_encode_tf(values), values
+
+
+def _mu_law_encode_tf(x):
+    """dsp.mu_law_encode in TensorFlow (the code fed back after a "mean" output)."""
+    x = tf.clip_by_value(x, -1.0, 1.0)
+    y = tf.sign(x) * tf.math.log1p(dsp.MU * tf.abs(x)) / np.log1p(dsp.MU)
+    return tf.cast(tf.round((y + 1.0) / 2.0 * dsp.MU), tf.int32)
 
 
 class Generator:
@@ -53,6 +78,7 @@ class Generator:
         self.labels = list(self.dsp.get("labels", []))
         self._loops = {}
         self.jit = jit
+        self._values = tf.constant(dsp.mu_law_decode(np.arange(dsp.N_CLASSES)), tf.float32)
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike, **kwargs) -> Generator:
@@ -61,33 +87,55 @@ class Generator:
 
     # ------------------------------------------------------------ compiled loop
 
-    def _loop(self, greedy: bool):
-        if greedy in self._loops:
-            return self._loops[greedy]
+    def _loop(self, mode: str):
+        """The compiled step loop for a decode mode: "sample", "argmax" or "mean".
+
+        It returns the chosen codes and their decoded values (pre-emphasized,
+        gained domain); "mean" outputs the expectation of the decoded values and
+        feeds back the code nearest to it.
+        """
+        if mode in self._loops:
+            return self._loops[mode]
         core = self.core
         has_dry = core.dry_table is not None
         feedback = core.prev_table is not None
+        table = self._values
 
         def run(state, prev, dry, label_bias, temperature, seed, step0, n):
             codes = tf.TensorArray(tf.int32, size=n)
-            def body(t, prev, state, codes):
+            values = tf.TensorArray(tf.float32, size=n)
+
+            def body(t, prev, state, codes, values):
                 d = dry[:, t] if has_dry else None
                 x0 = core.first_input(prev if feedback else None, d, label_bias)
                 logits, state = core.step(x0, state)
-                if greedy:
-                    nxt = tf.argmax(logits, axis=-1, output_type=tf.int32)
-                else:
-                    s = tf.stack([seed, step0 + t])
-                    nxt = tf.random.stateless_categorical(logits / temperature, 1, seed=s,
-                                                          dtype=tf.int32)[:, 0]
-                return t + 1, nxt, state, codes.write(t, nxt)
+                nxt, val = _decode(logits, mode, temperature, tf.stack([seed, step0 + t]), table)
+                return t + 1, nxt, state, codes.write(t, nxt), values.write(t, val)
 
-            _, prev, state, codes = tf.while_loop(
-                lambda t, *_: t < n, body, (tf.constant(0), prev, state, codes))
-            return tf.transpose(codes.stack()), prev, state
+            _, prev, state, codes, values = tf.while_loop(
+                lambda t, *_: t < n, body, (tf.constant(0), prev, state, codes, values))
+            return tf.transpose(codes.stack()), tf.transpose(values.stack()), prev, state
 
         fn = tf.function(run, jit_compile=self.jit, reduce_retracing=True)
-        self._loops[greedy] = fn
+        self._loops[mode] = fn
+        return fn
+
+    def _parallel(self, mode: str):
+        """Input-only models: one pass over a whole chunk of dry codes (no feedback loop)."""
+        key = ("parallel", mode)
+        if key in self._loops:
+            return self._loops[key]
+        core, table = self.core, self._values
+
+        def run(state, dry, label_bias, temperature, seed, step0):
+            logits, state = core.run(None, dry, label_bias, state)
+            b, n = tf.shape(logits)[0], tf.shape(logits)[1]
+            flat = tf.reshape(logits, [b * n, -1])
+            codes, values = _decode(flat, mode, temperature, tf.stack([seed, step0]), table)
+            return tf.reshape(codes, [b, n]), tf.reshape(values, [b, n]), state
+
+        fn = tf.function(run, jit_compile=self.jit, reduce_retracing=True)
+        self._loops[key] = fn
         return fn
 
     # ------------------------------------------------------------ conditioning
@@ -158,14 +206,16 @@ class Generator:
         """
         if not temperature > 0:
             raise AudioRNNError(f"--temperature must be > 0, got {temperature}")
+        if self.core.dry_table is not None:
+            raise AudioRNNError("this run models an effect: give --input DRY.wav to apply it")
         label_bias = self.core.label_bias(mix, batch)
         state, prev = self.prime(prime_codes, batch, label_bias)
-        loop = self._loop(bool(greedy))
+        loop = self._loop("argmax" if greedy else "sample")
         dry = tf.zeros((batch, 0), tf.int32)
         done = 0
         while done < n_steps:
             n = min(self.chunk, n_steps - done)
-            codes, prev, state = loop(state, prev, dry, label_bias,
+            codes, _, prev, state = loop(state, prev, dry, label_bias,
                                       tf.constant(float(temperature)),
                                       tf.constant(int(seed) % (2**31), tf.int32),
                                       tf.constant(done, tf.int32), tf.constant(n, tf.int32))
@@ -173,6 +223,81 @@ class Generator:
             yield codes.numpy()
             if progress:
                 progress(done)
+
+    # ------------------------------------------------------------ effects
+
+    def apply_codes(self, dry_chunks, decode: str = "argmax", temperature: float = 1.0,
+                    seed: int = 0, stepwise: bool = False):
+        """Applies an effect model to a stream of dry code chunks (state carried across).
+
+        Input-only models (trained with --no-feedback) run one parallel pass per
+        chunk; models with feedback step through it. `stepwise` forces the step
+        loop for either (a test hook). Yields (codes, values) per chunk, each
+        (m,), values in the pre-emphasized, gained domain.
+        """
+        core = self.core
+        if core.dry_table is None:
+            raise AudioRNNError("this run was not trained on dry/wet pairs (no --input to apply)")
+        if decode not in DECODE_MODES:
+            raise AudioRNNError(f"--decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
+        if not temperature > 0:
+            raise AudioRNNError(f"--temperature must be > 0, got {temperature}")
+        label_bias = core.label_bias(None, 1)
+        state = core.zero_state(1)
+        prev = tf.constant([dsp.SILENCE_CODE], tf.int32)
+        temp = tf.constant(float(temperature))
+        seed_t = tf.constant(int(seed) % (2**31), tf.int32)
+        done = 0
+        for chunk in dry_chunks:
+            dry = tf.constant(np.asarray(chunk, np.int32)[None, :])
+            step0 = tf.constant(done, tf.int32)
+            if core.prev_table is None and not stepwise:
+                codes, values, state = self._parallel(decode)(state, dry, label_bias, temp,
+                                                              seed_t, step0)
+            else:
+                codes, values, prev, state = self._loop(decode)(
+                    state, prev, dry, label_bias, temp, seed_t, step0,
+                    tf.constant(dry.shape[1], tf.int32))
+            done += int(dry.shape[1])
+            yield codes.numpy()[0], values.numpy()[0]
+
+    def dry_code_chunks(self, path: str | os.PathLike):
+        """A dry file's codes in chunks of `self.chunk`, preprocessed like the training input."""
+        gain = self.dsp["gains"]["input"]
+        buf = np.zeros(0, np.int32)
+        for y in processed_blocks(path, self.sample_rate, self.dsp["preemphasis"]):
+            buf = np.concatenate([buf, dsp.mu_law_encode(y * gain).astype(np.int32)])
+            while len(buf) >= self.chunk:
+                yield buf[: self.chunk]
+                buf = buf[self.chunk:]
+        if len(buf):
+            yield buf
+
+    def apply(self, input_path: str | os.PathLike, out: str | os.PathLike, decode: str = "argmax",
+              temperature: float = 1.0, seed: int = 0, fmt: str = "pcm16",
+              normalize: bool = False, progress: bool = True, stepwise: bool = False) -> Path:
+        """Processes a dry file of any length and rate into a wet file at the input's rate."""
+        info = audio.info(input_path)
+        out = Path(out)
+        audio.check_writable(out)
+        if Path(input_path).resolve() == out.resolve():
+            raise AudioRNNError(f"{out}: --out must not overwrite --input")
+        n_model = dsp.resampled_length(info.n_frames, info.sample_rate_hz, self.sample_rate)
+        bar = keras.utils.Progbar(n_model, unit_name="sample") if progress else None
+        w = _FloatStream(out, self.sample_rate, self.dsp, out_rate=info.sample_rate_hz,
+                         out_frames=info.n_frames)
+        try:
+            done = 0
+            for _, values in self.apply_codes(self.dry_code_chunks(input_path), decode,
+                                              temperature, seed, stepwise):
+                w.append_values(values)
+                done += len(values)
+                if bar:
+                    bar.update(min(done, n_model))
+            w.finish(fmt, normalize)
+        finally:
+            w.discard()
+        return out
 
     # ------------------------------------------------------------ files
 
@@ -237,8 +362,10 @@ def _output_paths(out: Path, num: int) -> list[Path]:
 class _FloatStream:
     """Decodes code chunks and appends float32 audio to a temporary file beside the output."""
 
-    def __init__(self, path: Path, sample_rate: int, dsp_cfg: dict):
+    def __init__(self, path: Path, sample_rate: int, dsp_cfg: dict, out_rate: int | None = None,
+                 out_frames: int | None = None):
         self.path, self.rate = path, sample_rate
+        self.out_rate, self.out_frames = out_rate or sample_rate, out_frames
         self.coef = dsp_cfg["preemphasis"]
         self.gain = dsp_cfg["gains"]["target"]
         self.zi = None
@@ -249,7 +376,11 @@ class _FloatStream:
         self.file = sf.SoundFile(self.tmp, "w", sample_rate, 1, "FLOAT", format="WAV")
 
     def append(self, codes: np.ndarray) -> None:
-        x, self.zi = dsp.decode(codes, self.coef, self.gain, self.zi)
+        self.append_values(dsp.mu_law_decode(codes))
+
+    def append_values(self, values: np.ndarray) -> None:
+        """Appends decoded mu-law values (pre-emphasized, gained): undo the gain, de-emphasis."""
+        x, self.zi = dsp.deemphasis(np.asarray(values, np.float64) / self.gain, self.coef, self.zi)
         self.peak = max(self.peak, float(np.max(np.abs(x))) if len(x) else 0.0)
         self.file.write(x.astype(np.float32))
 
@@ -268,12 +399,23 @@ class _FloatStream:
                                          dir=self.path.parent)
         os.close(fd)
         try:
-            with sf.SoundFile(final_tmp, "w", self.rate, 1, subtype, format="WAV") as f:
+            rs = dsp.StreamResampler(self.rate, self.out_rate)
+            left = self.out_frames
+
+            def put(f, y):
+                nonlocal left
+                if left is not None:
+                    y, left = y[:left], left - min(left, len(y))
+                if fmt == "pcm16":
+                    y = np.clip(y, -1.0, 1.0)
+                f.write(y.astype(np.float32))
+
+            with sf.SoundFile(final_tmp, "w", self.out_rate, 1, subtype, format="WAV") as f:
                 for block in sf.blocks(self.tmp, blocksize=1 << 16, dtype="float32"):
-                    y = block * scale
-                    if fmt == "pcm16":
-                        y = np.clip(y, -1.0, 1.0)
-                    f.write(y)
+                    put(f, rs.process(block * scale))
+                put(f, rs.flush())
+                if left:  # resampling rounds the length; pad to the input's exact length
+                    put(f, np.zeros(left))
             os.replace(final_tmp, self.path)
         except BaseException:
             Path(final_tmp).unlink(missing_ok=True)
@@ -305,6 +447,11 @@ def make_parser():
     p = cli.parser(PROG, "Generate audio from a trained run.")
     p.add_argument("run", metavar="RUN", help="a run directory (python -m audiornn.train)")
     p.add_argument("--out", required=True, help="output WAV (a folder when --num > 1)")
+    p.add_argument("--input", metavar="DRY",
+                   help="effect runs: process this file (any length, format and rate)")
+    p.add_argument("--decode", choices=DECODE_MODES,
+                   help="how a predicted distribution becomes a sample: sample, argmax, or mean "
+                        "(the expected value); default argmax with --input, else sample")
     p.add_argument("--seconds", type=float, default=4.0, help="length of each file")
     p.add_argument("--num", type=cli.positive_int, default=1, help="number of streams/files")
     p.add_argument("--temperature", type=float, default=1.0,
@@ -334,7 +481,25 @@ def main(argv=None) -> int:
             raise AudioRNNError(f"--temperature must be > 0, got {args.temperature}")
         if args.prime:
             audio.info(args.prime)
+        if args.input:
+            audio.info(args.input)
+            gen = Generator.from_run(args.run)
+            if args.prime or args.label or args.mix or args.num > 1:
+                raise AudioRNNError("--input applies an effect; --prime, --label, --mix and "
+                                    "--num do not go with it")
+            decode = args.decode or "argmax"
+            out = gen.apply(args.input, args.out, decode=decode, temperature=args.temperature,
+                            seed=args.seed, fmt=args.fmt, normalize=args.normalize,
+                            progress=not args.quiet)
+            print(f"wrote {out}: {args.input} through the effect ({decode} decoding)")
+            return
         gen = Generator.from_run(args.run)
+        if gen.core.dry_table is not None:
+            raise AudioRNNError(f"{args.run}: this run models an effect; give --input DRY.wav")
+        if args.decode == "mean":
+            raise AudioRNNError("--decode mean applies to effects (--input); use sample or argmax")
+        if args.decode == "argmax":
+            args.greedy = True
         mix = parse_mix(args.mix) if args.mix else None
         paths = gen.write(args.out, seconds=args.seconds, num=args.num,
                           temperature=args.temperature, greedy=args.greedy, seed=args.seed,

@@ -57,6 +57,7 @@ class TrainConfig:
     sample_seconds: float = 2.0
     strategy: str = "auto"
     mixed_precision: bool = False
+    max_minutes: float = 0.0
 
     def validate(self) -> None:
         if self.window < 2:
@@ -71,8 +72,13 @@ class TrainConfig:
             raise AudioRNNError("--strategy must be auto, mirrored or multiworker")
 
 
+# The default size for effect datasets: amp and pedal models are small LSTMs, and
+# 1 x 32 applies an input-only model at ~70x real time on a 2-core CPU (the
+# 2 x 256 default of the other jobs: ~2.5x). --layers/--units override it.
+EFFECT_SIZE = {"layers": 1, "units": 32}
+
 # Settings that may differ when a run is resumed (everything else must match).
-RESUMABLE = {"epochs", "patience", "sample_every", "sample_seconds", "strategy"}
+RESUMABLE = {"epochs", "patience", "sample_every", "sample_seconds", "strategy", "max_minutes"}
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -131,6 +137,27 @@ class PinEpoch(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.sequence.set_epoch(epoch)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the end of the epoch in which `minutes` of training have passed."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        if time.monotonic() - self.start >= self.seconds:
+            log.info("--max-minutes reached after epoch %d", epoch + 1)
+            self.model.stop_training = True
 
 
 class PublishBest(keras.callbacks.Callback):
@@ -290,6 +317,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience),
     ]
+    if train_cfg.max_minutes:
+        callbacks.append(TimeBudget(train_cfg.max_minutes))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if train_cfg.sample_every:
@@ -313,8 +342,10 @@ def make_parser():
     p.add_argument("--burn-in", type=cli.nonneg_int, default=t.burn_in,
                    help="leading positions of each window that are not scored (default %(default)s)")
     p.add_argument("--cell", choices=["lstm", "gru"], default=m.cell)
-    p.add_argument("--layers", type=cli.positive_int, default=m.layers)
-    p.add_argument("--units", type=cli.positive_int, default=m.units)
+    p.add_argument("--layers", type=cli.positive_int, default=None,
+                   help=f"recurrent layers (default {m.layers}; effects {EFFECT_SIZE['layers']})")
+    p.add_argument("--units", type=cli.positive_int, default=None,
+                   help=f"units per layer (default {m.units}; effects {EFFECT_SIZE['units']})")
     p.add_argument("--dropout", type=float, default=m.dropout)
     p.add_argument("--no-feedback", action="store_true",
                    help="effects: an input-only model (one parallel pass when applied)")
@@ -326,6 +357,8 @@ def make_parser():
     p.add_argument("--patience", type=cli.positive_int, default=t.patience,
                    help="epochs without validation improvement before stopping")
     p.add_argument("--seed", type=int, default=t.seed)
+    p.add_argument("--max-minutes", type=cli.positive_float, default=None,
+                   help="stop after the epoch in which this much training time has passed")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
     p.add_argument("--sample-every", type=cli.nonneg_int, default=0, metavar="N",
@@ -341,14 +374,20 @@ def main(argv=None) -> int:
     cli.setup_logging()
 
     def body():
-        model_cfg = ModelConfig(cell=args.cell, layers=args.layers, units=args.units,
+        from audiornn.dataset import read_meta
+
+        size = EFFECT_SIZE if read_meta(args.dataset).get("job") == "effect" else {}
+        layers = args.layers or size.get("layers", ModelConfig.layers)
+        units = args.units or size.get("units", ModelConfig.units)
+        model_cfg = ModelConfig(cell=args.cell, layers=layers, units=units,
                                 dropout=args.dropout, feedback=not args.no_feedback)
         train_cfg = TrainConfig(window=args.window, burn_in=args.burn_in,
                                 batch_size=args.batch_size, epochs=args.epochs,
                                 steps_per_epoch=args.steps_per_epoch,
                                 learning_rate=args.learning_rate, patience=args.patience,
                                 seed=args.seed, sample_every=args.sample_every,
-                                strategy=args.strategy, mixed_precision=args.mixed_precision)
+                                strategy=args.strategy, mixed_precision=args.mixed_precision,
+                                max_minutes=args.max_minutes or 0.0)
         history = train(args.dataset, args.run, model_cfg, train_cfg, resume=args.resume,
                         tensorboard=args.tensorboard, verbose=0 if args.quiet else "auto")
         key = "val_bits" if history.get("val_bits") else "bits"
