@@ -22,8 +22,9 @@ def make_parser():
     p.add_argument("--out", required=True, help="dataset directory to create")
     p.add_argument("--sample-rate", type=cli.positive_int, default=d.sample_rate,
                    help="model sample rate in Hz (default %(default)s)")
-    p.add_argument("--preemphasis", type=float, default=d.preemphasis,
-                   help="pre-emphasis coefficient in [0, 1) (default %(default)s)")
+    p.add_argument("--preemphasis", type=float, default=None,
+                   help=f"pre-emphasis coefficient in [0, 1) (default {d.preemphasis}; dry/wet "
+                        "pairs 0: de-emphasis would integrate an effect model's errors into drift)")
     p.add_argument("--val-fraction", type=cli.fraction, default=d.val_fraction,
                    help="share of audio held out for validation (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the split")
@@ -39,6 +40,14 @@ def make_parser():
     e.add_argument("--wet-dir", help="folder of wet files")
     e.add_argument("--latency", type=int, metavar="N",
                    help="delay of wet behind dry in samples at --sample-rate (default: estimated)")
+    o = p.add_argument_group("one-shots (drum hits)")
+    o.add_argument("--oneshot", metavar="DIR",
+                   help="a folder of hits; labels are the files' folder names (kick/, snare/, ...)")
+    o.add_argument("--attack", type=float, default=0.1,
+                   help="seconds of the hit before its peak (default %(default)s)")
+    o.add_argument("--length", type=float, default=0.4,
+                   help="seconds per hit (default %(default)s)")
+    o.add_argument("--label", help="one label for every hit (a flat folder)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -72,6 +81,14 @@ def summarize(meta: dict, out: Path) -> str:
         f"at {meta['sample_rate']} Hz ({meta['n_codes']} codes per stream)",
         "  gain: " + ", ".join(f"{k} {v['gain_db']:+.1f} dB" for k, v in meta["streams"].items()),
     ]
+    if meta.get("job") == "oneshot":
+        per = {}
+        for seg in meta["segments"]:
+            name = meta["labels"][seg["label"]]
+            per.setdefault(name, [0, 0])[seg["split"] == "val"] += 1
+        o = meta["oneshot"]
+        lines.append(f"  hits of {o['length']:g} s, peak at {o['attack']:g} s; per label "
+                     "(train/val): " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in per.items()))
     for src in meta["sources"]:
         if "latency" in src:
             lines.append(f"  {src['name']}: latency {src['latency']:+d} samples "
@@ -87,13 +104,30 @@ def main(argv=None) -> int:
     cli.setup_logging(args.verbose)
 
     def body():
-        config = dataset.DataConfig(sample_rate=args.sample_rate, preemphasis=args.preemphasis,
+        paired = bool(args.pair or args.dry_dir or args.wet_dir)
+        preemphasis = args.preemphasis
+        if preemphasis is None:
+            preemphasis = 0.0 if paired else dataset.DataConfig.preemphasis
+        config = dataset.DataConfig(sample_rate=args.sample_rate, preemphasis=preemphasis,
                                     val_fraction=args.val_fraction, seed=args.seed,
                                     strict=args.strict)
         config.validate()
         out = Path(args.out)
         if out.exists() and not args.overwrite:
             raise AudioRNNError(f"{out}: already exists (use --overwrite to replace it)")
+        if args.oneshot:
+            if args.sources or args.demo or args.pair or args.dry_dir:
+                raise AudioRNNError("--oneshot takes one folder; not with SOURCE, --demo or pairs")
+            n_files = len(dataset.collect_files([args.oneshot])[0]) \
+                if Path(args.oneshot).is_dir() else 0
+            meta = dataset.build_oneshots(args.oneshot, out, config, attack=args.attack,
+                                          length=args.length, label=args.label,
+                                          overwrite=args.overwrite,
+                                          progress=ProgressBars(n_files * args.length, n_files))
+            print(summarize(meta, out))
+            return
+        if args.label:
+            raise AudioRNNError("--label applies to --oneshot folders")
         pairs = [tuple(p) for p in args.pair or []]
         if bool(args.dry_dir) != bool(args.wet_dir):
             raise AudioRNNError("--dry-dir and --wet-dir go together")

@@ -219,6 +219,31 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, max_lag: int) -> tuple[in
     return int(lags[k]), float(abs(xc[k]) / energy)
 
 
+def align_peak(x: np.ndarray, attack: int) -> np.ndarray:
+    """Shifts a hit so its sample of largest magnitude lands exactly at index `attack`.
+
+    The start is trimmed (peak later than `attack`) or padded with zeros
+    (peak earlier). The first of equal peaks counts.
+    """
+    x = np.asarray(x, np.float64)
+    p = int(np.argmax(np.abs(x))) if len(x) else 0
+    if p >= attack:
+        return x[p - attack:]
+    return np.concatenate([np.zeros(attack - p), x])
+
+
+def fix_length(x: np.ndarray, n: int, fade: int = 0) -> np.ndarray:
+    """Trims or zero-pads to exactly n samples; a cut end gets a `fade`-sample cosine fade-out."""
+    x = np.asarray(x, np.float64)
+    if len(x) >= n:
+        y = x[:n].copy()
+        if len(x) > n and fade > 0:
+            f = min(fade, n)
+            y[n - f:] *= 0.5 * (1 + np.cos(np.pi * (np.arange(1, f + 1) / f)))
+        return y
+    return np.concatenate([x, np.zeros(n - len(x))])
+
+
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     """Signal-to-noise ratio of an estimate against a reference, in dB."""
     reference = np.asarray(reference, dtype=np.float64)

@@ -342,6 +342,89 @@ def evaluate_effect(model, config: dict, run_dir: Path, input_path: str, target_
     return numbers, plot
 
 
+def evaluate_oneshots(model, config: dict, ds: Dataset, run_dir: Path, per_label: int = 8,
+                      seed: int = 0, temperature: float = 1.0, quiet: bool = False) -> tuple[dict, list]:
+    """Per label: generated hits against the real ones (average spectra, attack time)."""
+    from audiornn.generate import Generator
+
+    run_dsp = config["dsp"]
+    rate = int(run_dsp["sample_rate"])
+    o = run_dsp["oneshot"]
+    attack = int(o["attack_samples"])
+    gen = Generator(model, config)
+    real: dict[str, list[np.ndarray]] = {name: [] for name in ds.labels}
+    for seg in ds.segments:
+        codes = np.asarray(ds.streams["target"][seg.offset:seg.offset + seg.length])
+        real[ds.labels[seg.label]].append(decode_codes(codes, run_dsp))
+    out_dir = run_dir / "samples" / "eval-oneshots"
+    section, fakes = {}, {}
+    for name in ds.labels:
+        paths = gen.write(out_dir / name, num=per_label, seed=seed, temperature=temperature,
+                          label=name, progress=not quiet) if per_label > 1 else \
+            gen.write(out_dir / f"{name}.wav", seed=seed, label=name, progress=not quiet)
+        hits = [audio.read(p)[0] for p in paths]
+        fakes[name] = hits
+        peaks = np.array([int(np.argmax(np.abs(h))) for h in hits])
+        err_ms = np.abs(peaks - attack) / rate * 1000
+        ps_real = np.mean([metrics.average_spectrum(h, rate, 256)[1] for h in real[name]], axis=0)
+        ps_gen = np.mean([metrics.average_spectrum(h, rate, 256)[1] for h in hits], axis=0)
+        dist = float(np.sqrt(np.mean((10 * np.log10(ps_real + 1e-12)
+                                      - 10 * np.log10(ps_gen + 1e-12)) ** 2)))
+        section[name] = {
+            "real_hits": len(real[name]), "generated_hits": len(hits),
+            "spectral_distance_db": dist,
+            "centroid_hz_real": float(np.mean([metrics.spectral_centroid(h, rate) for h in real[name]])),
+            "centroid_hz_generated": float(np.mean([metrics.spectral_centroid(h, rate) for h in hits])),
+            "attack_error_ms_median": float(np.median(err_ms)),
+            "attack_within_5ms": float(np.mean(err_ms <= 5.0)),
+            "files": [str(p) for p in paths],
+        }
+    plots = [plot_hits(real, fakes, rate, attack, run_dir / "plots" / "oneshots.png"),
+             plot_hit_spectra(real, fakes, rate, run_dir / "plots" / "oneshot_spectra.png")]
+    return section, plots
+
+
+def plot_hits(real: dict, fake: dict, rate: int, attack: int, path: Path, n: int = 3) -> str:
+    """Rows: labels; columns: n real hits, then n generated hits, attack time marked."""
+    plt = _plt()
+    labels = list(real)
+    fig, axes = plt.subplots(len(labels), 2 * n, figsize=(2.2 * 2 * n, 1.6 * len(labels)),
+                             squeeze=False, sharey=True)
+    for r, name in enumerate(labels):
+        for c in range(2 * n):
+            ax = axes[r][c]
+            hits = real[name] if c < n else fake[name]
+            k = c if c < n else c - n
+            if k < len(hits):
+                h = hits[k]
+                ax.plot(np.arange(len(h)) / rate * 1000, h, lw=0.6,
+                        color="C0" if c < n else "C3")
+                ax.axvline(attack / rate * 1000, color="0.6", lw=0.8, ls="--")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title("real" if c < n else "generated", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=10)
+    fig.suptitle("one-shots: real (blue) and generated (red); dashed: attack time", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_hit_spectra(real: dict, fake: dict, rate: int, path: Path) -> str:
+    plt = _plt()
+    labels = list(real)
+    fig, axes = plt.subplots(1, len(labels), figsize=(4 * len(labels), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], labels):
+        for what, hits, color in (("real", real[name], "C0"), ("generated", fake[name], "C3")):
+            f = metrics.average_spectrum(hits[0], rate, 256)[0]
+            p = np.mean([metrics.average_spectrum(h, rate, 256)[1] for h in hits], axis=0)
+            ax.semilogx(f[1:], 10 * np.log10(p[1:] + 1e-12), color=color, label=what)
+        ax.set(title=name, xlabel="Hz", ylabel="dB")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def plot_spectra(clips: dict[str, np.ndarray], rate: int, path: Path) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -375,7 +458,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
              compare: list[str] | None = None, max_seconds: float = 120.0, lpc_order: int = 32,
              seed: int = 0, temperature: float = 1.0, split_seconds: float = 0.0,
              effect_input: str | None = None, effect_target: str | None = None,
-             decode: str = "argmax", quiet: bool = False) -> dict:
+             decode: str = "argmax", hits_per_label: int = 8, quiet: bool = False) -> dict:
     """Runs every section it can for a run; writes RUN/plots/*.png and RUN/eval.json.
 
     Returns the eval.json contents.
@@ -504,6 +587,17 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
         result["plots"].append(plot_spectra(clips, rate, plots_dir / "spectra.png"))
         result["generated"] = section
 
+    # One-shots: per label, generated hits against the real ones.
+    result["oneshots"] = None
+    if run_dsp.get("oneshot") and hits_per_label:
+        if ds is None:
+            result["skipped"]["oneshots"] = "needs the run's dataset (the real hits)"
+        else:
+            section, plots = evaluate_oneshots(model, config, ds, run_dir, hits_per_label, seed,
+                                               temperature, quiet)
+            result["oneshots"] = section
+            result["plots"] += plots
+
     # Effects: apply to a dry file, compare with its wet recording.
     result["effect"] = None
     if effect_input:
@@ -550,6 +644,17 @@ def table(result: dict) -> str:
             dist = f"{d:.1f}" if d is not None else "-"
             lines.append(f"  {name[:27]:<28}{dist:>15}"
                          f"{v['silent_fraction']:>15.0%}{v['flatness']:>10.3f}")
+    hits = result.get("oneshots")
+    if hits:
+        lines.append("")
+        lines.append(f"  {'label':<10}{'hits':>10}{'spec. dist. dB':>16}{'centroid Hz':>18}"
+                     f"{'attack err.':>13}{'<= 5 ms':>9}")
+        lines.append(f"  {'':<10}{'real/gen':>10}{'':>16}{'real / gen':>18}{'median ms':>13}")
+        for name, v in hits.items():
+            lines.append(f"  {name:<10}{v['real_hits']:>5}/{v['generated_hits']:<4}"
+                         f"{v['spectral_distance_db']:>16.1f}"
+                         f"{v['centroid_hz_real']:>9.0f} / {v['centroid_hz_generated']:<6.0f}"
+                         f"{v['attack_error_ms_median']:>13.1f}{v['attack_within_5ms']:>9.0%}")
     e = result.get("effect")
     if e:
         lines.append("")
@@ -582,6 +687,8 @@ def make_parser():
     p.add_argument("--target", metavar="WET", help="effect runs: the wet recording of --input")
     p.add_argument("--decode", choices=["sample", "argmax", "mean"], default="argmax",
                    help="effect runs: how outputs are decoded (default %(default)s)")
+    p.add_argument("--hits", type=cli.nonneg_int, default=8,
+                   help="one-shot runs: hits generated per label for the comparison (default %(default)s)")
     p.add_argument("--max-seconds", type=cli.positive_float, default=120.0,
                    help="score at most this much held-out audio (default %(default)s)")
     p.add_argument("--split", type=cli.positive_float, metavar="SECONDS",
@@ -605,6 +712,7 @@ def main(argv=None) -> int:
                           max_seconds=args.max_seconds, lpc_order=args.lpc_order, seed=args.seed,
                           temperature=args.temperature, split_seconds=args.split or 0.0,
                           effect_input=args.input, effect_target=args.target, decode=args.decode,
+                          hits_per_label=args.hits,
                           quiet=args.quiet)
         print(table(result))
         print(f"eval.json written to {Path(args.run) / 'eval.json'}")

@@ -147,14 +147,18 @@ class Generator:
                 raise AudioRNNError("this model has no labels (it was not trained on one-shots)")
             return None
         weights = np.zeros(len(self.labels))
+        if mix and label:
+            raise AudioRNNError("give --label or --mix, not both")
         if mix:
             for name, w in mix.items():
                 if name not in self.labels:
                     raise AudioRNNError(f"unknown label {name!r} (this model knows "
                                         f"{', '.join(self.labels)})")
-                if not w > 0:
-                    raise AudioRNNError(f"--mix weight of {name!r} must be > 0, got {w}")
+                if not (w >= 0 and np.isfinite(w)):
+                    raise AudioRNNError(f"--mix weight of {name!r} must be >= 0, got {w}")
                 weights[self.labels.index(name)] = w
+            if not weights.sum() > 0:
+                raise AudioRNNError("--mix weights must not all be 0")
             weights /= weights.sum()
         else:
             name = label or self.labels[0]
@@ -163,6 +167,25 @@ class Generator:
                                     f"{', '.join(self.labels)})")
             weights[self.labels.index(name)] = 1.0
         return np.tile(weights, (batch, 1))
+
+    @property
+    def oneshot(self) -> dict | None:
+        """The one-shot settings (attack, length, ...) of a one-shot run, else None."""
+        return self.dsp.get("oneshot")
+
+    def encode_prime_hit(self, path: str | os.PathLike, after_peak: float = 0.01) -> np.ndarray:
+        """A user's hit, aligned like the dataset's, up to `after_peak` seconds past its peak."""
+        o = self.oneshot
+        x, rate = audio.read(path)
+        y = dsp.resample(x, rate, self.sample_rate)
+        if not len(y) or float(np.max(np.abs(y))) <= 0:
+            raise AudioRNNError(f"{path}: silent; cannot prime a hit with it")
+        y = dsp.align_peak(y, int(o["attack_samples"]))
+        n = min(int(o["length_samples"]) - 1,
+                int(o["attack_samples"]) + int(round(after_peak * self.sample_rate)) + 1)
+        y = dsp.fix_length(y, n)
+        codes, _ = dsp.encode(y, self.dsp["preemphasis"], self.dsp["gains"]["target"])
+        return codes.astype(np.int32)
 
     def encode_prime(self, path: str | os.PathLike, max_seconds: float | None = None) -> np.ndarray:
         """Reads a file of any format/rate and preprocesses it like the training data."""
@@ -275,7 +298,8 @@ class Generator:
 
     def apply(self, input_path: str | os.PathLike, out: str | os.PathLike, decode: str = "argmax",
               temperature: float = 1.0, seed: int = 0, fmt: str = "pcm16",
-              normalize: bool = False, progress: bool = True, stepwise: bool = False) -> Path:
+              normalize: bool = False, progress: bool = True, stepwise: bool = False,
+              callback=None) -> Path:
         """Processes a dry file of any length and rate into a wet file at the input's rate."""
         info = audio.info(input_path)
         out = Path(out)
@@ -294,6 +318,8 @@ class Generator:
                 done += len(values)
                 if bar:
                     bar.update(min(done, n_model))
+                if callback:
+                    callback(min(done, n_model) / max(n_model, 1))
             w.finish(fmt, normalize)
         finally:
             w.discard()
@@ -301,26 +327,41 @@ class Generator:
 
     # ------------------------------------------------------------ files
 
-    def write(self, out: str | os.PathLike, seconds: float = 4.0, num: int = 1,
+    def write(self, out: str | os.PathLike, seconds: float | None = None, num: int = 1,
               temperature: float = 1.0, greedy: bool = False, seed: int = 0,
               prime: str | os.PathLike | None = None, batch_size: int = 64,
               fmt: str = "pcm16", normalize: bool = False, label: str | None = None,
-              mix: dict[str, float] | None = None, progress: bool = True) -> list[Path]:
+              mix: dict[str, float] | None = None, progress: bool = True,
+              callback=None) -> list[Path]:
         """Generates `num` files of `seconds` each; returns their paths.
 
         With num == 1, `out` is a file; otherwise a folder of numbered files.
+        `seconds` defaults to 4, or to the hit length for one-shot runs, whose
+        files start with the primed part of the hit (--prime) when one is given.
         """
+        if seconds is None:
+            seconds = self.oneshot["length"] if self.oneshot else 4.0
         if not seconds > 0:
             raise AudioRNNError(f"--seconds must be > 0, got {seconds}")
         if num < 1 or batch_size < 1:
             raise AudioRNNError("--num and --batch-size must be positive")
         out = Path(out)
         paths = _output_paths(out, num)
-        prime_codes = self.encode_prime(prime) if prime else None
+        self.mix_matrix(label, mix, 1)  # label errors before any work
+        if prime and self.oneshot:
+            prime_codes = self.encode_prime_hit(prime)
+        else:
+            prime_codes = self.encode_prime(prime) if prime else None
         n_steps = max(1, int(round(seconds * self.sample_rate)))
+        head = prime_codes if (self.oneshot and prime_codes is not None) else None
+        if head is not None:
+            n_steps = max(1, n_steps - len(head))
         bar = keras.utils.Progbar(n_steps * num, unit_name="sample") if progress else None
         writers = [_FloatStream(p, self.sample_rate, self.dsp) for p in paths]
         try:
+            if head is not None:
+                for w in writers:
+                    w.append(head)
             for g0 in range(0, num, batch_size):
                 group = writers[g0:g0 + batch_size]
                 b = len(group)
@@ -330,6 +371,8 @@ class Generator:
                 def tick(done, base=base, b=b):
                     if bar:
                         bar.update(base + done * b)
+                    if callback:
+                        callback((base + done * b) / (n_steps * num))
 
                 for codes in self.sample(n_steps, b, temperature, greedy, seed + g0, prime_codes,
                                          m, progress=tick):
@@ -452,7 +495,8 @@ def make_parser():
     p.add_argument("--decode", choices=DECODE_MODES,
                    help="how a predicted distribution becomes a sample: sample, argmax, or mean "
                         "(the expected value); default argmax with --input, else sample")
-    p.add_argument("--seconds", type=float, default=4.0, help="length of each file")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="length of each file (default 4; one-shots: the hit length)")
     p.add_argument("--num", type=cli.positive_int, default=1, help="number of streams/files")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="> 0; below 1 is more conservative, above 1 wilder")
@@ -475,7 +519,7 @@ def main(argv=None) -> int:
     cli.setup_logging()
 
     def body():
-        if not args.seconds > 0:
+        if args.seconds is not None and not args.seconds > 0:
             raise AudioRNNError(f"--seconds must be > 0, got {args.seconds}")
         if not args.temperature > 0:
             raise AudioRNNError(f"--temperature must be > 0, got {args.temperature}")
@@ -507,7 +551,8 @@ def main(argv=None) -> int:
                           normalize=args.normalize, label=args.label, mix=mix,
                           progress=not args.quiet)
         where = paths[0] if len(paths) == 1 else f"{args.out}/ ({len(paths)} files)"
-        print(f"wrote {where}: {args.seconds:g} s each at {gen.sample_rate} Hz")
+        seconds = sf.info(str(paths[0])).duration
+        print(f"wrote {where}: {seconds:g} s each at {gen.sample_rate} Hz")
 
     return cli.run(PROG, body)
 

@@ -76,6 +76,7 @@ class TrainConfig:
 # 1 x 32 applies an input-only model at ~70x real time on a 2-core CPU (the
 # 2 x 256 default of the other jobs: ~2.5x). --layers/--units override it.
 EFFECT_SIZE = {"layers": 1, "units": 32}
+EFFECT_LEARNING_RATE = 5e-3  # a small model takes a larger step
 
 # Settings that may differ when a run is resumed (everything else must match).
 RESUMABLE = {"epochs", "patience", "sample_every", "sample_seconds", "strategy", "max_minutes"}
@@ -337,10 +338,11 @@ def make_parser():
     p = cli.parser(PROG, "Train a sample-level recurrent model on a dataset directory.")
     p.add_argument("dataset", metavar="DATASET", help="a dataset directory (python -m audiornn.data)")
     p.add_argument("--run", required=True, help="run directory to create (or --resume)")
-    p.add_argument("--window", type=cli.positive_int, default=t.window,
-                   help="codes per training window, T (default %(default)s)")
-    p.add_argument("--burn-in", type=cli.nonneg_int, default=t.burn_in,
-                   help="leading positions of each window that are not scored (default %(default)s)")
+    p.add_argument("--window", type=cli.positive_int, default=None,
+                   help=f"codes per training window, T (default {t.window}; one-shots: the hit length)")
+    p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
+                   help=f"leading positions of each window that are not scored (default {t.burn_in}; "
+                        "one-shots: 0, windows start from silence)")
     p.add_argument("--cell", choices=["lstm", "gru"], default=m.cell)
     p.add_argument("--layers", type=cli.positive_int, default=None,
                    help=f"recurrent layers (default {m.layers}; effects {EFFECT_SIZE['layers']})")
@@ -353,7 +355,8 @@ def make_parser():
     p.add_argument("--epochs", type=cli.positive_int, default=t.epochs)
     p.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
                    help="batches per epoch (default: one pass over the training codes)")
-    p.add_argument("--learning-rate", type=cli.positive_float, default=t.learning_rate)
+    p.add_argument("--learning-rate", type=cli.positive_float, default=None,
+                   help=f"Adam's step size (default {t.learning_rate}; effects {EFFECT_LEARNING_RATE})")
     p.add_argument("--patience", type=cli.positive_int, default=t.patience,
                    help="epochs without validation improvement before stopping")
     p.add_argument("--seed", type=int, default=t.seed)
@@ -376,15 +379,24 @@ def main(argv=None) -> int:
     def body():
         from audiornn.dataset import read_meta
 
-        size = EFFECT_SIZE if read_meta(args.dataset).get("job") == "effect" else {}
+        meta = read_meta(args.dataset)
+        size = EFFECT_SIZE if meta.get("job") == "effect" else {}
+        window, burn_in = args.window, args.burn_in
+        if meta.get("job") == "oneshot":  # whole hits from silence: nothing to burn in
+            window = window or int(meta["oneshot"]["length_samples"])
+            burn_in = 0 if burn_in is None else burn_in
+        window = window or TrainConfig.window
+        burn_in = TrainConfig.burn_in if burn_in is None else burn_in
         layers = args.layers or size.get("layers", ModelConfig.layers)
         units = args.units or size.get("units", ModelConfig.units)
         model_cfg = ModelConfig(cell=args.cell, layers=layers, units=units,
                                 dropout=args.dropout, feedback=not args.no_feedback)
-        train_cfg = TrainConfig(window=args.window, burn_in=args.burn_in,
+        train_cfg = TrainConfig(window=window, burn_in=burn_in,
                                 batch_size=args.batch_size, epochs=args.epochs,
                                 steps_per_epoch=args.steps_per_epoch,
-                                learning_rate=args.learning_rate, patience=args.patience,
+                                learning_rate=args.learning_rate or (
+                                    EFFECT_LEARNING_RATE if size else TrainConfig.learning_rate),
+                                patience=args.patience,
                                 seed=args.seed, sample_every=args.sample_every,
                                 strategy=args.strategy, mixed_precision=args.mixed_precision,
                                 max_minutes=args.max_minutes or 0.0)

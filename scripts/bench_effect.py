@@ -34,7 +34,7 @@ from scipy import signal  # noqa: E402
 from audiornn import corpus, dataset, metrics  # noqa: E402
 from audiornn.generate import Generator  # noqa: E402
 from audiornn.model import ModelConfig, build_model  # noqa: E402
-from audiornn.train import EFFECT_SIZE, TrainConfig, train  # noqa: E402
+from audiornn.train import EFFECT_LEARNING_RATE, EFFECT_SIZE, TrainConfig, train  # noqa: E402
 
 RATE = 16000
 SIZES = ((2, 256), (1, 32))
@@ -88,16 +88,17 @@ def esr_run(tmp: Path, name: str, effect, minutes: float, feedback: bool) -> dic
         pairs.append((pd / f"dry_{f.name}", pd / f"wet_{f.name}"))
     ds = tmp / name / "ds"
     if not ds.exists():
-        dataset.build_pairs(pairs[:-1], ds, dataset.DataConfig(sample_rate=RATE))
+        # As the data CLI does for pairs: no pre-emphasis.
+        dataset.build_pairs(pairs[:-1], ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
     run = tmp / name / f"run-{'fb' if feedback else 'nofb'}"
     train(ds, run, ModelConfig(feedback=feedback, **EFFECT_SIZE),
           TrainConfig(epochs=1000, steps_per_epoch=20, patience=1000, max_minutes=minutes,
-                      val_windows=64), verbose=0)
+                      val_windows=64, learning_rate=EFFECT_LEARNING_RATE), verbose=0)
     gen = Generator.from_run(run)
     dry, wet = pairs[-1]
     out = tmp / name / f"out-{'fb' if feedback else 'nofb'}.wav"
     t0 = time.perf_counter()
-    gen.apply(dry, out, progress=False)
+    gen.apply(dry, out, progress=False, fmt="float")
     elapsed = time.perf_counter() - t0
     y, r = sf.read(out)
     x = sf.read(dry)[0]

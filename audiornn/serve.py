@@ -1,0 +1,451 @@
+"""`python -m audiornn.serve RUN [RUN ...]`: a local web page for all three jobs.
+
+The standard library's threaded HTTP server serves one page (plain HTML/JS,
+see `webpage.py`) and a small JSON/WAV API over the same `Generator` the CLI
+uses. Each run is loaded once at start and has one worker thread with a
+bounded queue: one job per model at a time, later ones wait, and a full
+queue answers 429. Every result lives in a server-owned temporary folder
+under a name the server chose; nothing is read or written under a path taken
+from a request, and no run directory is reachable by URL.
+
+API:
+  GET  /                      the page
+  GET  /api/runs              the loaded runs: id, job, labels, defaults, limits
+  POST /api/runs/<id>/jobs    start a job; parameters in the query string, an
+                              optional audio upload (prime or dry file) as the body
+  GET  /api/jobs/<job>        state, progress, error and result URLs
+  GET  /files/<job>/<name>    a result: NN.wav or NN.png (its waveform)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import queue
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from audiornn import audio, cli
+from audiornn.errors import AudioRNNError
+
+log = logging.getLogger("audiornn.serve")
+PROG = "python -m audiornn.serve"
+MAX_KEPT_JOBS = 200
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request bounds (each a CLI option)."""
+
+    max_seconds: float = 30.0
+    max_count: int = 16
+    max_upload_mb: float = 20.0
+    queue: int = 8
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Job:
+    id: str
+    run_id: str
+    params: dict
+    upload: Path | None = None
+    state: str = "queued"  # queued, running, done, error
+    progress: float = 0.0
+    error: str | None = None
+    results: list[str] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+
+    def public(self) -> dict:
+        return {"id": self.id, "run": self.run_id, "state": self.state,
+                "progress": round(self.progress, 4), "error": self.error,
+                "params": self.params,
+                "results": [{"wav": f"/files/{self.id}/{name}",
+                             "png": f"/files/{self.id}/{Path(name).stem}.png"}
+                            for name in self.results]}
+
+
+class Model:
+    """One loaded run, its worker thread and its bounded queue."""
+
+    def __init__(self, run_id: str, path: Path, app: App):
+        from audiornn.generate import Generator
+
+        self.id, self.path, self.app = run_id, path, app
+        self.gen = Generator.from_run(path)
+        dsp = self.gen.dsp
+        if self.gen.core.dry_table is not None:
+            self.job = "effect"
+        elif self.gen.oneshot:
+            self.job = "oneshot"
+        else:
+            self.job = "generate"
+        self.labels = list(dsp.get("labels", []))
+        self.queue: queue.Queue[Job] = queue.Queue(maxsize=app.limits.queue)
+        self.thread = threading.Thread(target=self._work, name=f"audiornn-{run_id}", daemon=True)
+        self.thread.start()
+
+    def describe(self) -> dict:
+        d = {"id": self.id, "job": self.job, "labels": self.labels,
+             "sample_rate": self.gen.sample_rate, "queued": self.queue.qsize()}
+        if self.gen.oneshot:
+            d["hit_seconds"] = self.gen.oneshot["length"]
+        return d
+
+    def _work(self) -> None:
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            self.app.gate.wait()  # always open, except when a test holds the worker
+            job.state = "running"
+            try:
+                self.app.run_job(self, job)
+                job.state, job.progress = "done", 1.0
+            except AudioRNNError as e:
+                job.state, job.error = "error", str(e)
+            except Exception as e:  # keep serving; the job reports what happened
+                log.exception("job %s failed", job.id)
+                job.state, job.error = "error", f"internal error: {type(e).__name__}: {e}"
+            finally:
+                if job.upload:
+                    job.upload.unlink(missing_ok=True)
+
+
+class App:
+    """The server's state: loaded runs, jobs and the results folder."""
+
+    def __init__(self, runs: list[str | os.PathLike], limits: Limits | None = None,
+                 workdir: str | os.PathLike | None = None):
+        self.limits = limits or Limits()
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="audiornn-serve-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.models: dict[str, Model] = {}
+        if not runs:
+            raise AudioRNNError("give at least one RUN directory")
+        for r in runs:
+            path = Path(r)
+            rid = re.sub(r"[^A-Za-z0-9_.-]", "_", path.resolve().name) or "run"
+            base, k = rid, 2
+            while rid in self.models:
+                rid, k = f"{base}-{k}", k + 1
+            log.info("loading %s as %r", path, rid)
+            self.models[rid] = Model(rid, path, self)
+
+    # ------------------------------------------------------------ requests
+
+    def runs(self) -> dict:
+        lim = self.limits
+        return {"runs": [m.describe() for m in self.models.values()],
+                "limits": {"max_seconds": lim.max_seconds, "max_count": lim.max_count,
+                           "max_upload_mb": lim.max_upload_mb, "queue": lim.queue}}
+
+    def submit(self, run_id: str, query: dict[str, str], body: bytes | None) -> Job:
+        model = self.models.get(run_id)
+        if model is None:
+            raise ApiError(404, f"no run {run_id!r}")
+        params = self._params(model, query, body)
+        job = Job(id=uuid.uuid4().hex[:16], run_id=run_id, params=params)
+        if body:
+            # A server-chosen name in the server's folder; the client's file name is never used.
+            job.upload = self.workdir / f"upload-{job.id}.bin"
+            job.upload.write_bytes(body)
+            try:
+                i = audio.info(job.upload)
+            except AudioRNNError as e:
+                job.upload.unlink(missing_ok=True)
+                reason = str(e).split(": ", 1)[-1]
+                raise ApiError(400, f"upload: {reason}") from None
+            if i.seconds > 10 * 60:
+                job.upload.unlink(missing_ok=True)
+                raise ApiError(400, f"upload: {i.seconds:.0f} s is longer than 10 minutes")
+        try:
+            model.queue.put_nowait(job)
+        except queue.Full:
+            if job.upload:
+                job.upload.unlink(missing_ok=True)
+            raise ApiError(429, f"busy: {self.limits.queue} jobs are queued for {run_id}; "
+                                "try again when one has finished") from None
+        with self.lock:
+            self.jobs[job.id] = job
+            if len(self.jobs) > MAX_KEPT_JOBS:
+                for old in sorted(self.jobs.values(), key=lambda j: j.created)[:-MAX_KEPT_JOBS]:
+                    if old.state in ("done", "error"):
+                        self.jobs.pop(old.id, None)
+                        shutil.rmtree(self.workdir / old.id, ignore_errors=True)
+        return job
+
+    def _params(self, model: Model, q: dict[str, str], body: bytes | None) -> dict:
+        lim = self.limits
+
+        def number(name, default, lo, hi, kind=float, lo_open=False):
+            text = q.get(name)
+            if text is None or text == "":
+                return default
+            try:
+                v = kind(text)
+            except ValueError:
+                raise ApiError(400, f"{name}: {text!r} is not a number") from None
+            if not (math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi):
+                bound = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
+                raise ApiError(400, f"{name} must be in {bound}, got {text}")
+            return v
+
+        p = {"seed": number("seed", 0, 0, 2**31 - 1, int),
+             "temperature": number("temperature", 1.0, 0.0, 10.0, lo_open=True)}
+        if model.job == "effect":
+            decode = q.get("decode", "argmax")
+            if decode not in ("sample", "argmax", "mean"):
+                raise ApiError(400, f"decode must be sample, argmax or mean, got {decode!r}")
+            if not body:
+                raise ApiError(400, "an effect needs a dry audio file (the request body)")
+            p["decode"] = decode
+        elif model.job == "oneshot":
+            p["count"] = number("count", 4, 1, lim.max_count, int)
+            label, mix = q.get("label"), q.get("mix")
+            if mix:
+                from audiornn.generate import parse_mix
+
+                try:
+                    p["mix"] = parse_mix(mix)
+                    model.gen.mix_matrix(None, p["mix"], 1)
+                except AudioRNNError as e:
+                    raise ApiError(400, str(e)) from None
+            else:
+                if label is not None and label not in model.labels:
+                    raise ApiError(400, f"unknown label {label!r} (this model knows "
+                                        f"{', '.join(model.labels)})")
+                p["label"] = label or model.labels[0]
+            p["prime"] = bool(body)
+        else:
+            p["seconds"] = number("seconds", 4.0, 0.0, lim.max_seconds, lo_open=True)
+            p["prime"] = bool(body)
+        return p
+
+    def job(self, job_id: str) -> Job:
+        with self.lock:
+            job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, f"no job {job_id!r}")
+        return job
+
+    def file(self, job_id: str, name: str) -> Path:
+        job = self.job(job_id)
+        if not re.fullmatch(r"\d{2,4}\.(wav|png)", name):
+            raise ApiError(404, "no such file")
+        if Path(name).stem + ".wav" not in job.results:
+            raise ApiError(404, "no such file")
+        return self.workdir / job.id / name
+
+    # ------------------------------------------------------------ the work
+
+    def run_job(self, model: Model, job: Job) -> None:
+        gen, p = model.gen, job.params
+        out = self.workdir / job.id
+        out.mkdir()
+
+        def progress(f):
+            job.progress = float(min(max(f, 0.0), 1.0))
+
+        if model.job == "effect":
+            paths = [gen.apply(job.upload, out / "00.wav", decode=p["decode"],
+                               temperature=p["temperature"], seed=p["seed"], normalize=True,
+                               progress=False, callback=progress)]
+        elif model.job == "oneshot":
+            n = p["count"]
+            target = out / "00.wav" if n == 1 else out
+            paths = gen.write(target, num=n, seed=p["seed"], temperature=p["temperature"],
+                              label=p.get("label") if "mix" not in p else None,
+                              mix=p.get("mix"), prime=job.upload, normalize=True,
+                              progress=False, callback=progress)
+        else:
+            paths = gen.write(out / "00.wav", seconds=p["seconds"], seed=p["seed"],
+                              temperature=p["temperature"], prime=job.upload, normalize=True,
+                              progress=False, callback=progress)
+        for path in paths:
+            waveform_png(path, path.with_suffix(".png"))
+        job.results = [path.name for path in paths]
+
+    def close(self) -> None:
+        for m in self.models.values():
+            m.queue.put(None) if not m.queue.full() else None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def waveform_png(wav: Path, png: Path) -> None:
+    """A small waveform picture of a result."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x, rate = audio.read(wav)
+    fig, ax = plt.subplots(figsize=(6, 1.4))
+    step = max(1, len(x) // 4000)
+    t = np.arange(0, len(x), step) / rate
+    if step > 1:  # a min/max envelope keeps peaks visible
+        n = len(x) // step * step
+        frames = x[:n].reshape(-1, step)
+        ax.fill_between(t[: len(frames)], frames.min(axis=1), frames.max(axis=1), lw=0,
+                        color="#2a6fdb")
+    else:
+        ax.plot(t, x, lw=0.7, color="#2a6fdb")
+    ax.set_xlim(0, max(len(x) / rate, 1e-3))
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_yticks([])
+    ax.tick_params(labelsize=7)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    fig.savefig(png, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+def make_handler(app: App):
+    from audiornn.webpage import PAGE
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "audiornn"
+
+        def log_message(self, fmt, *args):  # quiet unless debugging
+            log.debug("%s - %s", self.address_string(), fmt % args)
+
+        def _send(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _json(self, status: int, obj) -> None:
+            self._send(status, json.dumps(obj).encode(), "application/json")
+
+        def _error(self, e: ApiError) -> None:
+            self._json(e.status, {"error": e.message})
+
+        def do_GET(self):  # noqa: N802
+            url = urlparse(self.path)
+            parts = [p for p in url.path.split("/") if p]
+            try:
+                if not parts:
+                    self._send(200, PAGE.encode(), "text/html; charset=utf-8")
+                elif parts == ["api", "runs"]:
+                    self._json(200, app.runs())
+                elif len(parts) == 3 and parts[:2] == ["api", "jobs"]:
+                    self._json(200, app.job(parts[2]).public())
+                elif len(parts) == 3 and parts[0] == "files":
+                    path = app.file(parts[1], parts[2])
+                    ctype = "audio/wav" if path.suffix == ".wav" else "image/png"
+                    self._send(200, path.read_bytes(), ctype)
+                else:
+                    raise ApiError(404, "not found")
+            except ApiError as e:
+                self._error(e)
+
+        def do_POST(self):  # noqa: N802
+            url = urlparse(self.path)
+            parts = [p for p in url.path.split("/") if p]
+            try:
+                if len(parts) != 4 or parts[:2] != ["api", "runs"] or parts[3] != "jobs":
+                    raise ApiError(404, "not found")
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    raise ApiError(400, "bad Content-Length") from None
+                limit = int(app.limits.max_upload_mb * 1024 * 1024)
+                if length > limit:
+                    # Read and drop the body (up to a cap), so the client sees the answer
+                    # instead of a reset connection; nothing of it is kept.
+                    self.close_connection = True
+                    left = min(length, 16 * limit)
+                    while left > 0:
+                        chunk = self.rfile.read(min(left, 1 << 16))
+                        if not chunk:
+                            break
+                        left -= len(chunk)
+                    raise ApiError(413, f"upload of {length / 2**20:.1f} MB is over the "
+                                        f"{app.limits.max_upload_mb:g} MB limit")
+                body = self.rfile.read(length) if length else None
+                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                job = app.submit(parts[2], query, body)
+                self._json(202, job.public())
+            except ApiError as e:
+                self._error(e)
+
+    return Handler
+
+
+def serve(app: App, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+    """Binds the server (port 0 picks a free one); call serve_forever() on the result."""
+    try:
+        server = ThreadingHTTPServer((host, port), make_handler(app))
+    except OSError as e:
+        raise AudioRNNError(f"cannot listen on {host}:{port} ({e.strerror})") from None
+    server.daemon_threads = True
+    return server
+
+
+def make_parser():
+    lim = Limits()
+    p = cli.parser(PROG, "A local web page for generating, applying effects and making one-shots.")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories to offer")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (default %(default)s; 0: any)")
+    p.add_argument("--max-seconds", type=cli.positive_float, default=lim.max_seconds,
+                   help="longest generation per request (default %(default)s)")
+    p.add_argument("--max-count", type=cli.positive_int, default=lim.max_count,
+                   help="most one-shots per request (default %(default)s)")
+    p.add_argument("--max-upload-mb", type=cli.positive_float, default=lim.max_upload_mb,
+                   help="largest upload (default %(default)s)")
+    p.add_argument("--queue", type=cli.positive_int, default=lim.queue,
+                   help="jobs that may wait per model (default %(default)s)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    cli.setup_logging()
+
+    def body():
+        limits = Limits(args.max_seconds, args.max_count, args.max_upload_mb, args.queue)
+        app = App(args.runs, limits)
+        server = serve(app, args.host, args.port)
+        host, port = server.server_address[:2]
+        print(f"audiornn: serving {', '.join(app.models)} on http://{host}:{port}/ "
+              "(Ctrl-C stops)", flush=True)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+            app.close()
+
+    return cli.run(PROG, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The page that `python -m audiornn.serve` serves: plain HTML and JavaScript, no build step."""
+
+PAGE = r"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>audiornn</title>
+<style>
+  body { font: 15px/1.45 system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #1d2330; }
+  header { background: #1d2330; color: #fff; padding: 14px 24px; }
+  header h1 { font-size: 20px; margin: 0; display: inline; }
+  header span { color: #aab3c5; margin-left: 12px; }
+  main { display: flex; gap: 24px; padding: 24px; flex-wrap: wrap; }
+  section { background: #fff; border-radius: 8px; padding: 18px 20px; box-shadow: 0 1px 3px #0002; }
+  #controls { width: 340px; }
+  #results { flex: 1; min-width: 380px; }
+  label { display: block; margin: 10px 0 4px; font-weight: 600; font-size: 13px; }
+  input, select { font: inherit; width: 100%; box-sizing: border-box; padding: 5px 7px; }
+  input[type=range] { padding: 0; }
+  .row { display: flex; gap: 10px; } .row > div { flex: 1; }
+  button { margin-top: 16px; width: 100%; padding: 9px; font: inherit; font-weight: 700;
+           background: #2a6fdb; color: #fff; border: 0; border-radius: 6px; cursor: pointer; }
+  button:disabled { background: #9db5df; cursor: default; }
+  progress { width: 100%; margin-top: 12px; }
+  #status { min-height: 1.4em; font-size: 13px; color: #4a5468; }
+  .error { color: #b3261e !important; }
+  .result { border-top: 1px solid #e3e6ec; padding: 12px 0; }
+  .result img { width: 100%; max-width: 620px; display: block; margin: 6px 0; }
+  .result audio { width: 100%; max-width: 620px; }
+  .meta { font-size: 12px; color: #6b7385; }
+  .hidden { display: none; }
+  #blendrow span { font-size: 12px; color: #6b7385; }
+</style>
+</head>
+<body>
+<header><h1>audiornn</h1><span>learned audio, one sample at a time</span></header>
+<main>
+<section id="controls">
+  <label for="run">Model</label>
+  <select id="run"></select>
+  <div class="meta" id="runinfo"></div>
+
+  <div id="gen-controls">
+    <label for="seconds">Seconds</label>
+    <input id="seconds" type="number" min="0.1" step="0.5" value="4">
+    <label for="prime">Prime with your audio (optional)</label>
+    <input id="prime" type="file" accept="audio/*">
+  </div>
+
+  <div id="fx-controls" class="hidden">
+    <label for="dry">Dry audio file</label>
+    <input id="dry" type="file" accept="audio/*">
+    <label for="decode">Decoding</label>
+    <select id="decode">
+      <option value="argmax" selected>argmax (most likely)</option>
+      <option value="mean">mean (expected value)</option>
+      <option value="sample">sample</option>
+    </select>
+  </div>
+
+  <div id="shot-controls" class="hidden">
+    <label for="mode">Sound</label>
+    <select id="mode"><option value="label">one class</option><option value="blend">blend two classes</option></select>
+    <div id="labelrow"><label for="label">Class</label><select id="label"></select></div>
+    <div id="blendrow" class="hidden">
+      <div class="row"><div><label for="labela">From</label><select id="labela"></select></div>
+      <div><label for="labelb">To</label><select id="labelb"></select></div></div>
+      <label for="blend">Blend <span id="blendval">50%</span></label>
+      <input id="blend" type="range" min="0" max="100" value="50">
+    </div>
+    <label for="count">Count</label>
+    <input id="count" type="number" min="1" value="4">
+    <label for="shotprime">Start from your own hit (optional)</label>
+    <input id="shotprime" type="file" accept="audio/*">
+  </div>
+
+  <div class="row" id="common">
+    <div><label for="temperature">Temperature</label>
+      <input id="temperature" type="number" min="0.05" max="10" step="0.05" value="1"></div>
+    <div><label for="seed">Seed</label><input id="seed" type="number" min="0" value="0"></div>
+  </div>
+
+  <button id="go">Generate</button>
+  <progress id="progress" max="1" value="0" class="hidden"></progress>
+  <div id="status"></div>
+</section>
+
+<section id="results">
+  <h3 style="margin-top:0">Results</h3>
+  <div id="list"><p class="meta" id="empty">Nothing yet: pick a model and press Generate.</p></div>
+</section>
+</main>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+let runs = [], limits = {};
+
+function current() { return runs.find((r) => r.id === $("run").value); }
+
+function fillLabels(sel, labels, pick) {
+  sel.innerHTML = "";
+  for (const l of labels) { const o = document.createElement("option"); o.value = o.textContent = l; sel.appendChild(o); }
+  if (pick !== undefined && labels.length > pick) sel.selectedIndex = pick;
+}
+
+function showControls() {
+  const r = current(); if (!r) return;
+  $("gen-controls").classList.toggle("hidden", r.job !== "generate");
+  $("fx-controls").classList.toggle("hidden", r.job !== "effect");
+  $("shot-controls").classList.toggle("hidden", r.job !== "oneshot");
+  $("go").textContent = r.job === "effect" ? "Apply effect" : "Generate";
+  const what = {generate: "generates audio", effect: "applies a learned effect", oneshot: "makes one-shots"}[r.job];
+  $("runinfo").textContent = `${what} at ${r.sample_rate} Hz` + (r.labels.length ? ` · classes: ${r.labels.join(", ")}` : "");
+  if (r.job === "oneshot") {
+    fillLabels($("label"), r.labels); fillLabels($("labela"), r.labels, 0); fillLabels($("labelb"), r.labels, 1);
+    $("mode").disabled = r.labels.length < 2;
+  }
+  $("seconds").max = limits.max_seconds; $("count").max = limits.max_count;
+}
+
+function status(text, isError) { $("status").textContent = text; $("status").classList.toggle("error", !!isError); }
+
+async function load() {
+  const res = await fetch("/api/runs"); const data = await res.json();
+  runs = data.runs; limits = data.limits;
+  for (const r of runs) { const o = document.createElement("option"); o.value = r.id; o.textContent = `${r.id} (${r.job})`; $("run").appendChild(o); }
+  showControls();
+}
+
+function addResult(job, r, k) {
+  $("empty")?.remove();
+  const div = document.createElement("div"); div.className = "result";
+  const p = job.params; const bits = [];
+  if (p.seconds) bits.push(`${p.seconds} s`);
+  if (p.label) bits.push(p.label);
+  if (p.mix) bits.push(Object.entries(p.mix).map(([l, w]) => `${l} ${Math.round(w * 100)}%`).join(" + "));
+  if (p.decode) bits.push(`decode ${p.decode}`);
+  bits.push(`temperature ${p.temperature}`, `seed ${p.seed}`);
+  div.innerHTML = `<div><b>${job.run}</b> #${k + 1} <span class="meta">${bits.join(" · ")}</span></div>`;
+  const img = document.createElement("img"); img.src = r.png; img.alt = "waveform";
+  const au = document.createElement("audio"); au.controls = true; au.preload = "auto"; au.src = r.wav;
+  const a = document.createElement("a"); a.href = r.wav; a.textContent = "download WAV";
+  a.download = `${job.run}-${job.id.slice(0, 6)}-${String(k).padStart(2, "0")}.wav`;
+  div.append(img, au, a);
+  $("list").prepend(div);
+}
+
+async function go() {
+  const r = current(); if (!r) return;
+  const q = new URLSearchParams({temperature: $("temperature").value, seed: $("seed").value});
+  let file = null;
+  if (r.job === "generate") { q.set("seconds", $("seconds").value); file = $("prime").files[0] || null; }
+  if (r.job === "effect") {
+    file = $("dry").files[0] || null; q.set("decode", $("decode").value);
+    if (!file) { status("Choose a dry audio file first.", true); return; }
+  }
+  if (r.job === "oneshot") {
+    q.set("count", $("count").value); file = $("shotprime").files[0] || null;
+    if ($("mode").value === "blend") {
+      const b = $("blend").value / 100; const la = $("labela").value, lb = $("labelb").value;
+      q.set("mix", la === lb ? `${la}=1` : `${la}=${(1 - b).toFixed(3)},${lb}=${b.toFixed(3)}`);
+    } else { q.set("label", $("label").value); }
+  }
+  if (file && file.size > limits.max_upload_mb * 1048576) { status(`The file is over the ${limits.max_upload_mb} MB limit.`, true); return; }
+  $("go").disabled = true; $("progress").classList.remove("hidden"); $("progress").value = 0; status("Sending…");
+  try {
+    const res = await fetch(`/api/runs/${encodeURIComponent(r.id)}/jobs?${q}`, {method: "POST", body: file});
+    let job = await res.json();
+    if (!res.ok) throw new Error(job.error || res.statusText);
+    while (job.state === "queued" || job.state === "running") {
+      status(job.state === "queued" ? "Waiting for the model…" : `Working… ${Math.round(job.progress * 100)}%`);
+      $("progress").value = job.progress;
+      await new Promise((ok) => setTimeout(ok, 300));
+      const s = await fetch(`/api/jobs/${job.id}`); job = await s.json();
+      if (!s.ok) throw new Error(job.error || s.statusText);
+    }
+    if (job.state === "error") throw new Error(job.error);
+    $("progress").value = 1;
+    job.results.forEach((res, k) => addResult(job, res, k));
+    status(`Done: ${job.results.length} file${job.results.length > 1 ? "s" : ""}.`);
+  } catch (e) { status(String(e.message || e), true); }
+  finally { $("go").disabled = false; setTimeout(() => $("progress").classList.add("hidden"), 600); }
+}
+
+$("run").addEventListener("change", showControls);
+$("mode").addEventListener("change", () => {
+  const blend = $("mode").value === "blend";
+  $("blendrow").classList.toggle("hidden", !blend); $("labelrow").classList.toggle("hidden", blend);
+});
+$("blend").addEventListener("input", () => { $("blendval").textContent = `${$("blend").value}%`; });
+$("go").addEventListener("click", go);
+load().catch((e) => status(`Cannot reach the server: ${e}`, true));
+</script>
+</body>
+</html>
+"""

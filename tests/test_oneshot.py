@@ -1,0 +1,171 @@
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiornn import data, dataset, dsp, generate, metrics
+from audiornn import eval as evaluation
+from audiornn.generate import Generator
+from audiornn.model import ModelConfig
+from audiornn.train import TrainConfig, train
+
+RATE = 8000
+
+
+def kick(rng, rate=RATE):
+    t = np.arange(int(0.25 * rate)) / rate
+    return np.sin(2 * np.pi * rng.uniform(60, 90) * t) * np.exp(-t * 18) * rng.uniform(0.6, 0.9)
+
+
+def hat(rng, rate=RATE):
+    t = np.arange(int(0.08 * rate)) / rate
+    return rng.standard_normal(len(t)) * np.exp(-t * 60) * rng.uniform(0.3, 0.5)
+
+
+def write_kit(root, per_label=6, seed=0, rate=RATE):
+    rng = np.random.default_rng(seed)
+    for name, make in (("kick", kick), ("hat", hat)):
+        for k in range(per_label):
+            lead = np.zeros(int(rng.uniform(0, 0.05) * rate))
+            x = np.concatenate([lead, make(rng, rate), np.zeros(int(0.02 * rate))])
+            (root / name).mkdir(parents=True, exist_ok=True)
+            sf.write(root / name / f"{name}{k}.wav", x, rate, subtype="FLOAT")
+
+
+def test_peak_alignment_and_length_rules():
+    x = np.zeros(50)
+    x[30] = -0.9  # the largest magnitude, negative
+    x[10] = 0.5
+    y = dsp.align_peak(x, 12)  # peak later than the attack: the start is trimmed
+    assert np.argmax(np.abs(y)) == 12 and y[12] == -0.9 and len(y) == 32
+    z = dsp.align_peak(x, 40)  # earlier: padded with silence
+    assert np.argmax(np.abs(z)) == 40 and np.all(z[:10] == 0) and len(z) == 60
+    padded = dsp.fix_length(z, 80)
+    assert len(padded) == 80 and np.all(padded[60:] == 0) and np.array_equal(padded[:60], z)
+    long = np.ones(100)
+    cut = dsp.fix_length(long, 64, fade=16)
+    assert len(cut) == 64 and cut[-1] == 0.0 and np.all(cut[:48] == 1.0)
+    assert np.all(np.diff(cut[47:]) <= 0)  # a fade-out, only where it was cut
+    assert np.array_equal(dsp.fix_length(np.ones(10), 10, fade=4), np.ones(10))
+
+
+def test_oneshot_dataset_aligns_every_hit_and_labels_from_folders(tmp_path, capsys):
+    write_kit(tmp_path / "kit", per_label=4)
+    (tmp_path / "kit" / "hat" / "notes.txt").write_text("not audio")
+    (tmp_path / "kit" / "kick" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
+    sf.write(tmp_path / "kit" / "kick" / "silent.wav", np.zeros(800), RATE)
+    rc = data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(tmp_path / "ds"),
+                    "--sample-rate", "16000", "--attack", "0.02", "--length", "0.3"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "skipped" in out and "broken.wav" in out and "silent.wav" in out
+    ds = dataset.open_dataset(tmp_path / "ds")
+    assert ds.job == "oneshot" and ds.labels == ["hat", "kick"]
+    attack, length = int(0.02 * 16000), int(0.3 * 16000)
+    assert ds.meta["oneshot"]["attack_samples"] == attack
+    for label in (0, 1):  # every label in both splits
+        assert {s.split for s in ds.segments if s.label == label} == {"train", "val"}
+    for seg in ds.segments:
+        assert seg.length == length
+        x, _ = dsp.decode(ds.streams["target"][seg.offset:seg.offset + seg.length],
+                          ds.preemphasis, ds.gain())
+        assert abs(int(np.argmax(np.abs(x))) - attack) <= 1  # exact before mu-law; +-1 after
+        name = ds.labels[seg.label]
+        assert f"/{name}/" in seg.source
+
+
+def test_flat_folder_with_label_and_errors(tmp_path, write_wav, capsys):
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        write_wav(f"flat/h{k}.wav", hat(rng))
+    rc = data.main(["--oneshot", str(tmp_path / "flat"), "--label", "shaker",
+                    "--out", str(tmp_path / "ds"), "--sample-rate", str(RATE)])
+    assert rc == 0
+    assert dataset.open_dataset(tmp_path / "ds").labels == ["shaker"]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "x.wav").write_bytes(b"junk")
+    rc = data.main(["--oneshot", str(tmp_path / "empty"), "--out", str(tmp_path / "e")])
+    assert rc == 2 and "no usable hit" in capsys.readouterr().err
+    rc = data.main(["--oneshot", str(tmp_path / "flat"), "--attack", "0.5", "--length", "0.4",
+                    "--out", str(tmp_path / "f")])
+    assert rc == 2 and "--attack" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
+
+
+@pytest.fixture(scope="module")
+def kit_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("kit")
+    write_kit(tmp / "kit", per_label=6)
+    # No pre-emphasis: de-emphasis would turn a tiny model's residual noise into low-frequency
+    # rumble that dominates a power-weighted centroid; the label steering is what is tested.
+    dataset.build_oneshots(tmp / "kit", tmp / "ds",
+                           dataset.DataConfig(sample_rate=RATE, preemphasis=0.0),
+                           attack=0.002, length=0.15)
+    train(tmp / "ds", tmp / "run", ModelConfig(layers=1, units=64, embedding=16),
+          TrainConfig(window=1200, burn_in=0, batch_size=12, epochs=5, steps_per_epoch=30,
+                      learning_rate=1e-2), verbose=0)
+    return tmp
+
+
+def test_labels_steer_the_spectral_centroid(kit_run, tmp_path):
+    g = Generator.from_run(kit_run / "run")
+    centroids = {}
+    for label in ("kick", "hat"):
+        paths = g.write(tmp_path / label, num=4, seed=3, label=label, temperature=0.8,
+                        progress=False)
+        hits = [sf.read(p)[0] for p in paths]
+        assert all(len(h) == int(0.15 * RATE) for h in hits)
+        centroids[label] = np.median([metrics.spectral_centroid(h, RATE) for h in hits])
+    assert centroids["kick"] < 600 < centroids["hat"], centroids
+
+
+def test_mix_endpoints_equal_the_pure_labels(kit_run, tmp_path):
+    g = Generator.from_run(kit_run / "run")
+    a = g.write(tmp_path / "a.wav", seed=5, label="kick", progress=False)[0]
+    b = g.write(tmp_path / "b.wav", seed=5, mix={"kick": 1.0, "hat": 0.0}, progress=False)[0]
+    c = g.write(tmp_path / "c.wav", seed=5, mix={"kick": 0.0, "hat": 2.0}, progress=False)[0]
+    d = g.write(tmp_path / "d.wav", seed=5, label="hat", progress=False)[0]
+    assert np.array_equal(sf.read(a)[0], sf.read(b)[0])
+    assert np.array_equal(sf.read(c)[0], sf.read(d)[0])
+    # A blend is its own point between them.
+    m = g.mix_matrix(None, {"kick": 0.3, "hat": 0.7}, 2)
+    np.testing.assert_allclose(m, [[0.7, 0.3]] * 2)  # labels are sorted: hat, kick
+
+
+def test_oneshot_cli_generate_prime_and_errors(kit_run, tmp_path, capsys):
+    run = str(kit_run / "run")
+    assert generate.main([run, "--label", "hat", "--num", "3", "--out", str(tmp_path / "h"),
+                          "-q"]) == 0
+    files = sorted((tmp_path / "h").glob("*.wav"))
+    assert len(files) == 3 and all(sf.info(f).frames == int(0.15 * RATE) for f in files)
+    # --prime: the hit starts with the aligned start of the user's own hit.
+    rng = np.random.default_rng(9)
+    mine = np.concatenate([np.zeros(200), kick(rng)])
+    sf.write(tmp_path / "mine.wav", mine, RATE)
+    assert generate.main([run, "--label", "kick", "--prime", str(tmp_path / "mine.wav"),
+                          "--out", str(tmp_path / "p.wav"), "-q"]) == 0
+    y = sf.read(tmp_path / "p.wav")[0]
+    attack = int(0.002 * RATE)
+    ref = dsp.fix_length(dsp.align_peak(mine, attack), attack + int(0.01 * RATE) + 1)
+    assert len(y) == int(0.15 * RATE)
+    assert np.corrcoef(y[:len(ref)], ref)[0, 1] > 0.9
+    for args, words in ((["--label", "snare"], "unknown label"),
+                        (["--mix", "kick=-1,hat=1"], ">= 0"),
+                        (["--mix", "kick=0,hat=0"], "all be 0"),
+                        (["--mix", "kick=x"], "not a number")):
+        assert generate.main([run, *args, "--out", str(tmp_path / "bad.wav"), "-q"]) == 2
+        assert words in capsys.readouterr().err.splitlines()[-1]
+    assert not (tmp_path / "bad.wav").exists()
+
+
+def test_eval_per_label(kit_run, capsys):
+    rc = evaluation.main([str(kit_run / "run"), "--hits", "3", "-q"])
+    assert rc == 0
+    assert "attack err." in capsys.readouterr().out
+    result = json.loads((kit_run / "run" / "eval.json").read_text())
+    for label in ("kick", "hat"):
+        v = result["oneshots"][label]
+        assert v["generated_hits"] == 3 and v["real_hits"] == 6
+        assert 0 <= v["attack_within_5ms"] <= 1 and v["spectral_distance_db"] >= 0
+    assert (kit_run / "run" / "plots" / "oneshots.png").stat().st_size > 5000
