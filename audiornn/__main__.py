@@ -10,6 +10,7 @@ COMMANDS = {
     "train": "train a model on a dataset",
     "generate": "generate audio, apply an effect or make one-shots",
     "eval": "plots and quality numbers for a run",
+    "serve": "a local web page for generating, effects and one-shots",
 }
 
 

@@ -48,6 +48,8 @@ def make_parser():
     o.add_argument("--length", type=float, default=0.4,
                    help="seconds per hit (default %(default)s)")
     o.add_argument("--label", help="one label for every hit (a flat folder)")
+    o.add_argument("--demo-kit", action="store_true",
+                   help="build a one-shot dataset from the bundled, synthesized drum kit")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -115,15 +117,23 @@ def main(argv=None) -> int:
         out = Path(args.out)
         if out.exists() and not args.overwrite:
             raise AudioRNNError(f"{out}: already exists (use --overwrite to replace it)")
-        if args.oneshot:
-            if args.sources or args.demo or args.pair or args.dry_dir:
-                raise AudioRNNError("--oneshot takes one folder; not with SOURCE, --demo or pairs")
-            n_files = len(dataset.collect_files([args.oneshot])[0]) \
-                if Path(args.oneshot).is_dir() else 0
-            meta = dataset.build_oneshots(args.oneshot, out, config, attack=args.attack,
-                                          length=args.length, label=args.label,
-                                          overwrite=args.overwrite,
-                                          progress=ProgressBars(n_files * args.length, n_files))
+        if args.oneshot or args.demo_kit:
+            if args.sources or args.demo or args.pair or args.dry_dir or \
+                    (args.oneshot and args.demo_kit):
+                raise AudioRNNError("--oneshot DIR (or --demo-kit) goes alone: not with SOURCE, "
+                                    "--demo or pairs")
+            with tempfile.TemporaryDirectory(prefix="audiornn-kit-") as tmp:
+                folder = args.oneshot
+                if args.demo_kit:
+                    log.info("synthesizing the default drum kit")
+                    corpus.write_demo_kit(tmp)
+                    folder = tmp
+                n_files = len(dataset.collect_files([folder])[0]) if Path(folder).is_dir() else 0
+                meta = dataset.build_oneshots(folder, out, config, attack=args.attack,
+                                              length=args.length, label=args.label,
+                                              overwrite=args.overwrite,
+                                              progress=ProgressBars(n_files * args.length,
+                                                                    n_files))
             print(summarize(meta, out))
             return
         if args.label:

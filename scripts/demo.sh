@@ -4,6 +4,7 @@
 # then evaluate the run (plots, eval.json and a table of quality numbers).
 #
 #   scripts/demo.sh            # the default job
+#   scripts/demo.sh oneshots   # drum one-shots from a synthesized kit
 #
 # Environment: DEMO_EPOCHS and DEMO_STEPS change the training budget
 # (default 4 epochs x 30 steps of 32 windows of 1024 samples: about 4 minutes
@@ -34,8 +35,28 @@ generate)
     echo "  generated: $ROOT/out/demo.wav"
     echo "  eval:      $ROOT/runs/demo/eval.json, $ROOT/runs/demo/plots/*.png"
     ;;
+oneshots)
+    echo "== 1/4 data: synthesizing a drum kit (kick, snare, hat) into data/oneshots"
+    "${PYRUN[@]}" data --demo-kit --out data/oneshots --overwrite --attack 0.02 --length 0.3
+    echo "== 2/4 train: ${EPOCHS} epochs x ${STEPS} steps into runs/oneshots"
+    rm -rf runs/oneshots
+    "${PYRUN[@]}" train data/oneshots --run runs/oneshots --epochs "$EPOCHS" \
+        --steps-per-epoch "$STEPS" --patience "$EPOCHS" --batch-size 16 --units 128
+    echo "== 3/4 generate: 8 snares, and 8 hits halfway between kick and snare"
+    rm -rf out/oneshots
+    "${PYRUN[@]}" generate runs/oneshots --label snare --num 8 --out out/oneshots/snare
+    "${PYRUN[@]}" generate runs/oneshots --mix kick=0.5,snare=0.5 --num 8 --out out/oneshots/blend
+    echo "== 4/4 eval: per-label spectra and attack times, real against generated"
+    "${PYRUN[@]}" eval runs/oneshots --hits 8
+    echo
+    echo "outputs:"
+    echo "  dataset:   $ROOT/data/oneshots"
+    echo "  run:       $ROOT/runs/oneshots"
+    echo "  generated: $ROOT/out/oneshots/{snare,blend}/*.wav"
+    echo "  eval:      $ROOT/runs/oneshots/eval.json, $ROOT/runs/oneshots/plots/oneshots.png"
+    ;;
 *)
-    echo "unknown demo job: $JOB (choose: generate)" >&2
+    echo "unknown demo job: $JOB (choose: generate, oneshots)" >&2
     exit 2
     ;;
 esac
