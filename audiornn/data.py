@@ -23,8 +23,8 @@ def make_parser():
     p.add_argument("--sample-rate", type=cli.positive_int, default=d.sample_rate,
                    help="model sample rate in Hz (default %(default)s)")
     p.add_argument("--preemphasis", type=float, default=None,
-                   help=f"pre-emphasis coefficient in [0, 1) (default {d.preemphasis}; dry/wet "
-                        "pairs 0: de-emphasis would integrate an effect model's errors into drift)")
+                   help=f"pre-emphasis coefficient in [0, 1) (default {d.preemphasis}; pairs and "
+                        "one-shots 0: de-emphasis would integrate the model's errors into drift)")
     p.add_argument("--val-fraction", type=cli.fraction, default=d.val_fraction,
                    help="share of audio held out for validation (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the split")
@@ -106,10 +106,13 @@ def main(argv=None) -> int:
     cli.setup_logging(args.verbose)
 
     def body():
+        # De-emphasis integrates a model's code errors into low-frequency drift: harmless
+        # in long generated audio, glaring in an effect's output or a one-shot's silent tail.
         paired = bool(args.pair or args.dry_dir or args.wet_dir)
         preemphasis = args.preemphasis
         if preemphasis is None:
-            preemphasis = 0.0 if paired else dataset.DataConfig.preemphasis
+            preemphasis = 0.0 if (paired or args.oneshot or args.demo_kit) \
+                else dataset.DataConfig.preemphasis
         config = dataset.DataConfig(sample_rate=args.sample_rate, preemphasis=preemphasis,
                                     val_fraction=args.val_fraction, seed=args.seed,
                                     strict=args.strict)

@@ -402,6 +402,7 @@ def plot_hits(real: dict, fake: dict, rate: int, attack: int, path: Path, n: int
                 ax.axvline(attack / rate * 1000, color="0.6", lw=0.8, ls="--")
             ax.set_xticks([])
             ax.set_yticks([])
+            ax.set_ylim(-1.05, 1.05)
             if r == 0:
                 ax.set_title("real" if c < n else "generated", fontsize=9)
             if c == 0:

@@ -27,7 +27,8 @@ PAGE = r"""<!doctype html>
   .error { color: #b3261e !important; }
   .result { border-top: 1px solid #e3e6ec; padding: 12px 0; }
   .result img { width: 100%; max-width: 620px; display: block; margin: 6px 0; }
-  .result audio { width: 100%; max-width: 620px; }
+  .result audio { width: 100%; max-width: 620px; display: block; }
+  .result a { display: inline-block; margin-top: 4px; font-size: 13px; }
   .meta { font-size: 12px; color: #6b7385; }
   .hidden { display: none; }
   #blendrow span { font-size: 12px; color: #6b7385; }

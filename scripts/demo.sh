@@ -8,7 +8,7 @@
 #
 # Environment: DEMO_EPOCHS and DEMO_STEPS change the training budget
 # (default 4 epochs x 30 steps of 32 windows of 1024 samples: about 4 minutes
-# on a 2-core CPU).
+# on a 2-core CPU; oneshots: 8 epochs x 30 steps of 16 whole hits, about 9).
 source "$(dirname "$0")/_env.sh"
 JOB="${1:-generate}"
 EPOCHS="${DEMO_EPOCHS:-4}"
@@ -38,10 +38,11 @@ generate)
 oneshots)
     echo "== 1/4 data: synthesizing a drum kit (kick, snare, hat) into data/oneshots"
     "${PYRUN[@]}" data --demo-kit --out data/oneshots --overwrite --attack 0.02 --length 0.3
-    echo "== 2/4 train: ${EPOCHS} epochs x ${STEPS} steps into runs/oneshots"
+    echo "== 2/4 train: ${DEMO_EPOCHS:-8} epochs x ${STEPS} steps into runs/oneshots"
     rm -rf runs/oneshots
-    "${PYRUN[@]}" train data/oneshots --run runs/oneshots --epochs "$EPOCHS" \
-        --steps-per-epoch "$STEPS" --patience "$EPOCHS" --batch-size 16 --units 128
+    "${PYRUN[@]}" train data/oneshots --run runs/oneshots --epochs "${DEMO_EPOCHS:-8}" \
+        --steps-per-epoch "$STEPS" --patience "${DEMO_EPOCHS:-8}" --batch-size 16 --units 128 \
+        --learning-rate 3e-3
     echo "== 3/4 generate: 8 snares, and 8 hits halfway between kick and snare"
     rm -rf out/oneshots
     "${PYRUN[@]}" generate runs/oneshots --label snare --num 8 --out out/oneshots/snare
