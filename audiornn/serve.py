@@ -287,8 +287,12 @@ class App:
         job.results = [path.name for path in paths]
 
     def close(self) -> None:
+        """Stops the workers (after their current job) and deletes the results."""
         for m in self.models.values():
-            m.queue.put(None) if not m.queue.full() else None
+            try:
+                m.queue.put_nowait(None)
+            except queue.Full:
+                pass  # daemon threads end with the process
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
