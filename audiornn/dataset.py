@@ -145,6 +145,20 @@ def processed_blocks(path: str | os.PathLike, sample_rate: int, preemphasis: flo
         yield y
 
 
+def encoded_blocks(path: str | os.PathLike, sample_rate: int, preemphasis: float,
+                   gain: float) -> Iterator[np.ndarray]:
+    """Yields a file's mu-law codes in blocks, preprocessed exactly as a dataset stream."""
+    for y in processed_blocks(path, sample_rate, preemphasis):
+        yield dsp.mu_law_encode(y * gain)
+
+
+def encode_file(path: str | os.PathLike, dsp_cfg: dict, stream: str = "target") -> np.ndarray:
+    """A whole file's codes (int32) with a run's DSP settings (`Dataset.dsp_settings`)."""
+    parts = list(encoded_blocks(path, int(dsp_cfg["sample_rate"]), float(dsp_cfg["preemphasis"]),
+                                float(dsp_cfg["gains"][stream])))
+    return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
+
+
 def scan_stream(path: str, config: DataConfig) -> tuple[int, float, audio.AudioInfo]:
     """First pass over one file: (number of codes, peak after pre-emphasis, header)."""
     i = audio.info(path)
@@ -296,11 +310,11 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
                 offsets[id(it)] = pos
                 for s in streams:
                     written, skip = 0, it.trim.get(s, 0)
-                    for y in processed_blocks(it.streams[s], config.sample_rate,
-                                              config.preemphasis):
+                    for codes in encoded_blocks(it.streams[s], config.sample_rate,
+                                                config.preemphasis, gains[s]):
                         if skip:
-                            y, skip = y[skip:], max(0, skip - len(y))
-                        codes = dsp.mu_law_encode(y * gains[s])[: it.lengths[s] - written]
+                            codes, skip = codes[skip:], max(0, skip - len(codes))
+                        codes = codes[: it.lengths[s] - written]
                         files[s].write(codes.tobytes())
                         hashers[s].update(codes.tobytes())
                         written += len(codes)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from audiornn import audio, cli, dsp, metrics
-from audiornn.dataset import Dataset, open_dataset, processed_blocks
+from audiornn.dataset import Dataset, encode_file, open_dataset
 from audiornn.errors import AudioRNNError
 from audiornn.jsonfile import write_json_atomic
 
@@ -159,17 +159,6 @@ def split_sequences(sequences: list[dict], piece: int) -> list[dict]:
             p = {k: (v[a:a + piece] if isinstance(v, np.ndarray) else v) for k, v in s.items()}
             out.append(p)
     return out
-
-
-def encode_file(path: str | os.PathLike, dsp_cfg: dict, stream: str = "target") -> np.ndarray:
-    """A file's codes, preprocessed exactly like training data with the run's settings."""
-    gain = dsp_cfg["gains"][stream]
-    parts = [dsp.mu_law_encode(y * gain) for y in
-             processed_blocks(path, int(dsp_cfg["sample_rate"]), float(dsp_cfg["preemphasis"]))]
-    codes = np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
-    if len(codes) < 2:
-        raise AudioRNNError(f"{path}: too short to score")
-    return codes
 
 
 def decode_codes(codes: np.ndarray, dsp_cfg: dict, stream: str = "target") -> np.ndarray:
@@ -517,10 +506,15 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     elif ds is not None:
         result["skipped"]["heldout"] = f"{ds_path}: no validation split (built with --val-fraction 0)"
     if audio_files:
-        seqs = [{"target": encode_file(f, run_dsp)[:max_codes], "name": str(f)} for f in audio_files]
         if "input" in run_dsp["gains"] or int(config["model"].get("n_labels", 0)):
             raise AudioRNNError("--audio scores generation models; effect and one-shot runs are "
                                 "scored on their dataset")
+        seqs = []
+        for f in audio_files:
+            codes = encode_file(f, run_dsp)[:max_codes]
+            if len(codes) < 2:
+                raise AudioRNNError(f"{f}: too short to score")
+            seqs.append({"target": codes, "name": str(f)})
         sets.append(("--audio files", seqs))
     baselines = None
     if ds is not None and ds.split("train"):

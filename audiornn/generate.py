@@ -24,7 +24,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from audiornn import audio, cli, dsp
-from audiornn.dataset import processed_blocks
+from audiornn.dataset import encode_file, encoded_blocks
 from audiornn.errors import AudioRNNError
 from audiornn.model import load_run, model_config_from
 from audiornn.step import Core
@@ -187,16 +187,12 @@ class Generator:
         codes, _ = dsp.encode(y, self.dsp["preemphasis"], self.dsp["gains"]["target"])
         return codes.astype(np.int32)
 
-    def encode_prime(self, path: str | os.PathLike, max_seconds: float | None = None) -> np.ndarray:
+    def encode_prime(self, path: str | os.PathLike) -> np.ndarray:
         """Reads a file of any format/rate and preprocesses it like the training data."""
-        x, rate = audio.read(path)
-        if max_seconds:
-            x = x[: int(max_seconds * rate)]
-        y = dsp.resample(x, rate, self.sample_rate)
-        if len(y) < 2:
+        codes = encode_file(path, self.dsp)
+        if len(codes) < 2:
             raise AudioRNNError(f"{path}: too short to prime with")
-        codes, _ = dsp.encode(y, self.dsp["preemphasis"], self.dsp["gains"]["target"])
-        return codes.astype(np.int32)
+        return codes
 
     def prime(self, codes: np.ndarray, batch: int, label_bias):
         """Runs prime codes through the network; returns (state, prev) to continue from."""
@@ -286,10 +282,10 @@ class Generator:
 
     def dry_code_chunks(self, path: str | os.PathLike):
         """A dry file's codes in chunks of `self.chunk`, preprocessed like the training input."""
-        gain = self.dsp["gains"]["input"]
         buf = np.zeros(0, np.int32)
-        for y in processed_blocks(path, self.sample_rate, self.dsp["preemphasis"]):
-            buf = np.concatenate([buf, dsp.mu_law_encode(y * gain).astype(np.int32)])
+        for codes in encoded_blocks(path, self.sample_rate, self.dsp["preemphasis"],
+                                    self.dsp["gains"]["input"]):
+            buf = np.concatenate([buf, codes.astype(np.int32)])
             while len(buf) >= self.chunk:
                 yield buf[: self.chunk]
                 buf = buf[self.chunk:]
