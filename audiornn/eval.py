@@ -346,22 +346,21 @@ def evaluate_oneshots(model, config: dict, ds: Dataset, run_dir: Path, per_label
         codes = np.asarray(ds.streams["target"][seg.offset:seg.offset + seg.length])
         real[ds.labels[seg.label]].append(decode_codes(codes, run_dsp))
     out_dir = run_dir / "samples" / "eval-oneshots"
-    section, fakes = {}, {}
+    section, fakes, spectra = {}, {}, {}
     for name in ds.labels:
-        paths = gen.write(out_dir / name, num=per_label, seed=seed, temperature=temperature,
-                          label=name, progress=not quiet) if per_label > 1 else \
-            gen.write(out_dir / f"{name}.wav", seed=seed, label=name, progress=not quiet)
+        target = out_dir / name if per_label > 1 else out_dir / f"{name}.wav"
+        paths = gen.write(target, num=per_label, seed=seed, temperature=temperature, label=name,
+                          progress=not quiet)
         hits = [audio.read(p)[0] for p in paths]
         fakes[name] = hits
         peaks = np.array([int(np.argmax(np.abs(h))) for h in hits])
         err_ms = np.abs(peaks - attack) / rate * 1000
-        ps_real = np.mean([metrics.average_spectrum(h, rate, 256)[1] for h in real[name]], axis=0)
-        ps_gen = np.mean([metrics.average_spectrum(h, rate, 256)[1] for h in hits], axis=0)
-        dist = float(np.sqrt(np.mean((10 * np.log10(ps_real + 1e-12)
-                                      - 10 * np.log10(ps_gen + 1e-12)) ** 2)))
+        spectra[name] = {"real": metrics.mean_spectrum(real[name], rate),
+                         "generated": metrics.mean_spectrum(hits, rate)}
         section[name] = {
             "real_hits": len(real[name]), "generated_hits": len(hits),
-            "spectral_distance_db": dist,
+            "spectral_distance_db": metrics.log_spectral_distance_db(
+                spectra[name]["real"][1], spectra[name]["generated"][1]),
             "centroid_hz_real": float(np.mean([metrics.spectral_centroid(h, rate) for h in real[name]])),
             "centroid_hz_generated": float(np.mean([metrics.spectral_centroid(h, rate) for h in hits])),
             "attack_error_ms_median": float(np.median(err_ms)),
@@ -369,7 +368,7 @@ def evaluate_oneshots(model, config: dict, ds: Dataset, run_dir: Path, per_label
             "files": [str(p) for p in paths],
         }
     plots = [plot_hits(real, fakes, rate, attack, run_dir / "plots" / "oneshots.png"),
-             plot_hit_spectra(real, fakes, rate, run_dir / "plots" / "oneshot_spectra.png")]
+             plot_hit_spectra(spectra, run_dir / "plots" / "oneshot_spectra.png")]
     return section, plots
 
 
@@ -400,14 +399,12 @@ def plot_hits(real: dict, fake: dict, rate: int, attack: int, path: Path, n: int
     return _save(fig, path)
 
 
-def plot_hit_spectra(real: dict, fake: dict, rate: int, path: Path) -> str:
+def plot_hit_spectra(spectra: dict, path: Path) -> str:
+    """Per label, the average spectra of real and generated hits ({label: {what: (f, p)}})."""
     plt = _plt()
-    labels = list(real)
-    fig, axes = plt.subplots(1, len(labels), figsize=(4 * len(labels), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], labels):
-        for what, hits, color in (("real", real[name], "C0"), ("generated", fake[name], "C3")):
-            f = metrics.average_spectrum(hits[0], rate, 256)[0]
-            p = np.mean([metrics.average_spectrum(h, rate, 256)[1] for h in hits], axis=0)
+    fig, axes = plt.subplots(1, len(spectra), figsize=(4 * len(spectra), 3.2), squeeze=False)
+    for ax, (name, pair) in zip(axes[0], spectra.items()):
+        for (what, (f, p)), color in zip(pair.items(), ("C0", "C3")):
             ax.semilogx(f[1:], 10 * np.log10(p[1:] + 1e-12), color=color, label=what)
         ax.set(title=name, xlabel="Hz", ylabel="dB")
         ax.grid(alpha=0.3, which="both")

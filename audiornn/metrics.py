@@ -161,12 +161,22 @@ def average_spectrum(x: np.ndarray, sample_rate: int, nperseg: int = 1024):
     return signal.welch(x, fs=sample_rate, nperseg=nperseg)
 
 
-def spectral_distance_db(x: np.ndarray, y: np.ndarray, sample_rate: int) -> float:
-    """RMS difference (dB) between the average log-spectra of two signals."""
-    _, px = average_spectrum(x, sample_rate)
-    _, py = average_spectrum(y, sample_rate)
+def mean_spectrum(signals: list[np.ndarray], sample_rate: int, nperseg: int = 256):
+    """(frequencies, the mean of the signals' Welch spectra): the average spectrum of a set of hits."""
+    spectra = [average_spectrum(x, sample_rate, nperseg) for x in signals]
+    return spectra[0][0], np.mean([p for _, p in spectra], axis=0)
+
+
+def log_spectral_distance_db(px: np.ndarray, py: np.ndarray) -> float:
+    """RMS difference (dB) between two power spectra on the same frequencies."""
     dx, dy = 10 * np.log10(px + 1e-12), 10 * np.log10(py + 1e-12)
     return float(np.sqrt(np.mean((dx - dy) ** 2)))
+
+
+def spectral_distance_db(x: np.ndarray, y: np.ndarray, sample_rate: int) -> float:
+    """RMS difference (dB) between the average log-spectra of two signals."""
+    return log_spectral_distance_db(average_spectrum(x, sample_rate)[1],
+                                    average_spectrum(y, sample_rate)[1])
 
 
 def frame_rms_db(x: np.ndarray, frame: int = 1024) -> np.ndarray:

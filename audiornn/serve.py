@@ -89,14 +89,8 @@ class Model:
 
         self.id, self.path, self.app = run_id, path, app
         self.gen = Generator.from_run(path)
-        dsp = self.gen.dsp
-        if self.gen.core.dry_table is not None:
-            self.job = "effect"
-        elif self.gen.oneshot:
-            self.job = "oneshot"
-        else:
-            self.job = "generate"
-        self.labels = list(dsp.get("labels", []))
+        self.job = self.gen.dsp.get("job", "generate")  # the dataset's job, saved in the run
+        self.labels = self.gen.labels
         self.queue: queue.Queue[Job] = queue.Queue(maxsize=app.limits.queue)
         self.thread = threading.Thread(target=self._work, name=f"audiornn-{run_id}", daemon=True)
         self.thread.start()

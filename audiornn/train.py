@@ -380,9 +380,10 @@ def main(argv=None) -> int:
         from audiornn.dataset import read_meta
 
         meta = read_meta(args.dataset)
-        size = EFFECT_SIZE if meta.get("job") == "effect" else {}
+        job = meta.get("job", "generate")
+        size = EFFECT_SIZE if job == "effect" else {}
         window, burn_in = args.window, args.burn_in
-        if meta.get("job") == "oneshot":  # whole hits from silence: nothing to burn in
+        if job == "oneshot":  # whole hits from silence: nothing to burn in
             window = window or int(meta["oneshot"]["length_samples"])
             burn_in = 0 if burn_in is None else burn_in
         window = window or TrainConfig.window
@@ -395,7 +396,8 @@ def main(argv=None) -> int:
                                 batch_size=args.batch_size, epochs=args.epochs,
                                 steps_per_epoch=args.steps_per_epoch,
                                 learning_rate=args.learning_rate or (
-                                    EFFECT_LEARNING_RATE if size else TrainConfig.learning_rate),
+                                    EFFECT_LEARNING_RATE if job == "effect"
+                                    else TrainConfig.learning_rate),
                                 patience=args.patience,
                                 seed=args.seed, sample_every=args.sample_every,
                                 strategy=args.strategy, mixed_precision=args.mixed_precision,

@@ -78,14 +78,14 @@ def esr_run(tmp: Path, name: str, effect, minutes: float, feedback: bool) -> dic
     if not src.exists():
         corpus.write_demo_corpus(src)
     files = sorted(src.glob("*.wav"))
-    pairs = []
-    for f in files:
-        x, r = sf.read(f)
-        pd = tmp / name / "pairs"
-        pd.mkdir(parents=True, exist_ok=True)
-        sf.write(pd / f"dry_{f.name}", x, r, subtype="FLOAT")
-        sf.write(pd / f"wet_{f.name}", effect(x, r), r, subtype="FLOAT")
-        pairs.append((pd / f"dry_{f.name}", pd / f"wet_{f.name}"))
+    pd = tmp / name / "pairs"
+    pairs = [(pd / f"dry_{f.name}", pd / f"wet_{f.name}") for f in files]
+    if not pd.exists():  # the feedback and input-only runs share the pairs and dataset
+        pd.mkdir(parents=True)
+        for f, (dry, wet) in zip(files, pairs):
+            x, r = sf.read(f)
+            sf.write(dry, x, r, subtype="FLOAT")
+            sf.write(wet, effect(x, r), r, subtype="FLOAT")
     ds = tmp / name / "ds"
     if not ds.exists():
         # As the data CLI does for pairs: no pre-emphasis.
