@@ -18,6 +18,18 @@ N_CLASSES = MU + 1
 SILENCE_CODE = 128
 
 
+def mu_law_levels(x, mu: int = MU, xp=np):
+    """mu-law companding of [-1, 1] onto the mu + 1 integer levels, returned as floats.
+
+    The one definition of the encoder: `xp` is the array namespace (numpy here;
+    `keras.ops` inside the compiled generation loop), so both round alike.
+    """
+    x = xp.clip(x, -1.0, 1.0)
+    y = xp.sign(x) * xp.log1p(mu * xp.abs(x)) / math.log1p(mu)
+    # Midrise-free rounding (half to even in numpy and keras.ops alike).
+    return xp.round((y + 1.0) / 2.0 * mu)
+
+
 def mu_law_encode(x: np.ndarray, mu: int = MU) -> np.ndarray:
     """Quantizes audio in [-1, 1] to mu-law codes.
 
@@ -29,10 +41,7 @@ def mu_law_encode(x: np.ndarray, mu: int = MU) -> np.ndarray:
     Returns:
       uint8 codes in [0, mu].
     """
-    x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
-    y = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
-    # Midrise-free rounding of [-1, 1] onto the mu + 1 integer levels.
-    return np.rint((y + 1.0) / 2.0 * mu).astype(np.uint8)
+    return mu_law_levels(np.asarray(x, dtype=np.float64), mu).astype(np.uint8)
 
 
 def mu_law_decode(codes: np.ndarray, mu: int = MU) -> np.ndarray:

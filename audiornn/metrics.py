@@ -30,6 +30,9 @@ MIN_SCALE = 1e-6
 
 # ---------------------------------------------------------------- unigram
 
+#: Natural log of 2: a loss in nats divided by it is in bits.
+LN2 = math.log(2.0)
+
 
 def unigram(train_codes: np.ndarray) -> np.ndarray:
     """Add-one smoothed code probabilities (256,) from training codes."""

@@ -1,79 +1,25 @@
-"""Model configuration, the Keras model builder, and saving/loading a run directory.
+"""The Keras model builder, and loading/saving a run directory.
 
-One builder serves the three jobs; they differ only in which conditioning
-inputs feed the recurrent core (DESIGN.md):
-
-  generate:   prev (previous output code)                      -> next code logits
-  effect:     dry (input code at step n) [+ prev when feedback] -> wet code logits
-  one-shots:  prev + label (class index, broadcast over time)   -> next code logits
+One builder serves every job: it iterates over the model config's declared
+streams (config.Stream). Per step, each code stream is embedded, each
+per-step vector is taken as it is; per sequence, a label is embedded and a
+vector taken as it is, then repeated along time. The features are concatenated
+in declared order and feed the stacked recurrent layers and Dense(256) logits.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 from keras import ops
 
+from audiornn import dsp
+from audiornn.cells import KERAS_LAYERS
+from audiornn.config import ModelConfig, RunConfig, Stream, read_run_config
 from audiornn.errors import AudioRNNError
-from audiornn.jsonfile import read_versioned, write_json_atomic  # noqa: F401 (re-exported)
-
-RUN_FORMAT = "audiornn-run"
-RUN_VERSION = 1
-N_CLASSES = 256
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The architecture; saved in config.json and the only source for rebuilding.
-
-    Attributes:
-      cell: "lstm" or "gru".
-      layers: number of stacked recurrent layers.
-      units: units per recurrent layer.
-      embedding: size of the code embeddings (previous code, dry code).
-      dropout: dropout between layers during training.
-      feedback: feed the previous output code (False: an input-only effect model).
-      dry_input: feed the dry input code of the same step (effects).
-      n_labels: number of class labels (one-shots), 0 for none.
-      label_embedding: size of the label embedding.
-    """
-
-    cell: str = "lstm"
-    layers: int = 2
-    units: int = 256
-    embedding: int = 64
-    dropout: float = 0.0
-    feedback: bool = True
-    dry_input: bool = False
-    n_labels: int = 0
-    label_embedding: int = 16
-
-    def validate(self) -> None:
-        if self.cell not in ("lstm", "gru"):
-            raise AudioRNNError(f"--cell must be lstm or gru, got {self.cell!r}")
-        if not 1 <= self.layers <= 8:
-            raise AudioRNNError(f"--layers must be in [1, 8], got {self.layers}")
-        if not 1 <= self.units <= 4096:
-            raise AudioRNNError(f"--units must be in [1, 4096], got {self.units}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise AudioRNNError(f"--dropout must be in [0, 1), got {self.dropout}")
-        if not (self.feedback or self.dry_input):
-            raise AudioRNNError("a model needs the previous code (feedback) or a dry input")
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        names = []
-        if self.feedback:
-            names.append("prev")
-        if self.dry_input:
-            names.append("dry")
-        if self.n_labels:
-            names.append("label")
-        return tuple(names)
+from audiornn.files import atomic_path
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -93,36 +39,40 @@ class BroadcastTime(keras.layers.Layer):
         return super().get_config()
 
 
-def build_model(config: ModelConfig) -> keras.Model:
-    """Builds the many-to-many classifier: embeddings -> recurrent layers -> Dense(256) logits.
+def stream_input(s: Stream) -> keras.KerasTensor:
+    """The Keras input of a declared stream (int32 codes/labels, float32 vectors)."""
+    if s.kind == "code":
+        return keras.Input((None,), dtype="int32", name=s.name)
+    if s.kind == "label":
+        return keras.Input((), dtype="int32", name=s.name)
+    shape = (None, s.size) if s.per == "step" else (s.size,)
+    return keras.Input(shape, dtype="float32", name=s.name)
 
-    Inputs are named "prev", "dry" and "label" as the config asks; every
-    sequence input is (batch, time) int32 and "label" is (batch,) int32.
-    The output is (batch, time, 256) float32 logits.
+
+def build_model(config: ModelConfig) -> keras.Model:
+    """Builds the many-to-many classifier: streams -> recurrent layers -> Dense(256) logits.
+
+    Returns a model whose inputs are a dict keyed by stream name and whose
+    output is (batch, time, 256) float32 logits.
     """
     config.validate()
-    inputs, parts = {}, []
-    if config.feedback:
-        inputs["prev"] = keras.Input((None,), dtype="int32", name="prev")
-        parts.append(keras.layers.Embedding(N_CLASSES, config.embedding,
-                                            name="prev_embedding")(inputs["prev"]))
-    if config.dry_input:
-        inputs["dry"] = keras.Input((None,), dtype="int32", name="dry")
-        parts.append(keras.layers.Embedding(N_CLASSES, config.embedding,
-                                            name="dry_embedding")(inputs["dry"]))
-    if config.n_labels:
-        inputs["label"] = keras.Input((), dtype="int32", name="label")
-        vec = keras.layers.Embedding(config.n_labels, config.label_embedding,
-                                     name="label_embedding")(inputs["label"])
-        ref = inputs["prev"] if config.feedback else inputs["dry"]
-        parts.append(BroadcastTime(name="label_broadcast")([vec, ref]))
+    inputs = {s.name: stream_input(s) for s in config.streams}
+    reference = next(inputs[s.name] for s in config.streams if s.per == "step")
+    parts = []
+    for s in config.streams:
+        x = inputs[s.name]
+        if s.kind in ("code", "label"):
+            x = keras.layers.Embedding(s.classes, s.size, name=f"{s.name}_embedding")(x)
+        if s.per == "sequence":
+            x = BroadcastTime(name=f"{s.name}_broadcast")([x, reference])
+        parts.append(x)
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="inputs")(parts)
-    rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
+    rnn = KERAS_LAYERS[config.cell]
     for i in range(config.layers):
         x = rnn(config.units, return_sequences=True, name=f"rnn{i}")(x)
         if config.dropout and i < config.layers - 1:
             x = keras.layers.Dropout(config.dropout, name=f"dropout{i}")(x)
-    logits = keras.layers.Dense(N_CLASSES, name="logits", dtype="float32")(x)
+    logits = keras.layers.Dense(dsp.N_CLASSES, name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name="audiornn")
 
 
@@ -131,20 +81,7 @@ def parameter_count(config: ModelConfig) -> int:
     return int(build_model(config).count_params())
 
 
-# ---------------------------------------------------------------- run directories
-
-
-def read_run_config(run_dir: str | os.PathLike) -> dict:
-    """Reads and checks a run's config.json; raises AudioRNNError with the reason."""
-    return read_versioned(run_dir, "config.json", RUN_FORMAT, RUN_VERSION, "run")
-
-
-def model_config_from(cfg: dict) -> ModelConfig:
-    fields = {f.name for f in dataclasses.fields(ModelConfig)}
-    return ModelConfig(**{k: v for k, v in cfg["model"].items() if k in fields})
-
-
-def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, dict]:
+def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, RunConfig]:
     """Loads a run: rebuilds the model from config.json and loads model.keras into it.
 
     model.keras is opened in Keras safe mode (no code is deserialized); its
@@ -152,14 +89,14 @@ def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, dict]:
     does not match its config is an error rather than a silent surprise.
 
     Returns:
-      (model, config dict).
+      (model, run config).
     """
     run_dir = Path(run_dir)
     cfg = read_run_config(run_dir)
     path = run_dir / "model.keras"
     if not path.exists():
         raise AudioRNNError(f"{run_dir}: no model.keras yet (has an epoch finished?)")
-    model = build_model(model_config_from(cfg))
+    model = build_model(cfg.model)
     try:
         saved = keras.saving.load_model(path, compile=False, safe_mode=True)
         model.set_weights(saved.get_weights())
@@ -170,7 +107,5 @@ def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, dict]:
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> None:
     """Saves a .keras file under a temporary name, then renames it into place."""
-    path = Path(path)
-    tmp = path.parent / f".{path.stem}.tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)

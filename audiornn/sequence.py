@@ -5,6 +5,11 @@ A window of T + 1 consecutive codes of one segment gives T inputs (codes
 first `burn_in` positions get sample weight 0, so every scored prediction has
 at least that much context. Windows are views into the memory map: an hour of
 audio costs its bytes on disk, not RAM.
+
+The model's declared streams (config.Stream) say what each batch holds: a code
+stream from "target" is the previous code, one from "input" the dry code of
+the same step, a label the segment's label, a per-sequence vector the
+segment's values, a per-step vector the dataset's values at the same step.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import keras
 import numpy as np
 
 from audiornn import dsp
+from audiornn.config import ModelConfig, Stream
 from audiornn.dataset import Dataset, Segment
 from audiornn.errors import AudioRNNError
 
@@ -31,8 +37,8 @@ class WindowSequence(keras.utils.PyDataset):
       batch_size: windows per batch.
       steps: batches per epoch for "train" (default: one pass over the codes).
       seed: with the epoch number, fixes every batch.
-      inputs: model input names to feed: "prev" (previous target code),
-        "dry" (the input stream's code at the same step) and "label".
+      streams: the model's declared input streams (what each batch holds);
+        default: the previous code alone.
       start_mode: "random" draws window starts anywhere a full window fits;
         "segment" starts each window at the beginning of a segment (one-shots)
         with a silence code before it, zero-padded past the segment's end.
@@ -44,18 +50,22 @@ class WindowSequence(keras.utils.PyDataset):
 
     def __init__(self, dataset: Dataset, split: str, window: int, burn_in: int,
                  batch_size: int, steps: int | None = None, seed: int = 0,
-                 inputs: tuple[str, ...] = ("prev",), start_mode: str = "random",
+                 streams: tuple[Stream, ...] | None = None, start_mode: str = "random",
                  max_windows: int | None = 256, **kwargs):
         super().__init__(**kwargs)
         if burn_in >= window:
             raise AudioRNNError(f"burn-in ({burn_in}) must be shorter than the window ({window})")
         self.dataset, self.split, self.window, self.burn_in = dataset, split, window, burn_in
-        self.batch_size, self.seed, self.inputs, self.start_mode = batch_size, seed, inputs, start_mode
+        self.batch_size, self.seed, self.start_mode = batch_size, seed, start_mode
+        self.streams = tuple(ModelConfig().streams if streams is None else streams)
         self.epoch = 0
         self.target = dataset.streams["target"]
-        self.dry = dataset.streams.get("input")
-        if "dry" in inputs and self.dry is None:
-            raise AudioRNNError(f"{dataset.path}: the model needs an input stream (a paired dataset)")
+        for st in self.streams:
+            have = (dataset.streams if st.kind == "code" else dataset.meta["conditions"]
+                    if st.kind == "vector" else {"label": 1})
+            if st.source not in have:
+                raise AudioRNNError(f"{dataset.path}: the model's stream {st.name!r} needs "
+                                    f"{st.source!r}, which this dataset does not have")
         segs = dataset.split(split)
         if not segs:
             raise AudioRNNError(f"{dataset.path}: the dataset has no {split!r} split")
@@ -132,38 +142,45 @@ class WindowSequence(keras.utils.PyDataset):
         return self.batch(starts)
 
     def batch(self, starts: list[tuple[int, Segment]]):
-        """Assembles the arrays for a list of (start offset, segment)."""
+        """Assembles the arrays for a list of (start offset, segment).
+
+        Step-aligned arrays are read at positions s + 1 .. s + T (the steps
+        whose next codes are the targets); the previous code at s .. s + T - 1.
+        """
         T, b = self.window, len(starts)
-        prev = np.empty((b, T), dtype=np.int32)
         target = np.empty((b, T), dtype=np.int32)
         weight = np.ones((b, T), dtype=np.float32)
         weight[:, : self.burn_in] = 0.0
-        dry = np.empty((b, T), dtype=np.int32) if "dry" in self.inputs else None
-        labels = np.zeros((b,), dtype=np.int32)
-        for j, (s, seg) in enumerate(starts):
-            if self.start_mode == "segment":
-                n = min(T, seg.length)
-                prev[j, 0] = dsp.SILENCE_CODE
-                prev[j, 1:n] = self.target[s:s + n - 1]
-                prev[j, n:] = dsp.SILENCE_CODE
-                target[j, :n] = self.target[s:s + n]
-                target[j, n:] = dsp.SILENCE_CODE
-                weight[j, n:] = 0.0
-                if dry is not None:
-                    dry[j, :n] = self.dry[s:s + n]
-                    dry[j, n:] = dsp.SILENCE_CODE
-            else:
-                codes = self.target[s:s + T + 1]
-                prev[j] = codes[:-1]
-                target[j] = codes[1:]
-                if dry is not None:
-                    dry[j] = self.dry[s + 1:s + T + 1]
-            labels[j] = seg.label if seg.label is not None else 0
         x = {}
-        if "prev" in self.inputs:
-            x["prev"] = prev
-        if dry is not None:
-            x["dry"] = dry
-        if "label" in self.inputs:
-            x["label"] = labels
+        for st in self.streams:
+            if st.kind == "code":
+                x[st.name] = np.full((b, T), dsp.SILENCE_CODE, np.int32)
+            elif st.kind == "label":
+                x[st.name] = np.zeros((b,), np.int32)
+            elif st.per == "step":
+                x[st.name] = np.zeros((b, T, st.size), np.float32)
+            else:
+                x[st.name] = np.zeros((b, st.size), np.float32)
+        for j, (s, seg) in enumerate(starts):
+            segment_mode = self.start_mode == "segment"
+            n = min(T, seg.length) if segment_mode else T
+            target[j, :n] = self.target[s:s + n] if segment_mode else self.target[s + 1:s + T + 1]
+            target[j, n:] = dsp.SILENCE_CODE
+            weight[j, n:] = 0.0
+            # Segment mode: position 0 is the segment's first code, predicted from silence.
+            a = s if segment_mode else s + 1
+            for st in self.streams:
+                if st.feedback:
+                    if segment_mode:
+                        x[st.name][j, 1:n] = self.target[s:s + n - 1]
+                    else:
+                        x[st.name][j] = self.target[s:s + T]
+                elif st.kind == "code":
+                    x[st.name][j, :n] = self.dataset.streams[st.source][a:a + n]
+                elif st.kind == "label":
+                    x[st.name][j] = seg.label if seg.label is not None else 0
+                elif st.per == "step":
+                    x[st.name][j, :n] = self.dataset.step_values[st.source][a:a + n]
+                else:
+                    x[st.name][j] = seg.values[st.source]
         return x, target, weight

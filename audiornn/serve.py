@@ -19,6 +19,7 @@ API:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -38,9 +39,10 @@ from urllib.parse import parse_qs, urlparse
 
 from audiornn import audio, cli
 from audiornn.errors import AudioRNNError
+from audiornn.plots import waveform_png
 
 log = logging.getLogger("audiornn.serve")
-PROG = "python -m audiornn.serve"
+PROG = "python -m audiornn serve"
 MAX_KEPT_JOBS = 200
 
 
@@ -85,21 +87,22 @@ class Model:
     """One loaded run, its worker thread and its bounded queue."""
 
     def __init__(self, run_id: str, path: Path, app: App):
-        from audiornn.generate import Generator
+        from audiornn.loop import Generator
 
         self.id, self.path, self.app = run_id, path, app
         self.gen = Generator.from_run(path)
-        self.job = self.gen.dsp.get("job", "generate")  # the dataset's job, saved in the run
+        self.job = self.gen.job  # the run's job: its web form, parameters and work
         self.labels = self.gen.labels
         self.queue: queue.Queue[Job] = queue.Queue(maxsize=app.limits.queue)
         self.thread = threading.Thread(target=self._work, name=f"audiornn-{run_id}", daemon=True)
         self.thread.start()
 
     def describe(self) -> dict:
-        d = {"id": self.id, "job": self.job, "labels": self.labels,
-             "sample_rate": self.gen.sample_rate, "queued": self.queue.qsize()}
-        if self.gen.oneshot:
-            d["hit_seconds"] = self.gen.oneshot["length"]
+        d = {"id": self.id, "job": self.job.name, "form": dataclasses.asdict(self.job.form),
+             "labels": self.labels, "sample_rate": self.gen.sample_rate,
+             "queued": self.queue.qsize()}
+        if self.gen.layout:
+            d["hit_seconds"] = self.gen.layout.length
         return d
 
     def _work(self) -> None:
@@ -207,33 +210,10 @@ class App:
 
         p = {"seed": number("seed", 0, 0, 2**31 - 1, int),
              "temperature": number("temperature", 1.0, 0.0, 10.0, lo_open=True)}
-        if model.job == "effect":
-            decode = q.get("decode", "argmax")
-            if decode not in ("sample", "argmax", "mean"):
-                raise ApiError(400, f"decode must be sample, argmax or mean, got {decode!r}")
-            if not body:
-                raise ApiError(400, "an effect needs a dry audio file (the request body)")
-            p["decode"] = decode
-        elif model.job == "oneshot":
-            p["count"] = number("count", 4, 1, lim.max_count, int)
-            label, mix = q.get("label"), q.get("mix")
-            if mix:
-                from audiornn.generate import parse_mix
-
-                try:
-                    p["mix"] = parse_mix(mix)
-                    model.gen.mix_matrix(None, p["mix"], 1)
-                except AudioRNNError as e:
-                    raise ApiError(400, str(e)) from None
-            else:
-                if label is not None and label not in model.labels:
-                    raise ApiError(400, f"unknown label {label!r} (this model knows "
-                                        f"{', '.join(model.labels)})")
-                p["label"] = label or model.labels[0]
-            p["prime"] = bool(body)
-        else:
-            p["seconds"] = number("seconds", 4.0, 0.0, lim.max_seconds, lo_open=True)
-            p["prime"] = bool(body)
+        try:
+            p.update(model.job.serve_params(q, body, number, model.gen, lim))
+        except AudioRNNError as e:
+            raise ApiError(400, str(e)) from None
         return p
 
     def job(self, job_id: str) -> Job:
@@ -261,21 +241,7 @@ class App:
         def progress(f):
             job.progress = float(min(max(f, 0.0), 1.0))
 
-        if model.job == "effect":
-            paths = [gen.apply(job.upload, out / "00.wav", decode=p["decode"],
-                               temperature=p["temperature"], seed=p["seed"], normalize=True,
-                               progress=False, callback=progress)]
-        elif model.job == "oneshot":
-            n = p["count"]
-            target = out / "00.wav" if n == 1 else out
-            paths = gen.write(target, num=n, seed=p["seed"], temperature=p["temperature"],
-                              label=p.get("label") if "mix" not in p else None,
-                              mix=p.get("mix"), prime=job.upload, normalize=True,
-                              progress=False, callback=progress)
-        else:
-            paths = gen.write(out / "00.wav", seconds=p["seconds"], seed=p["seed"],
-                              temperature=p["temperature"], prime=job.upload, normalize=True,
-                              progress=False, callback=progress)
+        paths = model.job.serve_run(gen, p, job.upload, out, progress)
         for path in paths:
             waveform_png(path, path.with_suffix(".png"))
         job.results = [path.name for path in paths]
@@ -288,35 +254,6 @@ class App:
             except queue.Full:
                 pass  # daemon threads end with the process
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def waveform_png(wav: Path, png: Path) -> None:
-    """A small waveform picture of a result."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    x, rate = audio.read(wav)
-    fig, ax = plt.subplots(figsize=(6, 1.4))
-    step = max(1, len(x) // 4000)
-    t = np.arange(0, len(x), step) / rate
-    if step > 1:  # a min/max envelope keeps peaks visible
-        n = len(x) // step * step
-        frames = x[:n].reshape(-1, step)
-        ax.fill_between(t[: len(frames)], frames.min(axis=1), frames.max(axis=1), lw=0,
-                        color="#2a6fdb")
-    else:
-        ax.plot(t, x, lw=0.7, color="#2a6fdb")
-    ax.set_xlim(0, max(len(x) / rate, 1e-3))
-    ax.set_ylim(-1.05, 1.05)
-    ax.set_yticks([])
-    ax.tick_params(labelsize=7)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    fig.savefig(png, dpi=100, bbox_inches="tight")
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------- HTTP

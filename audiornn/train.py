@@ -12,74 +12,32 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
-import math
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from audiornn import __version__, cli
+from audiornn import cli, jobs
+from audiornn.config import (
+    RESUMABLE,
+    JobConfig,
+    Layout,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    read_run_config,
+)
 from audiornn.dataset import Dataset, open_dataset
 from audiornn.errors import AudioRNNError
-from audiornn.model import (
-    RUN_FORMAT,
-    RUN_VERSION,
-    ModelConfig,
-    build_model,
-    read_run_config,
-    write_json_atomic,
-)
+from audiornn.metrics import LN2
+from audiornn.model import build_model
 from audiornn.sequence import WindowSequence
 
 log = logging.getLogger("audiornn.train")
-PROG = "python -m audiornn.train"
-LN2 = math.log(2.0)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training settings; the fields are the CLI's defaults."""
-
-    window: int = 1024
-    burn_in: int = 64
-    batch_size: int = 32
-    epochs: int = 20
-    steps_per_epoch: int | None = None
-    learning_rate: float = 1e-3
-    patience: int = 5
-    seed: int = 0
-    val_windows: int = 256
-    sample_every: int = 0
-    sample_seconds: float = 2.0
-    strategy: str = "auto"
-    mixed_precision: bool = False
-    max_minutes: float = 0.0
-
-    def validate(self) -> None:
-        if self.window < 2:
-            raise AudioRNNError(f"--window must be >= 2, got {self.window}")
-        if not 0 <= self.burn_in < self.window:
-            raise AudioRNNError(f"--burn-in must be in [0, window), got {self.burn_in}")
-        if self.batch_size < 1 or self.epochs < 1:
-            raise AudioRNNError("--batch-size and --epochs must be positive")
-        if not self.learning_rate > 0:
-            raise AudioRNNError(f"--learning-rate must be > 0, got {self.learning_rate}")
-        if self.strategy not in ("auto", "mirrored", "multiworker"):
-            raise AudioRNNError("--strategy must be auto, mirrored or multiworker")
-
-
-# The default size for effect datasets: amp and pedal models are small LSTMs, and
-# 1 x 32 applies an input-only model at ~70x real time on a 2-core CPU (the
-# 2 x 256 default of the other jobs: ~2.5x). --layers/--units override it.
-EFFECT_SIZE = {"layers": 1, "units": 32}
-EFFECT_LEARNING_RATE = 5e-3  # a small model takes a larger step
-
-# Settings that may differ when a run is resumed (everything else must match).
-RESUMABLE = {"epochs", "patience", "sample_every", "sample_seconds", "strategy", "max_minutes"}
+PROG = "python -m audiornn train"
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -105,11 +63,23 @@ def compile_model(model: keras.Model, learning_rate: float) -> None:
     )
 
 
-def model_config_for(dataset: Dataset, base: ModelConfig) -> ModelConfig:
-    """Adds the conditioning inputs a dataset's job needs to an architecture."""
-    return dataclasses.replace(base, dry_input="input" in dataset.streams,
-                               feedback=base.feedback or "input" not in dataset.streams,
-                               n_labels=len(dataset.labels))
+def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs for a dataset: its job's defaults, then `options`.
+
+    Args:
+      meta: the dataset's dataset.json.
+      options: field name -> value (None: the default) for ModelConfig and
+        TrainConfig fields, plus "embedding" (the code embeddings' size, 64)
+        and "feedback" (False: an input-only model, where the job has an input).
+    """
+    job = jobs.get(meta["job"])
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    merged = {**job.train_defaults(meta), **given}
+    streams = job.streams(meta, int(merged.get("embedding", 64)), bool(merged.get("feedback", True)))
+    model = ModelConfig(streams=streams, **{k: merged[k] for k in ("cell", "layers", "units", "dropout")
+                                            if k in merged})
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return model, TrainConfig(**{k: v for k, v in merged.items() if k in names})
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -177,21 +147,22 @@ class PublishBest(keras.callbacks.Callback):
 
 
 class PreviewSamples(keras.callbacks.Callback):
-    """Writes a short generated WAV to RUN/samples/ every N epochs."""
+    """Writes a short preview WAV to RUN/samples/ every N epochs (what the job's generate does)."""
 
-    def __init__(self, run_dir: Path, every: int, seconds: float, config: dict):
+    def __init__(self, run_dir: Path, every: int, seconds: float, config: RunConfig,
+                 dataset: Dataset):
         super().__init__()
         self.run_dir, self.every, self.seconds, self.config = run_dir, every, seconds, config
+        self.dataset = dataset
 
     def on_epoch_end(self, epoch, logs=None):
         if self.every <= 0 or (epoch + 1) % self.every:
             return
-        from audiornn.generate import Generator
+        from audiornn.loop import Generator
 
-        gen = Generator(self.model, self.config)
         out = self.run_dir / "samples" / f"epoch{epoch + 1:04d}.wav"
         out.parent.mkdir(exist_ok=True)
-        gen.write(out, seconds=self.seconds, seed=epoch, progress=False)
+        Generator(self.model, self.config).preview(out, self.seconds, epoch, self.dataset)
         log.info("preview written to %s", out)
 
 
@@ -206,10 +177,10 @@ def _history_rows(run_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def _check_resume(saved: dict, model_cfg: ModelConfig, train_cfg: TrainConfig,
+def _check_resume(saved: RunConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
                   dataset: Dataset, run_dir: Path) -> None:
-    want = {**dataclasses.asdict(model_cfg), **dataclasses.asdict(train_cfg)}
-    have = {**saved["model"], **saved["train"]}
+    want = {**model_cfg.to_dict(), **dataclasses.asdict(train_cfg)}
+    have = {**saved.model.to_dict(), **dataclasses.asdict(saved.train)}
     for key, value in want.items():
         if key in RESUMABLE or key not in have:
             continue
@@ -217,21 +188,24 @@ def _check_resume(saved: dict, model_cfg: ModelConfig, train_cfg: TrainConfig,
             flag = "--" + key.replace("_", "-")
             raise AudioRNNError(f"{run_dir}: --resume with {flag} {value}, but the run was "
                                 f"started with {have[key]}; use the same settings or a new --run")
-    if saved["dataset"]["fingerprint"] != dataset.fingerprint:
+    if saved.dataset.get("fingerprint") != dataset.fingerprint:
         raise AudioRNNError(f"{run_dir}: --resume with a different dataset than the run's "
-                            f"({saved['dataset']['path']})")
+                            f"({saved.dataset.get('path')})")
 
 
 def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
           model_cfg: ModelConfig | None = None, train_cfg: TrainConfig | None = None, *,
-          resume: bool = False, tensorboard: bool = False, verbose: int | str = "auto") -> dict:
+          options: dict | None = None, resume: bool = False, tensorboard: bool = False,
+          verbose: int | str = "auto") -> dict:
     """Trains a model on a dataset directory into a run directory.
 
     Args:
       dataset_path: a dataset built by `python -m audiornn.data`.
       run_dir: where config.json, model.keras, history.csv and the backup go.
-      model_cfg: the architecture (conditioning inputs are set from the dataset).
-      train_cfg: the training settings.
+      model_cfg: the model, streams included (default: `configs_for` the dataset).
+      train_cfg: the training settings (default: likewise).
+      options: settings that override the job's defaults where a config is not
+        given (see `configs_for`; the CLI's options).
       resume: continue a run from its last completed epoch.
       tensorboard: also write TensorBoard logs to RUN/tensorboard.
       verbose: passed to `model.fit` (its own progress bar).
@@ -239,11 +213,12 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     Returns:
       The history: a dict of metric name -> list of per-epoch values.
     """
-    model_cfg = model_cfg or ModelConfig()
-    train_cfg = train_cfg or TrainConfig()
-    train_cfg.validate()
     dataset = open_dataset(dataset_path)
-    model_cfg = model_config_for(dataset, model_cfg)
+    job = jobs.get(dataset.job)
+    default_model, default_train = configs_for(dataset.meta, options)
+    model_cfg = model_cfg or default_model
+    train_cfg = train_cfg or default_train
+    train_cfg.validate()
     model_cfg.validate()
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
@@ -262,16 +237,15 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         else:
             log.warning("--mixed-precision ignored: no GPU is visible")
 
-    inputs = model_cfg.input_names
-    start_mode = "segment" if dataset.job == "oneshot" else "random"
+    streams, start_mode = model_cfg.streams, job.start_mode
     train_seq = WindowSequence(dataset, "train", train_cfg.window, train_cfg.burn_in,
                                train_cfg.batch_size, steps=train_cfg.steps_per_epoch,
-                               seed=train_cfg.seed, inputs=inputs, start_mode=start_mode)
+                               seed=train_cfg.seed, streams=streams, start_mode=start_mode)
     val_seq = None
     if dataset.split("val"):
         try:
             val_seq = WindowSequence(dataset, "val", train_cfg.window, train_cfg.burn_in,
-                                     train_cfg.batch_size, seed=train_cfg.seed, inputs=inputs,
+                                     train_cfg.batch_size, seed=train_cfg.seed, streams=streams,
                                      start_mode=start_mode, max_windows=train_cfg.val_windows)
             if len(val_seq) == 0:
                 val_seq = None
@@ -282,22 +256,18 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     monitor = "val_loss" if val_seq is not None else "loss"
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "format": RUN_FORMAT,
-        "version": RUN_VERSION,
-        "created_by": f"audiornn {__version__}",
-        "dsp": dataset.dsp_settings(),
-        "model": dataclasses.asdict(model_cfg),
-        "train": dataclasses.asdict(train_cfg),
-        "dataset": {"path": str(Path(dataset_path).resolve()),
-                    "fingerprint": dataset.fingerprint},
-    }
-    if not has_run:
-        write_json_atomic(run_dir / "config.json", config)
-    else:  # keep the original, with the settings that may change on resume updated
+    config = RunConfig(
+        codec=dataset.codec,
+        job=JobConfig(name=job.name, labels=tuple(dataset.labels),
+                      layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
+                      conditions=dataset.meta["conditions"]),
+        model=model_cfg, train=train_cfg,
+        dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
+    if has_run:  # keep the original, with the settings that may change on resume updated
         saved = read_run_config(run_dir)
-        saved["train"].update({k: v for k, v in config["train"].items() if k in RESUMABLE})
-        write_json_atomic(run_dir / "config.json", saved)
+        config = dataclasses.replace(saved, train=dataclasses.replace(
+            saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
+    config.save(run_dir)
 
     keras.utils.set_random_seed(train_cfg.seed)
     strategy = make_strategy(train_cfg.strategy)
@@ -324,7 +294,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if train_cfg.sample_every:
         callbacks.append(PreviewSamples(run_dir, train_cfg.sample_every,
-                                        train_cfg.sample_seconds, config))
+                                        train_cfg.sample_seconds, config, dataset))
     history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
                         callbacks=callbacks, verbose=verbose)
     return history.history
@@ -336,83 +306,61 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
 def make_parser():
     m, t = ModelConfig(), TrainConfig()
     p = cli.parser(PROG, "Train a sample-level recurrent model on a dataset directory.")
-    p.add_argument("dataset", metavar="DATASET", help="a dataset directory (python -m audiornn.data)")
+    p.add_argument("dataset", metavar="DATASET", help="a dataset directory (python -m audiornn data)")
     p.add_argument("--run", required=True, help="run directory to create (or --resume)")
     p.add_argument("--window", type=cli.positive_int, default=None,
                    help=f"codes per training window, T (default {t.window}; one-shots: the hit length)")
     p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
                    help=f"leading positions of each window that are not scored (default {t.burn_in}; "
                         "one-shots: 0, windows start from silence)")
-    p.add_argument("--cell", choices=["lstm", "gru"], default=m.cell)
+    p.add_argument("--cell", choices=["lstm", "gru"], default=None, help=f"default {m.cell}")
     p.add_argument("--layers", type=cli.positive_int, default=None,
-                   help=f"recurrent layers (default {m.layers}; effects {EFFECT_SIZE['layers']})")
+                   help=f"recurrent layers (default {m.layers}; effects 1)")
     p.add_argument("--units", type=cli.positive_int, default=None,
-                   help=f"units per layer (default {m.units}; effects {EFFECT_SIZE['units']})")
-    p.add_argument("--dropout", type=float, default=m.dropout)
-    p.add_argument("--no-feedback", action="store_true",
+                   help=f"units per layer (default {m.units}; effects 32)")
+    p.add_argument("--embedding", type=cli.positive_int, default=None,
+                   help="size of the code embeddings (default 64)")
+    p.add_argument("--dropout", type=cli.fraction, default=None, help=f"default {m.dropout}")
+    p.add_argument("--no-feedback", dest="feedback", action="store_false", default=None,
                    help="effects: an input-only model (one parallel pass when applied)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=t.batch_size)
-    p.add_argument("--epochs", type=cli.positive_int, default=t.epochs)
+    p.add_argument("--batch-size", type=cli.positive_int, default=None, help=f"default {t.batch_size}")
+    p.add_argument("--epochs", type=cli.positive_int, default=None, help=f"default {t.epochs}")
     p.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
                    help="batches per epoch (default: one pass over the training codes)")
     p.add_argument("--learning-rate", type=cli.positive_float, default=None,
-                   help=f"Adam's step size (default {t.learning_rate}; effects {EFFECT_LEARNING_RATE})")
-    p.add_argument("--patience", type=cli.positive_int, default=t.patience,
-                   help="epochs without validation improvement before stopping")
-    p.add_argument("--seed", type=int, default=t.seed)
+                   help=f"Adam's step size (default {t.learning_rate}; effects 0.005)")
+    p.add_argument("--patience", type=cli.positive_int, default=None,
+                   help=f"epochs without validation improvement before stopping (default {t.patience})")
+    p.add_argument("--seed", type=int, default=None)
     p.add_argument("--max-minutes", type=cli.positive_float, default=None,
                    help="stop after the epoch in which this much training time has passed")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
-    p.add_argument("--sample-every", type=cli.nonneg_int, default=0, metavar="N",
+    p.add_argument("--sample-every", type=cli.nonneg_int, default=None, metavar="N",
                    help="write a short preview WAV to RUN/samples every N epochs")
-    p.add_argument("--strategy", choices=["auto", "mirrored", "multiworker"], default=t.strategy)
-    p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
+    p.add_argument("--strategy", choices=["auto", "mirrored", "multiworker"], default=None)
+    p.add_argument("--mixed-precision", action="store_true", default=None,
+                   help="float16 compute on a GPU")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def summary(history: dict, run: str) -> str:
+    key = "val_bits" if history.get("val_bits") else "bits"
+    if not history.get(key):
+        return f"run {run} was already complete"
+    return (f"run written to {run}: best {key.replace('_', ' ')} {float(np.min(history[key])):.3f} "
+            "bits/sample (model.keras, history.csv, config.json)")
 
 
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     cli.setup_logging()
-
-    def body():
-        from audiornn.dataset import read_meta
-
-        meta = read_meta(args.dataset)
-        job = meta.get("job", "generate")
-        size = EFFECT_SIZE if job == "effect" else {}
-        window, burn_in = args.window, args.burn_in
-        if job == "oneshot":  # whole hits from silence: nothing to burn in
-            window = window or int(meta["oneshot"]["length_samples"])
-            burn_in = 0 if burn_in is None else burn_in
-        window = window or TrainConfig.window
-        burn_in = TrainConfig.burn_in if burn_in is None else burn_in
-        layers = args.layers or size.get("layers", ModelConfig.layers)
-        units = args.units or size.get("units", ModelConfig.units)
-        model_cfg = ModelConfig(cell=args.cell, layers=layers, units=units,
-                                dropout=args.dropout, feedback=not args.no_feedback)
-        train_cfg = TrainConfig(window=window, burn_in=burn_in,
-                                batch_size=args.batch_size, epochs=args.epochs,
-                                steps_per_epoch=args.steps_per_epoch,
-                                learning_rate=args.learning_rate or (
-                                    EFFECT_LEARNING_RATE if job == "effect"
-                                    else TrainConfig.learning_rate),
-                                patience=args.patience,
-                                seed=args.seed, sample_every=args.sample_every,
-                                strategy=args.strategy, mixed_precision=args.mixed_precision,
-                                max_minutes=args.max_minutes or 0.0)
-        history = train(args.dataset, args.run, model_cfg, train_cfg, resume=args.resume,
-                        tensorboard=args.tensorboard, verbose=0 if args.quiet else "auto")
-        key = "val_bits" if history.get("val_bits") else "bits"
-        if history.get(key):
-            best = float(np.min(history[key]))
-            print(f"run written to {args.run}: best {key.replace('_', ' ')} "
-                  f"{best:.3f} bits/sample (model.keras, history.csv, config.json)")
-        else:
-            print(f"run {args.run} was already complete")
-
-    return cli.run(PROG, body)
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("dataset", "run", "resume", "tensorboard", "quiet")}
+    return cli.run(PROG, lambda: print(summary(train(
+        args.dataset, args.run, options=options, resume=args.resume, tensorboard=args.tensorboard,
+        verbose=0 if args.quiet else "auto"), args.run)))
 
 
 if __name__ == "__main__":

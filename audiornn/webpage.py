@@ -107,13 +107,11 @@ function fillLabels(sel, labels, pick) {
 
 function showControls() {
   const r = current(); if (!r) return;
-  $("gen-controls").classList.toggle("hidden", r.job !== "generate");
-  $("fx-controls").classList.toggle("hidden", r.job !== "effect");
-  $("shot-controls").classList.toggle("hidden", r.job !== "oneshot");
-  $("go").textContent = r.job === "effect" ? "Apply effect" : "Generate";
-  const what = {generate: "generates audio", effect: "applies a learned effect", oneshot: "makes one-shots"}[r.job];
-  $("runinfo").textContent = `${what} at ${r.sample_rate} Hz` + (r.labels.length ? ` · classes: ${r.labels.join(", ")}` : "");
-  if (r.job === "oneshot") {
+  const f = r.form;  // the job's web form, declared by the job (audiornn/jobs/)
+  for (const p of ["gen", "fx", "shot"]) $(`${p}-controls`).classList.toggle("hidden", f.panel !== p);
+  $("go").textContent = f.button;
+  $("runinfo").textContent = `${f.what} at ${r.sample_rate} Hz` + (r.labels.length ? ` · classes: ${r.labels.join(", ")}` : "");
+  if (f.fields.includes("label")) {
     fillLabels($("label"), r.labels); fillLabels($("labela"), r.labels, 0); fillLabels($("labelb"), r.labels, 1);
     $("mode").disabled = r.labels.length < 2;
   }
@@ -150,19 +148,16 @@ function addResult(job, r, k) {
 async function go() {
   const r = current(); if (!r) return;
   const q = new URLSearchParams({temperature: $("temperature").value, seed: $("seed").value});
-  let file = null;
-  if (r.job === "generate") { q.set("seconds", $("seconds").value); file = $("prime").files[0] || null; }
-  if (r.job === "effect") {
-    file = $("dry").files[0] || null; q.set("decode", $("decode").value);
-    if (!file) { status("Choose a dry audio file first.", true); return; }
-  }
-  if (r.job === "oneshot") {
-    q.set("count", $("count").value); file = $("shotprime").files[0] || null;
+  const f = r.form;
+  for (const name of f.fields) if (name !== "label" && name !== "mix") q.set(name, $(name).value);
+  if (f.fields.includes("label")) {
     if ($("mode").value === "blend") {
       const b = $("blend").value / 100; const la = $("labela").value, lb = $("labelb").value;
       q.set("mix", la === lb ? `${la}=1` : `${la}=${(1 - b).toFixed(3)},${lb}=${b.toFixed(3)}`);
     } else { q.set("label", $("label").value); }
   }
+  const file = f.upload ? ($(f.upload).files[0] || null) : null;
+  if (f.upload_required && !file) { status("Choose an audio file first.", true); return; }
   if (file && file.size > limits.max_upload_mb * 1048576) { status(`The file is over the ${limits.max_upload_mb} MB limit.`, true); return; }
   $("go").disabled = true; $("progress").classList.remove("hidden"); $("progress").value = 0; status("Sending…");
   try {

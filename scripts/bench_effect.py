@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import tempfile
@@ -32,9 +31,10 @@ import soundfile as sf  # noqa: E402
 from scipy import signal  # noqa: E402
 
 from audiornn import corpus, dataset, metrics  # noqa: E402
-from audiornn.generate import Generator  # noqa: E402
-from audiornn.model import ModelConfig, build_model  # noqa: E402
-from audiornn.train import EFFECT_LEARNING_RATE, EFFECT_SIZE, TrainConfig, train  # noqa: E402
+from audiornn.config import ModelConfig, code_stream, run_config  # noqa: E402
+from audiornn.loop import Generator  # noqa: E402
+from audiornn.model import build_model  # noqa: E402
+from audiornn.train import train  # noqa: E402
 
 RATE = 16000
 SIZES = ((2, 256), (1, 32))
@@ -42,11 +42,10 @@ SIZES = ((2, 256), (1, 32))
 
 def apply_rate(feedback: bool, seconds: float, layers: int = 2, units: int = 256) -> float:
     keras.utils.set_random_seed(0)
-    mc = ModelConfig(dry_input=True, feedback=feedback, layers=layers, units=units)
-    cfg = {"model": dataclasses.asdict(mc),
-           "dsp": {"sample_rate": RATE, "preemphasis": 0.95,
-                   "gains": {"input": 1.0, "target": 1.0}, "labels": []}}
-    gen = Generator(build_model(mc), cfg, chunk=16000)
+    streams = ((code_stream("prev", "target", 64),) if feedback else ()) + (
+        code_stream("dry", "input", 64),)
+    mc = ModelConfig(streams=streams, layers=layers, units=units)
+    gen = Generator(build_model(mc), run_config(mc, job="effect"), chunk=16000)
     codes = np.random.default_rng(0).integers(0, 256, int(seconds * RATE)).astype("int32")
     chunks = [codes[i:i + gen.chunk] for i in range(0, len(codes), gen.chunk)]
     list(gen.apply_codes(chunks[:2]))  # compile (full and last chunk lengths)
@@ -91,9 +90,10 @@ def esr_run(tmp: Path, name: str, effect, minutes: float, feedback: bool) -> dic
         # As the data CLI does for pairs: no pre-emphasis.
         dataset.build_pairs(pairs[:-1], ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
     run = tmp / name / f"run-{'fb' if feedback else 'nofb'}"
-    train(ds, run, ModelConfig(feedback=feedback, **EFFECT_SIZE),
-          TrainConfig(epochs=1000, steps_per_epoch=20, patience=1000, max_minutes=minutes,
-                      val_windows=64, learning_rate=EFFECT_LEARNING_RATE), verbose=0)
+    # The effect job's defaults (1 x 32, its learning rate), with a time budget.
+    train(ds, run, options={"feedback": feedback, "epochs": 1000, "steps_per_epoch": 20,
+                            "patience": 1000, "max_minutes": minutes, "val_windows": 64},
+          verbose=0)
     gen = Generator.from_run(run)
     dry, wet = pairs[-1]
     out = tmp / name / f"out-{'fb' if feedback else 'nofb'}.wav"

@@ -14,7 +14,6 @@ speed does not depend on the weights), on --seconds of 16 kHz codes:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import time
@@ -24,8 +23,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from audiornn.eval import Scorer  # noqa: E402
-from audiornn.model import ModelConfig, build_model  # noqa: E402
+from audiornn.config import ModelConfig, run_config  # noqa: E402
+from audiornn.model import build_model  # noqa: E402
+from audiornn.scoring import Scorer  # noqa: E402
 
 RATE = 16000
 
@@ -57,7 +57,7 @@ def main():
     keras.utils.set_random_seed(0)
     model = build_model(mc)
     codes = np.random.default_rng(0).integers(0, 256, int(args.seconds * RATE)).astype("int32")
-    scorer = Scorer(model, {"model": dataclasses.asdict(mc)})
+    scorer = Scorer(model, run_config(mc))
     rows = [("scorer, 1 file, state carried", scorer_rate(scorer, codes, 1)),
             ("scorer, 16 files side by side", scorer_rate(scorer, codes, 16)),
             ("baseline: predict on 1024-windows", windows_rate(model, codes))]

@@ -13,7 +13,6 @@ speed does not depend on the weights):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import time
@@ -24,8 +23,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from audiornn.generate import Generator  # noqa: E402
-from audiornn.model import ModelConfig, build_model  # noqa: E402
+from audiornn.config import ModelConfig, run_config  # noqa: E402
+from audiornn.loop import Generator  # noqa: E402
+from audiornn.model import build_model  # noqa: E402
 
 
 def original_model(units=256, layers=2, embedding=64):
@@ -68,10 +68,7 @@ def main():
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{'GPU: ' + gpu[0].name if gpu else 'CPU only'}, TensorFlow {tf.__version__}")
     mc = ModelConfig()
-    cfg = {"model": dataclasses.asdict(mc),
-           "dsp": {"sample_rate": 16000, "preemphasis": 0.95, "gains": {"target": 1.0},
-                   "labels": []}}
-    gen = Generator(build_model(mc), cfg, chunk=args.chunk)
+    gen = Generator(build_model(mc), run_config(mc), chunk=args.chunk)
     rates = {}
     for s in args.streams:
         rates[s] = loop_rate(gen, s, args.seconds)

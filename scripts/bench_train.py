@@ -22,7 +22,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from audiornn.model import ModelConfig, build_model  # noqa: E402
+from audiornn.config import ModelConfig  # noqa: E402
+from audiornn.model import build_model  # noqa: E402
 from audiornn.train import compile_model  # noqa: E402
 
 

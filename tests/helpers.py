@@ -16,3 +16,21 @@ def sine_dataset(tmp_path, seconds=(1.0,), freq=440.0, name="ds", val_fraction=0
     dataset.build_from_sources([src], tmp_path / name,
                                dataset.DataConfig(sample_rate=rate, val_fraction=val_fraction))
     return tmp_path / name
+
+
+def mconf(cell="lstm", layers=1, units=16, embedding=8, feedback=True, dry_input=False,
+          n_labels=0, label_embedding=16, vectors=(), dropout=0.0):
+    """A ModelConfig with the streams the old fixed inputs meant (prev, dry, label, vectors)."""
+    from audiornn.config import ModelConfig, code_stream, label_stream, vector_stream
+
+    streams = []
+    if feedback:
+        streams.append(code_stream("prev", "target", embedding))
+    if dry_input:
+        streams.append(code_stream("dry", "input", embedding))
+    if n_labels:
+        streams.append(label_stream(n_labels, label_embedding))
+    for name, size, per in vectors:
+        streams.append(vector_stream(name, size, per))
+    return ModelConfig(streams=tuple(streams), cell=cell, layers=layers, units=units,
+                       dropout=dropout)

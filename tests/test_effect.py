@@ -1,14 +1,16 @@
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import mconf
 
 from audiornn import data, dataset, dsp, generate, metrics
 from audiornn import eval as evaluation
-from audiornn.generate import Generator
-from audiornn.model import ModelConfig, build_model
+from audiornn.codec import Codec
+from audiornn.config import run_config
+from audiornn.loop import Generator
+from audiornn.model import build_model
 from audiornn.train import TrainConfig, train
 
 RATE = 8000
@@ -107,14 +109,13 @@ def random_effect_model(feedback, seed=0):
     import keras
 
     keras.utils.set_random_seed(seed)
-    mc = ModelConfig(layers=2, units=16, embedding=8, dry_input=True, feedback=feedback)
+    mc = mconf(layers=2, units=16, embedding=8, dry_input=True, feedback=feedback)
     m = build_model(mc)
     rng = np.random.default_rng(seed)
     for w in m.weights:
         w.assign(w + rng.normal(0, 0.3, w.shape).astype("float32"))
-    cfg = {"model": dataclasses.asdict(mc),
-           "dsp": {"sample_rate": RATE, "preemphasis": 0.95, "gains": {"input": 1.0, "target": 1.0},
-                   "labels": [], "job": "effect"}}
+    cfg = run_config(mc, job="effect", codec=Codec(sample_rate=RATE,
+                                                   gains={"input": 1.0, "target": 1.0}))
     return m, cfg
 
 
@@ -157,7 +158,7 @@ def drive_run(tmp_path_factory):
     sf.write(tmp / "test_wet.wav", np.tanh(4 * test_x), RATE)
     dataset.build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "ds",
                         dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
-    train(tmp / "ds", tmp / "run", ModelConfig(layers=1, units=32, embedding=16, feedback=False),
+    train(tmp / "ds", tmp / "run", options=dict(layers=1, units=32, embedding=16, feedback=False), train_cfg=
           TrainConfig(window=256, burn_in=4, batch_size=16, epochs=3, steps_per_epoch=60,
                       learning_rate=1e-2), verbose=0)
     return tmp

@@ -3,12 +3,14 @@ import math
 
 import numpy as np
 import pytest
-from helpers import sine_dataset
+from helpers import mconf, sine_dataset
 from scipy import signal
 
 from audiornn import dsp, metrics
-from audiornn.eval import Scorer, main
-from audiornn.model import ModelConfig, build_model
+from audiornn.config import run_config
+from audiornn.eval import main
+from audiornn.model import build_model
+from audiornn.scoring import Scorer
 from audiornn.train import TrainConfig, train
 
 
@@ -21,18 +23,17 @@ def known_model(probs, mc):
     return m
 
 
-@pytest.mark.parametrize("mc", [ModelConfig(layers=1, units=8, embedding=4),
-                                ModelConfig(cell="gru", layers=2, units=8, embedding=4,
+@pytest.mark.parametrize("mc", [mconf(layers=1, units=8, embedding=4),
+                                mconf(cell="gru", layers=2, units=8, embedding=4,
                                             feedback=False, dry_input=True)])
 def test_known_distribution_gives_its_exact_bits(mc):
-    import dataclasses
 
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(256) * 0.3)
     probs = np.maximum(probs, 1e-6)
     probs /= probs.sum()
     m = known_model(probs, mc)
-    cfg = {"model": dataclasses.asdict(mc)}
+    cfg = run_config(mc)
     seqs = [{"target": rng.integers(0, 256, n).astype("int32"),
              "input": rng.integers(0, 256, n).astype("int32")} for n in (5000, 1234, 1)]
     out = Scorer(m, cfg, chunk=999, batch=2).score(seqs)
@@ -45,18 +46,17 @@ def test_known_distribution_gives_its_exact_bits(mc):
 
 def test_scorer_carries_state_like_one_pass():
     """Chunked scoring equals the Keras model run over the whole sequence at once."""
-    import dataclasses
 
     import keras
 
     keras.utils.set_random_seed(1)
-    mc = ModelConfig(layers=2, units=16, embedding=8)
+    mc = mconf(layers=2, units=16, embedding=8)
     m = build_model(mc)
     codes = np.random.default_rng(2).integers(0, 256, 700).astype("int32")
     prev = np.concatenate([[dsp.SILENCE_CODE], codes[:-1]]).astype("int32")
     logp = keras.ops.convert_to_numpy(keras.ops.log_softmax(m({"prev": prev[None]}), axis=-1))[0]
     expected = -np.mean(logp[np.arange(700), codes]) / math.log(2)
-    out = Scorer(m, {"model": dataclasses.asdict(mc)}, chunk=64).score([{"target": codes}])
+    out = Scorer(m, run_config(mc), chunk=64).score([{"target": codes}])
     assert out["bits"] == pytest.approx(expected, abs=1e-4)
 
 
@@ -92,7 +92,7 @@ def tiny_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("evalrun")
     ds = sine_dataset(tmp, seconds=(1.0, 1.0, 0.5), freq=250.0)
     run = tmp / "run"
-    train(ds, run, ModelConfig(layers=1, units=16, embedding=8),
+    train(ds, run, options=dict(layers=1, units=16, embedding=8), train_cfg=
           TrainConfig(window=128, burn_in=8, batch_size=4, epochs=2, steps_per_epoch=3),
           verbose=0)
     return run, ds

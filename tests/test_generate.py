@@ -1,22 +1,23 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import sine_dataset
+from helpers import mconf, sine_dataset
 
 from audiornn import dataset, dsp
-from audiornn.generate import Generator, main
-from audiornn.model import ModelConfig, build_model
+from audiornn.generate import main
+from audiornn.loop import Generator
+from audiornn.model import build_model
 from audiornn.sequence import WindowSequence
 from audiornn.step import Core
 from audiornn.train import TrainConfig, compile_model, train
 
 
-def cfg_dict(mc: ModelConfig, labels=()):
-    import dataclasses
+def cfg_dict(mc, labels=()):
+    from audiornn.config import run_config
 
-    return {"model": dataclasses.asdict(mc),
-            "dsp": {"sample_rate": 16000, "preemphasis": 0.95, "gains": {"target": 1.0},
-                    "labels": list(labels)}}
+    return run_config(mc, labels=labels)
 
 
 def random_model(mc, seed=0):
@@ -33,24 +34,24 @@ def random_model(mc, seed=0):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("layers", [1, 2, 3])
 def test_step_logits_equal_full_sequence_logits(cell, layers):
-    mc = ModelConfig(cell=cell, layers=layers, units=24, embedding=8)
+    mc = mconf(cell=cell, layers=layers, units=24, embedding=8)
     m = random_model(mc)
     codes = np.random.default_rng(1).integers(0, 256, (3, 30)).astype("int32")
     ref = m({"prev": codes}).numpy()
     core = Core(m, mc)
     state, steps = core.zero_state(3), []
-    lb = core.label_bias(None, 3)
+    bias = core.sequence_bias(None, 3)
     for t in range(30):
-        logits, state = core.step(core.first_input(codes[:, t], None, lb), state)
+        logits, state = core.step(core.first_input({"prev": codes[:, t]}, bias), state)
         steps.append(logits.numpy())
     np.testing.assert_allclose(np.stack(steps, 1), ref, atol=1e-4)
-    seq_logits, _ = core.run(codes, None, lb, core.zero_state(3))
+    seq_logits, _ = core.run({"prev": codes}, bias, core.zero_state(3))
     np.testing.assert_allclose(seq_logits.numpy(), ref, atol=1e-4)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_compiled_loop_greedy_codes_match_model(cell):
-    mc = ModelConfig(cell=cell, layers=2, units=24, embedding=8)
+    mc = mconf(cell=cell, layers=2, units=24, embedding=8)
     m = random_model(mc, seed=3)
     g = Generator(m, cfg_dict(mc), chunk=17)
     codes = np.concatenate(list(g.sample(50, batch=2, greedy=True)), axis=1)
@@ -60,7 +61,7 @@ def test_compiled_loop_greedy_codes_match_model(cell):
 
 
 def test_priming_then_stepping_equals_model_over_prime_and_continuation():
-    mc = ModelConfig(layers=2, units=24, embedding=8)
+    mc = mconf(layers=2, units=24, embedding=8)
     m = random_model(mc, seed=4)
     g = Generator(m, cfg_dict(mc), chunk=13)
     prime = np.random.default_rng(2).integers(0, 256, 40).astype("int32")
@@ -71,7 +72,7 @@ def test_priming_then_stepping_equals_model_over_prime_and_continuation():
 
 
 def test_fixed_seed_reproduces():
-    mc = ModelConfig(layers=1, units=16, embedding=8)
+    mc = mconf(layers=1, units=16, embedding=8)
     g = Generator(random_model(mc), cfg_dict(mc), chunk=25)
     a = np.concatenate(list(g.sample(60, batch=3, seed=7)), axis=1)
     b = np.concatenate(list(g.sample(60, batch=3, seed=7)), axis=1)
@@ -81,7 +82,7 @@ def test_fixed_seed_reproduces():
 
 
 def test_temperature_sharpens():
-    mc = ModelConfig(layers=1, units=16, embedding=8)
+    mc = mconf(layers=1, units=16, embedding=8)
     g = Generator(random_model(mc, seed=5), cfg_dict(mc), chunk=200)
     cold = np.concatenate(list(g.sample(400, batch=4, seed=1, temperature=0.05)), axis=1)
     hot = np.concatenate(list(g.sample(400, batch=4, seed=1, temperature=3.0)), axis=1)
@@ -93,7 +94,7 @@ def test_overfit_model_continues_its_clip_when_primed(tmp_path):
 
     keras.utils.set_random_seed(0)
     ds = dataset.open_dataset(sine_dataset(tmp_path, freq=250.0, val_fraction=0.0))
-    mc = ModelConfig(units=32, layers=1, embedding=16)
+    mc = mconf(units=32, layers=1, embedding=16)
     m = build_model(mc)
     compile_model(m, 2e-2)
     seq = WindowSequence(ds, "train", window=128, burn_in=16, batch_size=16, steps=1, seed=0)
@@ -101,7 +102,7 @@ def test_overfit_model_continues_its_clip_when_primed(tmp_path):
         seq.set_epoch(i)
         m.train_on_batch(*seq[0])
     codes = np.asarray(ds.streams["target"]).astype("int32")
-    g = Generator(m, {"model": mc.__dict__, "dsp": ds.dsp_settings()}, chunk=100)
+    g = Generator(m, dataclasses.replace(cfg_dict(mc), codec=ds.codec), chunk=100)
     prime = codes[1000:1640]
     cont = np.concatenate(list(g.sample(320, greedy=True, prime_codes=prime)), axis=1)[0]
     truth = codes[1640:1960]
@@ -115,7 +116,7 @@ def test_overfit_model_continues_its_clip_when_primed(tmp_path):
 def tiny_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gen")
     ds = sine_dataset(tmp)
-    train(ds, tmp / "run", ModelConfig(units=16, layers=1, embedding=8),
+    train(ds, tmp / "run", options=dict(units=16, layers=1, embedding=8), train_cfg=
           TrainConfig(window=64, burn_in=4, batch_size=4, epochs=1, steps_per_epoch=2),
           verbose=0)
     return tmp / "run"

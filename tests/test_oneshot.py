@@ -6,8 +6,7 @@ import soundfile as sf
 
 from audiornn import data, dataset, dsp, generate, metrics
 from audiornn import eval as evaluation
-from audiornn.generate import Generator
-from audiornn.model import ModelConfig
+from audiornn.loop import Generator
 from audiornn.train import TrainConfig, train
 
 RATE = 8000
@@ -103,7 +102,7 @@ def kit_run(tmp_path_factory):
     dataset.build_oneshots(tmp / "kit", tmp / "ds",
                            dataset.DataConfig(sample_rate=RATE, preemphasis=0.0),
                            attack=0.002, length=0.15)
-    train(tmp / "ds", tmp / "run", ModelConfig(layers=1, units=64, embedding=16),
+    train(tmp / "ds", tmp / "run", options=dict(layers=1, units=64, embedding=16), train_cfg=
           TrainConfig(window=1200, burn_in=0, batch_size=12, epochs=5, steps_per_epoch=30,
                       learning_rate=1e-2), verbose=0)
     return tmp

@@ -12,7 +12,6 @@ import soundfile as sf
 from helpers import sine_dataset
 
 from audiornn import dataset
-from audiornn.model import ModelConfig
 from audiornn.serve import App, Limits, serve
 from audiornn.train import TrainConfig, train
 
@@ -30,15 +29,15 @@ def wav_bytes(x, rate=RATE):
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
     gen_ds = sine_dataset(tmp, seconds=(1.0, 1.0), freq=250.0, rate=RATE)
-    train(gen_ds, tmp / "speech", ModelConfig(layers=1, units=8, embedding=4), TINY, verbose=0)
+    train(gen_ds, tmp / "speech", options=dict(layers=1, units=8, embedding=4), train_cfg= TINY, verbose=0)
     t = np.arange(RATE) / RATE
     x = 0.5 * np.sin(2 * np.pi * 220 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t))
     sf.write(tmp / "dry.wav", x, RATE)
     sf.write(tmp / "wet.wav", np.tanh(3 * x), RATE)
     dataset.build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "fx_ds",
                         dataset.DataConfig(sample_rate=RATE))
-    train(tmp / "fx_ds", tmp / "pedal", ModelConfig(layers=1, units=8, embedding=4, feedback=False),
-          TINY, verbose=0)
+    train(tmp / "fx_ds", tmp / "pedal", options=dict(layers=1, units=8, embedding=4, feedback=False),
+          train_cfg=TINY, verbose=0)
     rng = np.random.default_rng(0)
     for name, f in (("kick", 60.0), ("hat", 3000.0)):
         for k in range(3):
@@ -48,7 +47,7 @@ def runs(tmp_path_factory):
             sf.write(tmp / "kit" / name / f"{k}.wav", hit * rng.uniform(0.5, 0.9), RATE)
     dataset.build_oneshots(tmp / "kit", tmp / "shot_ds", dataset.DataConfig(sample_rate=RATE),
                            attack=0.01, length=0.1)
-    train(tmp / "shot_ds", tmp / "drums", ModelConfig(layers=1, units=8, embedding=4), TINY,
+    train(tmp / "shot_ds", tmp / "drums", options=dict(layers=1, units=8, embedding=4), train_cfg= TINY,
           verbose=0)
     return tmp
 

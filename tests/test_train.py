@@ -9,10 +9,11 @@ import time
 
 import numpy as np
 import pytest
-from helpers import sine_dataset
+from helpers import mconf, sine_dataset
 
 from audiornn import dataset
-from audiornn.model import ModelConfig, build_model, load_run, save_model_atomic, write_json_atomic
+from audiornn.config import run_config
+from audiornn.model import build_model, load_run, save_model_atomic
 from audiornn.sequence import WindowSequence
 from audiornn.train import TrainConfig, compile_model, main, train
 
@@ -32,7 +33,7 @@ def test_tiny_model_overfits_a_one_second_clip(tmp_path):
     keras.utils.set_random_seed(0)
     ds = dataset.open_dataset(sine_dataset(tmp_path, freq=250.0, val_fraction=0.0))
     seq = WindowSequence(ds, "train", window=128, burn_in=16, batch_size=16, steps=1, seed=0)
-    model = build_model(ModelConfig(**TINY))
+    model = build_model(mconf(**TINY))
     compile_model(model, 2e-2)
     x, y, w = seq[0]
     first = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)["loss"]
@@ -50,7 +51,7 @@ def test_burn_in_positions_carry_zero_weight(tmp_path):
     seq = WindowSequence(ds, "train", window=64, burn_in=20, batch_size=4, seed=0)
     x, y, w = seq[0]
     assert np.all(w[:, :20] == 0) and np.all(w[:, 20:] == 1)
-    model = build_model(ModelConfig(**TINY))
+    model = build_model(mconf(**TINY))
     compile_model(model, 1e-3)
     a = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
     y2 = y.copy()
@@ -65,14 +66,11 @@ def test_burn_in_positions_carry_zero_weight(tmp_path):
 
 
 def test_save_load_identical_logits(tmp_path):
-    cfg = ModelConfig(cell="gru", units=24, layers=2, embedding=8)
+    cfg = mconf(cell="gru", units=24, layers=2, embedding=8)
     model = build_model(cfg)
     run = tmp_path / "run"
     run.mkdir()
-    import dataclasses
-
-    write_json_atomic(run / "config.json", {"format": "audiornn-run", "version": 1,
-                                            "model": dataclasses.asdict(cfg)})
+    run_config(cfg).save(run)
     save_model_atomic(model, run / "model.keras")
     loaded, _ = load_run(run)
     x = np.random.default_rng(0).integers(0, 256, (2, 50)).astype("int32")
@@ -87,7 +85,7 @@ def test_cli_one_short_epoch_writes_run(tmp_path):
             "--batch-size", "4", "-q"]
     assert run_main(argv) == 0
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["model"]["units"] == 16 and cfg["dsp"]["sample_rate"] == 16000
+    assert cfg["model"]["units"] == 16 and cfg["codec"]["sample_rate"] == 16000
     rows = list(csv.DictReader(open(run / "history.csv")))
     assert len(rows) == 1 and {"loss", "bits", "val_bits", "accuracy"} <= set(rows[0])
     assert (run / "model.keras").exists()
@@ -160,9 +158,8 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from audiornn.train import train, TrainConfig
-        from audiornn.model import ModelConfig
         h = train({str(ds)!r}, {str(tmp_path / "run")!r},
-                  ModelConfig(units=16, layers=1, embedding=8),
+                  options=dict(units=16, layers=1, embedding=8), train_cfg=
                   TrainConfig(window=64, burn_in=4, batch_size=4, epochs=1, steps_per_epoch=3,
                               strategy="mirrored"), verbose=0)
         import tensorflow as tf
@@ -177,7 +174,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 def test_train_function_returns_history(tmp_path):
     ds = sine_dataset(tmp_path)
-    h = train(ds, tmp_path / "run", ModelConfig(**TINY),
+    h = train(ds, tmp_path / "run", options=dict(**TINY), train_cfg=
               TrainConfig(window=64, burn_in=4, batch_size=4, epochs=2, steps_per_epoch=2,
                           sample_every=1, sample_seconds=0.05),
               verbose=0)

@@ -1,4 +1,4 @@
-"""Build and open dataset directories: `dataset.json` plus one uint8 `.npy` per stream.
+"""Build dataset directories: `dataset.json` plus one uint8 `.npy` per code stream.
 
 Building streams every file twice, block by block, so memory does not grow
 with the corpus: a scan pass checks each file and measures the peak of its
@@ -15,20 +15,20 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from audiornn import __version__, audio, dsp
+from audiornn.codec import encoded_blocks, processed_blocks
+from audiornn.dataset.store import FORMAT, FORMAT_VERSION, Segment
 from audiornn.errors import AudioRNNError
-from audiornn.jsonfile import read_versioned, write_json_atomic
+from audiornn.files import write_json_atomic
 
 log = logging.getLogger(__name__)
 
-FORMAT = "audiornn-dataset"
-FORMAT_VERSION = 1
 SILENCE_PEAK = 1e-4  # -80 dBFS: a file whose peak stays below this is "all silent"
 MIN_CODES = 2
 
@@ -67,18 +67,8 @@ class Item:
     seconds: float = 0.0
     trim: dict[str, int] = field(default_factory=dict)  # codes dropped at the start, per stream
     extra: dict = field(default_factory=dict)  # reported in dataset.json's sources
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A stretch of the code streams: [offset, offset + length) of every stream."""
-
-    source: str
-    offset: int
-    length: int
-    split: str
-    label: int | None = None
-    start: int = 0  # position of the segment within its source, in codes
+    values: dict = field(default_factory=dict)  # per-sequence conditions: name -> list of floats
+    step_values: dict = field(default_factory=dict)  # per-step conditions: name -> (n, size) array
 
 
 # ---------------------------------------------------------------- file discovery
@@ -115,48 +105,6 @@ def collect_files(sources: Sequence[str | os.PathLike]) -> tuple[list[Path], int
 
 
 # ---------------------------------------------------------------- processing
-
-
-def processed_blocks(path: str | os.PathLike, sample_rate: int, preemphasis: float,
-                     stats: dict | None = None) -> Iterator[np.ndarray]:
-    """Yields the resampled, pre-emphasized (not yet gained) signal of a file in blocks.
-
-    Args:
-      stats: if given, receives "raw_peak", the peak of the mono source signal.
-    """
-    i = audio.info(path)
-    rs = dsp.StreamResampler(i.sample_rate_hz, sample_rate)
-    zi = None
-    n_read = 0
-    for x in audio.blocks(path):
-        n_read += len(x)
-        if stats is not None:
-            stats["raw_peak"] = max(stats.get("raw_peak", 0.0), float(np.max(np.abs(x))))
-        y = rs.process(x)
-        if len(y):
-            y, zi = dsp.preemphasis(y, preemphasis, zi)
-            yield y
-    if n_read < i.n_frames:
-        raise audio.BadAudioFile(path, f"truncated: header promises {i.n_frames} frames, "
-                                       f"only {n_read} could be read")
-    y = rs.flush()
-    if len(y):
-        y, zi = dsp.preemphasis(y, preemphasis, zi)
-        yield y
-
-
-def encoded_blocks(path: str | os.PathLike, sample_rate: int, preemphasis: float,
-                   gain: float) -> Iterator[np.ndarray]:
-    """Yields a file's mu-law codes in blocks, preprocessed exactly as a dataset stream."""
-    for y in processed_blocks(path, sample_rate, preemphasis):
-        yield dsp.mu_law_encode(y * gain)
-
-
-def encode_file(path: str | os.PathLike, dsp_cfg: dict, stream: str = "target") -> np.ndarray:
-    """A whole file's codes (int32) with a run's DSP settings (`Dataset.dsp_settings`)."""
-    parts = list(encoded_blocks(path, int(dsp_cfg["sample_rate"]), float(dsp_cfg["preemphasis"]),
-                                float(dsp_cfg["gains"][stream])))
-    return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
 
 
 def scan_stream(path: str, config: DataConfig) -> tuple[int, float, audio.AudioInfo]:
@@ -287,6 +235,7 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
     streams = list(good[0].streams)
     gains = {s: dsp.gain_for_peak(max(it.peaks[s] for it in good), config.headroom)
              for s in streams}
+    conditions = _condition_layout(good)
     pieces = split_items(good, config.val_fraction, config.seed)
     label_names = sorted({it.label for it in good if it.label is not None})
     label_index = {name: k for k, name in enumerate(label_names)}
@@ -298,6 +247,8 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
     try:
         # Plain appends (not a memory map) keep written pages out of this process's RSS.
         files = {s: open(tmp / f"{s}.npy", "wb") for s in streams}  # noqa: SIM115
+        step_files = {c: open(tmp / conditions[c]["file"], "wb")  # noqa: SIM115
+                      for c in conditions if conditions[c]["per"] == "step"}
         hashers = {s: hashlib.sha256(s.encode()) for s in streams}
         offsets: dict[int, int] = {}
         pos = 0
@@ -306,6 +257,10 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
             for s in streams:
                 np.lib.format.write_array_header_1_0(
                     files[s], {"descr": "|u1", "fortran_order": False, "shape": (total,)})
+            for c, f in step_files.items():
+                np.lib.format.write_array_header_1_0(
+                    f, {"descr": "<f4", "fortran_order": False,
+                        "shape": (total, conditions[c]["size"])})
             for n_done, it in enumerate(good, 1):
                 offsets[id(it)] = pos
                 for s in streams:
@@ -320,18 +275,21 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
                         written += len(codes)
                     if written != it.lengths[s]:
                         raise AudioRNNError(f"{it.streams[s]}: changed while the dataset was built")
+                for c, f in step_files.items():
+                    v = np.asarray(it.step_values[c], np.float32).reshape(it.lengths["target"], -1)
+                    f.write(v.tobytes())
                 pos += it.lengths["target"]
                 done_s += it.seconds
                 if progress:
                     progress("encode", done_s, n_done)
         finally:
-            for f in files.values():
+            for f in [*files.values(), *step_files.values()]:
                 f.close()
         hasher = hashlib.sha256("".join(hashers[s].hexdigest() for s in streams).encode())
 
         segments = [Segment(source=str(it.name or it.streams["target"]),
                             offset=offsets[id(it)] + start, length=length, split=split,
-                            label=label_index.get(it.label), start=start)
+                            label=label_index.get(it.label), start=start, values=dict(it.values))
                     for it, split, start, length in pieces]
         rate = config.sample_rate
         n_train = sum(s.length for s in segments if s.split == "train")
@@ -351,6 +309,7 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
                             "peak_preemphasized": max(it.peaks[s] for it in good)}
                         for s in streams},
             "labels": label_names,
+            "conditions": conditions,
             "n_codes": total,
             "counts": {
                 "files": len(good),
@@ -380,6 +339,84 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
     return meta
 
 
+def _condition_layout(items: list[Item]) -> dict:
+    """dataset.json's "conditions": each continuous stream's kind, size and range.
+
+    Every item must give the same conditions with the same sizes.
+    """
+    first = items[0]
+    out = {}
+    for per, attr in (("sequence", "values"), ("step", "step_values")):
+        for name, v in getattr(first, attr).items():
+            v = np.asarray(v)
+            size = v.reshape(len(v), -1).shape[1] if per == "step" else v.reshape(-1).size
+            out[name] = {"per": per, "size": size}
+            if per == "step":
+                out[name]["file"] = f"{name}.npy"
+    for it in items:
+        for per, attr in (("sequence", "values"), ("step", "step_values")):
+            mine = {k for k, c in out.items() if c["per"] == per}
+            if set(getattr(it, attr)) != mine:
+                raise AudioRNNError(f"{it.name}: its conditions {sorted(getattr(it, attr))} differ "
+                                    f"from the other files' {sorted(mine)}")
+    for name, c in out.items():
+        if c["per"] == "sequence":
+            vals = np.array([np.atleast_1d(it.values[name]) for it in items], np.float64)
+            if vals.shape[1:] != (c["size"],) or not np.all(np.isfinite(vals)):
+                raise AudioRNNError(f"condition {name!r}: every file needs {c['size']} finite value(s)")
+            c["min"], c["max"] = vals.min(0).tolist(), vals.max(0).tolist()
+    return out
+
+
+def read_conditions(csv_path: str | os.PathLike) -> dict[str, dict[str, list[float]]]:
+    """Reads a conditions CSV: a header `file,NAME,...`, then one row per file with numbers.
+
+    Returns file name -> {condition name -> [value]}. A row's file is matched by
+    its name against the sources (see `attach_conditions`).
+    """
+    import csv
+
+    path = Path(csv_path)
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        raise AudioRNNError(f"{path}: cannot be read ({e.strerror})") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise AudioRNNError(f"{path}: not a CSV file ({e})") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows or len(rows[0]) < 2 or rows[0][0].strip() != "file":
+        raise AudioRNNError(f"{path}: the first line must be a header: file,NAME[,NAME...]")
+    names = [c.strip() for c in rows[0][1:]]
+    if any(not n.isidentifier() for n in names) or len(set(names)) != len(names):
+        raise AudioRNNError(f"{path}: condition names must be distinct identifiers, got {names}")
+    out: dict = {}
+    for k, row in enumerate(rows[1:], 2):
+        if len(row) != len(names) + 1:
+            raise AudioRNNError(f"{path}: line {k} has {len(row)} fields, the header {len(names) + 1}")
+        try:
+            values = [float(c) for c in row[1:]]
+        except ValueError:
+            raise AudioRNNError(f"{path}: line {k}: values must be numbers, got {row[1:]}") from None
+        if not all(np.isfinite(values)):
+            raise AudioRNNError(f"{path}: line {k}: values must be finite, got {row[1:]}")
+        out[Path(row[0].strip()).name] = {n: [v] for n, v in zip(names, values)}
+    return out
+
+
+def attach_conditions(items: list[Item], csv_path: str | os.PathLike | None) -> None:
+    """Gives every item its per-sequence conditions from a CSV (matched by file name)."""
+    if not csv_path:
+        return
+    table = read_conditions(csv_path)
+    for it in items:
+        names = [Path(it.name).name] + [Path(p).name for p in it.streams.values()]
+        row = next((table[n] for n in names if n in table), None)
+        if row is None:
+            raise AudioRNNError(f"{csv_path}: no line for {names[0]} (every file needs its values)")
+        it.values = row
+
+
 def _check_out(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise AudioRNNError(f"{out}: exists and is not a directory")
@@ -404,12 +441,13 @@ def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
 
 
 def build_from_sources(sources: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
-                       config: DataConfig, **kwargs) -> dict:
+                       config: DataConfig, conditions: str | None = None, **kwargs) -> dict:
     """Builds a generation dataset from files and folders (the data CLI's default job)."""
     files, ignored = collect_files(sources)
     if not files:
         raise AudioRNNError("no audio files found in " + ", ".join(map(str, sources)))
     items = [Item(streams={"target": str(f)}, name=str(f)) for f in files]
+    attach_conditions(items, conditions)
     return build(items, out_dir, config, ignored=ignored, **kwargs)
 
 
@@ -498,7 +536,7 @@ def pair_item(dry: str | os.PathLike, wet: str | os.PathLike, config: DataConfig
 
 def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, config: DataConfig,
                 *, latency: int | None = None, progress: ProgressFn | None = None,
-                **kwargs) -> dict:
+                conditions: str | None = None, **kwargs) -> dict:
     """Builds an effect dataset: aligned `input` (dry) and `target` (wet) code streams."""
     if not pairs:
         raise AudioRNNError("no dry/wet pairs given")
@@ -508,6 +546,7 @@ def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, co
             if not Path(f).is_file():
                 raise AudioRNNError(f"pair {Path(dry).name} -> {Path(wet).name}: {f}: no such file")
         items.append(pair_item(dry, wet, config, latency))
+    attach_conditions(items, conditions)
     return build(items, out_dir, config, progress=progress, extra_meta={"job": "effect"}, **kwargs)
 
 
@@ -516,7 +555,8 @@ def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, co
 
 def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config: DataConfig, *,
                    attack: float = 0.1, length: float = 0.4, label: str | None = None,
-                   fade: float = 0.01, progress: ProgressFn | None = None, **kwargs) -> dict:
+                   fade: float = 0.01, progress: ProgressFn | None = None,
+                   conditions: str | None = None, **kwargs) -> dict:
     """Builds a one-shot dataset: every hit mono, resampled, peak-aligned and of fixed length.
 
     The sample of largest magnitude lands exactly at `attack` seconds (the
@@ -565,6 +605,7 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
         if not items:
             reasons = "; ".join(f"{Path(s['source']).name}: {s['reason']}" for s in skipped[:3])
             raise AudioRNNError(f"{folder}: no usable hit" + (f" ({reasons})" if reasons else ""))
+        attach_conditions(items, conditions)
         meta = {"job": "oneshot",
                 "oneshot": {"attack": attack, "length": length, "attack_samples": a,
                             "length_samples": n, "fade": fade}}
@@ -572,71 +613,3 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
                      progress=progress, **kwargs)
 
 
-# ---------------------------------------------------------------- opening
-
-
-class Dataset:
-    """An opened dataset directory; the code streams are memory-mapped, read-only."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.meta = read_meta(self.path)
-        self.streams: dict[str, np.ndarray] = {}
-        for name, s in self.meta["streams"].items():
-            f = self.path / s["file"]
-            if not f.exists():
-                raise AudioRNNError(f"{self.path}: stream file {s['file']} is missing")
-            arr = np.load(f, mmap_mode="r")
-            if arr.dtype != np.uint8 or arr.shape != (self.meta["n_codes"],):
-                raise AudioRNNError(f"{f}: expected {self.meta['n_codes']} uint8 codes, "
-                                    f"found {arr.shape} {arr.dtype}")
-            self.streams[name] = arr
-        self.segments = [Segment(**s) for s in self.meta["segments"]]
-
-    @property
-    def sample_rate(self) -> int:
-        return int(self.meta["sample_rate"])
-
-    @property
-    def preemphasis(self) -> float:
-        return float(self.meta["preemphasis"])
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.meta.get("labels", []))
-
-    @property
-    def job(self) -> str:
-        return self.meta.get("job", "generate")
-
-    @property
-    def fingerprint(self) -> str:
-        return self.meta["fingerprint"]
-
-    def gain(self, stream: str = "target") -> float:
-        return float(self.meta["streams"][stream]["gain"])
-
-    def split(self, name: str) -> list[Segment]:
-        return [s for s in self.segments if s.split == name]
-
-    def dsp_settings(self) -> dict:
-        """The settings that generation needs to decode (saved into runs)."""
-        return {
-            "sample_rate": self.sample_rate,
-            "preemphasis": self.preemphasis,
-            "mu": int(self.meta["mu"]),
-            "gains": {k: float(v["gain"]) for k, v in self.meta["streams"].items()},
-            "labels": self.labels,
-            "job": self.job,
-            **({"oneshot": self.meta["oneshot"]} if "oneshot" in self.meta else {}),
-        }
-
-
-def read_meta(path: str | os.PathLike) -> dict:
-    """Reads and checks dataset.json; raises AudioRNNError with the reason."""
-    return read_versioned(path, "dataset.json", FORMAT, FORMAT_VERSION, "dataset")
-
-
-def open_dataset(path: str | os.PathLike) -> Dataset:
-    """Opens a dataset directory (see `Dataset`)."""
-    return Dataset(path)

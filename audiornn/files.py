@@ -1,23 +1,46 @@
-"""Versioned JSON metadata files (dataset.json, config.json): atomic writes, checked reads."""
+"""Files that are never half-written, and versioned JSON metadata (dataset.json, config.json)."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from audiornn.errors import AudioRNNError
 
 
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yields a temporary path beside `path`, renamed onto it when the block succeeds.
+
+    On any error (Ctrl-C included) the temporary file is removed, so `path`
+    either keeps its old contents or gets the complete new ones.
+
+    Args:
+      path: the final file.
+      suffix: the temporary file's ending (default: the final file's, so that
+        libraries which pick a format by extension still do).
+    """
+    path = Path(path)
+    suffix = path.suffix if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent or ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     """Writes JSON to a temporary file and renames it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with atomic_path(path, ".tmp") as tmp:
+        tmp.write_text(json.dumps(data, indent=1))
 
 
 def read_versioned(directory: str | os.PathLike, filename: str, fmt: str, version: int,

@@ -1,0 +1,100 @@
+"""What a job is: the declarations that every other module dispatches through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from audiornn.config import Stream, code_stream, label_stream, vector_stream
+
+
+@dataclass(frozen=True)
+class WebForm:
+    """A job's controls on the web page (`serve`).
+
+    Attributes:
+      panel: the page's control panel to show.
+      button: the button's text.
+      what: a few words on what the run does.
+      fields: the panel's inputs sent as query parameters.
+      upload: the file input whose file is the request body.
+      upload_required: the job needs that file.
+    """
+
+    panel: str
+    button: str
+    what: str
+    fields: tuple[str, ...] = ()
+    upload: str = ""
+    upload_required: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job: how its dataset is built, what the model sees, how it trains, generates and is judged.
+
+    Attributes:
+      name: the registry key, saved in datasets and runs.
+      summary: one line for help texts.
+      preemphasis: the default pre-emphasis of its datasets.
+      defaults: training defaults that differ from the dataclasses' (keys of
+        config.ModelConfig or config.TrainConfig); the data-dependent ones come
+        from `train_defaults`.
+      start_mode: where training windows start: "random" anywhere a window
+        fits, or "segment": at the start of a segment (from silence).
+      applies: generation applies the model to an input file (effects)
+        instead of sampling it.
+      eval_sections: the sections of `eval` beyond the curves and held-out
+        bits: "generated" (spectra of sampled audio), "effect" (apply to a
+        dry/wet pair) or "oneshots" (hits per label).
+      form: its web form.
+    """
+
+    name: str
+    summary: str
+    preemphasis: float = 0.95
+    defaults: dict = field(default_factory=dict)
+    start_mode: str = "random"
+    applies: bool = False
+    eval_sections: tuple[str, ...] = ("generated",)
+    form: WebForm = WebForm("gen", "Generate", "generates audio")
+
+    # ------------------------------------------------------------------ data
+
+    def claims(self, request: dict) -> bool:
+        """Whether a `data` request (its options) builds this job's dataset."""
+        return False
+
+    def build_dataset(self, request: dict, out, config, progress_factory, overwrite: bool) -> dict:
+        """Builds this job's dataset directory from a `data` request; returns its dataset.json."""
+        raise NotImplementedError
+
+    def describe_dataset(self, meta: dict) -> list[str]:
+        """Extra summary lines for a built dataset."""
+        return []
+
+    # ------------------------------------------------------------------ model
+
+    def streams(self, meta: dict, embedding: int, feedback: bool = True) -> tuple[Stream, ...]:
+        """The model's input streams for a dataset: what the model sees at each step.
+
+        Every job sees its previous output code (unless an input-only model is
+        asked for where an input exists), the dataset's labels as a label
+        stream, and each of the dataset's conditions as a vector stream.
+        """
+        out = []
+        if feedback:
+            out.append(code_stream("prev", "target", embedding))
+        out += self.input_streams(meta, embedding)
+        if meta.get("labels"):
+            out.append(label_stream(len(meta["labels"])))
+        for name, c in sorted(meta.get("conditions", {}).items()):
+            out.append(vector_stream(name, int(c["size"]), c.get("per", "sequence")))
+        return tuple(out)
+
+    def input_streams(self, meta: dict, embedding: int) -> list[Stream]:
+        """Per-step code streams besides the previous output (effects: the dry code)."""
+        return []
+
+    def train_defaults(self, meta: dict) -> dict:
+        """Training defaults for a dataset (the job's `defaults`, plus data-dependent ones)."""
+        return dict(self.defaults)

@@ -1,0 +1,68 @@
+"""The effect job: learn a dry/wet pair, then apply the effect to any file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audiornn import audio, dataset
+from audiornn.config import code_stream
+from audiornn.errors import AudioRNNError
+from audiornn.jobs.base import Job, WebForm
+
+DECODE_MODES = ("sample", "argmax", "mean")
+
+
+class EffectJob(Job):
+    def claims(self, r: dict) -> bool:
+        return bool(r.get("pairs") or r.get("dry_dir") or r.get("wet_dir"))
+
+    def build_dataset(self, r: dict, out, config, progress_factory, overwrite: bool) -> dict:
+        if r.get("sources") or r.get("demo"):
+            raise AudioRNNError("give either dry/wet pairs or SOURCE/--demo, not both")
+        if r.get("label"):
+            raise AudioRNNError("--label applies to --oneshot folders")
+        pairs = [tuple(p) for p in r.get("pairs") or []]
+        if bool(r.get("dry_dir")) != bool(r.get("wet_dir")):
+            raise AudioRNNError("--dry-dir and --wet-dir go together")
+        if r.get("dry_dir"):
+            pairs += dataset.match_dirs(r["dry_dir"], r["wet_dir"])
+        total = sum(max(audio.seconds(d), audio.seconds(w)) for d, w in pairs
+                    if Path(d).is_file() and Path(w).is_file())
+        return dataset.build_pairs(pairs, out, config, latency=r.get("latency"), overwrite=overwrite,
+                                 progress=progress_factory(total, 2 * len(pairs)),
+                                 conditions=r.get("conditions"))
+
+    def describe_dataset(self, meta: dict) -> list[str]:
+        return [f"  {s['name']}: latency {s['latency']:+d} samples "
+                f"({1000 * s['latency'] / meta['sample_rate']:+.2f} ms), "
+                f"correlation {s['correlation']:.2f}" for s in meta["sources"] if "latency" in s]
+
+    def input_streams(self, meta: dict, embedding: int):
+        return [code_stream("dry", "input", embedding)]
+
+    def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
+        decode = q.get("decode", "argmax")
+        if decode not in DECODE_MODES:
+            raise AudioRNNError(f"decode must be sample, argmax or mean, got {decode!r}")
+        if not body:
+            raise AudioRNNError("an effect needs a dry audio file (the request body)")
+        return {"decode": decode}
+
+    def serve_run(self, gen, p: dict, upload, out, progress) -> list:
+        return [gen.apply(upload, out / "00.wav", decode=p["decode"], temperature=p["temperature"],
+                          seed=p["seed"], normalize=True, progress=False, callback=progress)]
+
+
+# The default size: amp and pedal models are small LSTMs, and 1 x 32 applies an
+# input-only model at ~70x real time on a 2-core CPU (2 x 256: ~2.5x); a small
+# model takes a larger step.
+JOB = EffectJob(
+    name="effect",
+    summary="dry/wet pairs (--pair, --dry-dir/--wet-dir)",
+    preemphasis=0.0,
+    defaults={"layers": 1, "units": 32, "learning_rate": 5e-3},
+    applies=True,
+    eval_sections=("effect",),
+    form=WebForm("fx", "Apply effect", "applies a learned effect", fields=("decode",),
+                 upload="dry", upload_required=True),
+)

@@ -1,0 +1,47 @@
+"""The generate job: learn a folder of speech or music, then sample new audio."""
+
+from __future__ import annotations
+
+import tempfile
+
+from audiornn import audio, corpus, dataset
+from audiornn.errors import AudioRNNError
+from audiornn.jobs.base import Job, WebForm
+
+
+class GenerateJob(Job):
+    def build_dataset(self, r: dict, out, config, progress_factory, overwrite: bool) -> dict:
+        if r.get("latency") is not None:
+            raise AudioRNNError("--latency applies to dry/wet pairs only")
+        if r.get("label"):
+            raise AudioRNNError("--label applies to --oneshot folders")
+        if r.get("demo") and r.get("sources"):
+            raise AudioRNNError("give either SOURCE or --demo, not both")
+        if not r.get("demo") and not r.get("sources"):
+            raise AudioRNNError("no SOURCE given (or use --demo for the bundled corpus)")
+        with tempfile.TemporaryDirectory(prefix="audiornn-demo-") as tmp:
+            sources = r.get("sources")
+            if r.get("demo"):
+                corpus.write_demo_corpus(tmp)
+                sources = [tmp]
+            files, _ = dataset.collect_files(sources)
+            total = sum(audio.seconds(f) for f in files)
+            return dataset.build_from_sources(sources, out, config, overwrite=overwrite,
+                                            progress=progress_factory(total, len(files)),
+                                            conditions=r.get("conditions"))
+
+    def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
+        return {"seconds": number("seconds", 4.0, 0.0, limits.max_seconds, lo_open=True),
+                "prime": bool(body)}
+
+    def serve_run(self, gen, p: dict, upload, out, progress) -> list:
+        return gen.write(out / "00.wav", seconds=p["seconds"], seed=p["seed"],
+                         temperature=p["temperature"], prime=upload, normalize=True,
+                         progress=False, callback=progress)
+
+
+JOB = GenerateJob(
+    name="generate",
+    summary="audio files or folders (SOURCE / --demo)",
+    form=WebForm("gen", "Generate", "generates audio", fields=("seconds",), upload="prime"),
+)

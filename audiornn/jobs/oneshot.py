@@ -1,0 +1,73 @@
+"""The one-shot job: learn a folder of drum hits, then make new ones by class or blend."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from audiornn import corpus, dataset
+from audiornn.errors import AudioRNNError
+from audiornn.jobs.base import Job, WebForm
+
+
+class OneshotJob(Job):
+    def claims(self, r: dict) -> bool:
+        return bool(r.get("oneshot") or r.get("demo_kit"))
+
+    def build_dataset(self, r: dict, out, config, progress_factory, overwrite: bool) -> dict:
+        if r.get("sources") or r.get("demo") or r.get("pairs") or r.get("dry_dir") or \
+                (r.get("oneshot") and r.get("demo_kit")):
+            raise AudioRNNError("--oneshot DIR (or --demo-kit) goes alone: not with SOURCE, "
+                                "--demo or pairs")
+        with tempfile.TemporaryDirectory(prefix="audiornn-kit-") as tmp:
+            folder = r.get("oneshot")
+            if r.get("demo_kit"):
+                corpus.write_demo_kit(tmp)
+                folder = tmp
+            n_files = len(dataset.collect_files([folder])[0]) if Path(folder).is_dir() else 0
+            return dataset.build_oneshots(folder, out, config, attack=r["attack"], length=r["length"],
+                                        label=r.get("label"), overwrite=overwrite,
+                                        progress=progress_factory(n_files * r["length"], n_files),
+                                        conditions=r.get("conditions"))
+
+    def describe_dataset(self, meta: dict) -> list[str]:
+        per: dict = {}
+        for seg in meta["segments"]:
+            per.setdefault(meta["labels"][seg["label"]], [0, 0])[seg["split"] == "val"] += 1
+        o = meta["oneshot"]
+        return [f"  hits of {o['length']:g} s, peak at {o['attack']:g} s; per label (train/val): "
+                + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in per.items())]
+
+    def train_defaults(self, meta: dict) -> dict:
+        # Whole hits from silence: a window covers the hit, nothing to burn in.
+        return {**self.defaults, "window": int(meta["oneshot"]["length_samples"]), "burn_in": 0}
+
+    def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
+        from audiornn.generate import parse_mix
+
+        p = {"count": number("count", 4, 1, limits.max_count, int), "prime": bool(body)}
+        if q.get("mix"):
+            p["mix"] = parse_mix(q["mix"])
+            gen.mix_matrix(None, p["mix"], 1)
+        else:
+            label = q.get("label")
+            gen.mix_matrix(label, None, 1)
+            p["label"] = label or gen.labels[0]
+        return p
+
+    def serve_run(self, gen, p: dict, upload, out, progress) -> list:
+        n = p["count"]
+        return gen.write(out / "00.wav" if n == 1 else out, num=n, seed=p["seed"],
+                         temperature=p["temperature"], label=p.get("label"), mix=p.get("mix"),
+                         prime=upload, normalize=True, progress=False, callback=progress)
+
+
+JOB = OneshotJob(
+    name="oneshot",
+    summary="a folder of hits (--oneshot DIR / --demo-kit)",
+    preemphasis=0.0,
+    start_mode="segment",
+    eval_sections=("oneshots",),
+    form=WebForm("shot", "Generate", "makes one-shots", fields=("count", "label", "mix"),
+                 upload="shotprime"),
+)

@@ -1,0 +1,403 @@
+"""The compiled generation loop: sample a run's model, or apply it to an input, step by step.
+
+The recurrent state is carried from step to step (a window is never re-run).
+Each chunk of steps is one call of a compiled `tf.while_loop` that samples on
+the device with `tf.random.stateless_categorical`, for B streams at once. The
+loop iterates over the model's declared streams: the feedback stream gets the
+code just chosen, every other per-step stream its given value at that step,
+and every per-sequence stream is folded into one bias before the loop.
+Between chunks the codes are decoded and appended to the audio writers, so a
+progress bar moves, Ctrl-C stops cleanly, and long output streams to disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from audiornn import audio, dsp, jobs
+from audiornn.config import RunConfig
+from audiornn.errors import AudioRNNError
+from audiornn.model import load_run
+from audiornn.progress import Progress
+from audiornn.step import Core
+from audiornn.writer import AudioWriter, output_paths
+
+DECODE_MODES = ("sample", "argmax", "mean")
+
+
+def _decode(logits, mode: str, temperature, seed, table):
+    """Turns (B, 256) logits into (codes, decoded values) by one of DECODE_MODES."""
+    if mode == "argmax":
+        codes = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return codes, tf.gather(table, codes)
+    if mode == "sample":
+        codes = tf.random.stateless_categorical(logits / temperature, 1, seed=seed,
+                                                dtype=tf.int32)[:, 0]
+        return codes, tf.gather(table, codes)
+    probs = tf.nn.softmax(logits / temperature, axis=-1)
+    values = tf.linalg.matvec(probs, table)
+    return ops.cast(dsp.mu_law_levels(values, xp=ops), "int32"), values
+
+
+def _check_temperature(temperature: float) -> None:
+    if not (temperature > 0 and np.isfinite(temperature)):
+        raise AudioRNNError(f"--temperature must be a finite number > 0, got {temperature}")
+
+
+class Generator:
+    """Samples codes from a trained model with a compiled step loop, or applies it to an input.
+
+    Args:
+      model: the trained Keras model.
+      config: the run's configuration.
+      chunk: steps per compiled call (progress and Ctrl-C granularity).
+      jit: compile the loop with XLA.
+    """
+
+    def __init__(self, model: keras.Model, config: RunConfig, chunk: int = 4000, jit: bool = True):
+        self.config = config
+        self.codec = config.codec
+        self.job = jobs.get(config.job.name)
+        self.core = Core(model, config.model)
+        self.chunk = int(chunk)
+        self.sample_rate = int(self.codec.sample_rate)
+        self.labels = list(config.job.labels)
+        self.layout = config.job.layout
+        self._loops: dict = {}
+        self.jit = jit
+        self._values = tf.constant(self.codec.values(), tf.float32)
+
+    @classmethod
+    def from_run(cls, run_dir: str | os.PathLike, **kwargs) -> Generator:
+        model, config = load_run(run_dir)
+        return cls(model, config, **kwargs)
+
+    # ------------------------------------------------------------ compiled loops
+
+    def _loop(self, mode: str):
+        """The compiled step loop for a decode mode: "sample", "argmax" or "mean".
+
+        It returns the chosen codes and their decoded values (pre-emphasized,
+        gained domain); "mean" outputs the expectation of the decoded values and
+        feeds back the code nearest to it.
+        """
+        if mode in self._loops:
+            return self._loops[mode]
+        core, table = self.core, self._values
+
+        def run(state, prev, given, bias, temperature, seed, step0, n):
+            codes = tf.TensorArray(tf.int32, size=n)
+            values = tf.TensorArray(tf.float32, size=n)
+
+            def body(t, prev, state, codes, values):
+                inputs = {name: v[:, t] for name, v in given.items()}
+                if core.feedback:
+                    inputs[core.feedback] = prev
+                logits, state = core.step(core.first_input(inputs, bias), state)
+                nxt, val = _decode(logits, mode, temperature, tf.stack([seed, step0 + t]), table)
+                return t + 1, nxt, state, codes.write(t, nxt), values.write(t, val)
+
+            _, prev, state, codes, values = tf.while_loop(
+                lambda t, *_: t < n, body, (tf.constant(0), prev, state, codes, values))
+            return tf.transpose(codes.stack()), tf.transpose(values.stack()), prev, state
+
+        fn = tf.function(run, jit_compile=self.jit, reduce_retracing=True)
+        self._loops[mode] = fn
+        return fn
+
+    def _parallel(self, mode: str):
+        """Input-only models: one pass over a whole chunk of inputs (no feedback loop)."""
+        key = ("parallel", mode)
+        if key in self._loops:
+            return self._loops[key]
+        core, table = self.core, self._values
+
+        def run(state, given, bias, temperature, seed, step0):
+            logits, state = core.run(given, bias, state)
+            b, n = tf.shape(logits)[0], tf.shape(logits)[1]
+            flat = tf.reshape(logits, [b * n, -1])
+            codes, values = _decode(flat, mode, temperature, tf.stack([seed, step0]), table)
+            return tf.reshape(codes, [b, n]), tf.reshape(values, [b, n]), state
+
+        fn = tf.function(run, jit_compile=self.jit, reduce_retracing=True)
+        self._loops[key] = fn
+        return fn
+
+    # ------------------------------------------------------------ conditioning
+
+    def mix_matrix(self, label: str | None, mix: dict[str, float] | None, batch: int):
+        """(batch, n_labels) label weights, or None for a model without labels."""
+        if not self.labels:
+            if label or mix:
+                raise AudioRNNError("this model has no labels (it was not trained on labelled hits)")
+            return None
+        weights = np.zeros(len(self.labels))
+        if mix and label:
+            raise AudioRNNError("give --label or --mix, not both")
+        if mix:
+            for name, w in mix.items():
+                if name not in self.labels:
+                    raise AudioRNNError(f"unknown label {name!r} (this model knows "
+                                        f"{', '.join(self.labels)})")
+                if not (w >= 0 and np.isfinite(w)):
+                    raise AudioRNNError(f"--mix weight of {name!r} must be >= 0, got {w}")
+                weights[self.labels.index(name)] = w
+            if not weights.sum() > 0:
+                raise AudioRNNError("--mix weights must not all be 0")
+            weights /= weights.sum()
+        else:
+            name = label or self.labels[0]
+            if name not in self.labels:
+                raise AudioRNNError(f"unknown label {name!r} (this model knows "
+                                    f"{', '.join(self.labels)})")
+            weights[self.labels.index(name)] = 1.0
+        return np.tile(weights, (batch, 1))
+
+    def conditions(self, values: dict[str, list[float]] | None, batch: int,
+                   mix: np.ndarray | None = None) -> dict:
+        """The per-sequence streams' values: the label weights and every vector.
+
+        A vector left out takes the middle of the values seen in training.
+        """
+        out = {} if mix is None else {"label": mix}
+        values = dict(values or {})
+        known = {s.name: s for s in self.core.sequence_streams if s.kind == "vector"}
+        for name in values:
+            if name not in known:
+                raise AudioRNNError(f"unknown condition {name!r} (this model takes "
+                                    f"{', '.join(known) or 'none'})")
+        for name, s in known.items():
+            seen = self.config.job.conditions.get(name, {})
+            v = values.get(name)
+            if v is None:
+                v = [(a + b) / 2 for a, b in zip(seen.get("min", [0.0] * s.size),
+                                                  seen.get("max", [0.0] * s.size))]
+            v = np.asarray(v, np.float64).reshape(-1)
+            if v.size != s.size or not np.all(np.isfinite(v)):
+                raise AudioRNNError(f"condition {name!r} takes {s.size} finite number(s), got {v.tolist()}")
+            out[name] = np.tile(v, (batch, 1))
+        return out
+
+    def encode_prime_hit(self, path: str | os.PathLike, after_peak: float = 0.01) -> np.ndarray:
+        """A user's hit, aligned like the dataset's, up to `after_peak` seconds past its peak."""
+        o = self.layout
+        x, rate = audio.read(path)
+        y = dsp.resample(x, rate, self.sample_rate)
+        if not len(y) or float(np.max(np.abs(y))) <= 0:
+            raise AudioRNNError(f"{path}: silent; cannot prime a hit with it")
+        y = dsp.align_peak(y, o.attack_samples)
+        n = min(o.length_samples - 1,
+                o.attack_samples + int(round(after_peak * self.sample_rate)) + 1)
+        codes, _ = self.codec.encode(dsp.fix_length(y, n))
+        return codes.astype(np.int32)
+
+    def encode_prime(self, path: str | os.PathLike) -> np.ndarray:
+        """Reads a file of any format/rate and preprocesses it like the training data."""
+        codes = self.codec.encode_file(path)
+        if len(codes) < 2:
+            raise AudioRNNError(f"{path}: too short to prime with")
+        return codes
+
+    def prime(self, codes: np.ndarray | None, batch: int, bias):
+        """Runs prime codes through the network; returns (state, prev) to continue from."""
+        state = self.core.zero_state(batch)
+        prev = np.full((batch,), dsp.SILENCE_CODE, np.int32)
+        if codes is None or len(codes) == 0:
+            return state, tf.constant(prev)
+        seq = np.tile(codes[None, :], (batch, 1))
+        if len(codes) > 1:
+            _, state = self.core.run({self.core.feedback: tf.constant(seq[:, :-1])}, bias, state,
+                                     logits=False)
+        return state, tf.constant(seq[:, -1])
+
+    # ------------------------------------------------------------ sampling
+
+    def sample(self, n_steps: int, batch: int = 1, temperature: float = 1.0,
+               greedy: bool = False, seed: int = 0, prime_codes: np.ndarray | None = None,
+               mix: np.ndarray | None = None, values: dict | None = None, progress=None):
+        """Yields (batch, m) int32 code chunks until n_steps codes per stream are made.
+
+        Args:
+          n_steps: codes per stream.
+          batch: streams sampled together.
+          temperature: > 0; logits are divided by it.
+          greedy: take the argmax instead of sampling.
+          seed: fixes the samples (same seed, same output on the same machine).
+          prime_codes: codes to continue from (their state is built first).
+          mix: (batch, n_labels) label weights for labelled models.
+          values: per-sequence condition name -> values (see `conditions`).
+          progress: a callable taking the number of steps done so far.
+        """
+        _check_temperature(temperature)
+        if self.job.applies or self.core.feedback is None:
+            raise AudioRNNError("this run models an effect: give --input DRY.wav to apply it")
+        others = [s.name for s in self.core.step_streams if not s.feedback]
+        if others:
+            raise AudioRNNError(f"this model needs per-step inputs ({', '.join(others)}) to sample")
+        bias = self.core.sequence_bias(self.conditions(values, batch, mix), batch)
+        state, prev = self.prime(prime_codes, batch, bias)
+        loop = self._loop("argmax" if greedy else "sample")
+        done = 0
+        while done < n_steps:
+            n = min(self.chunk, n_steps - done)
+            codes, _, prev, state = loop(state, prev, {}, bias, tf.constant(float(temperature)),
+                                         tf.constant(int(seed) % (2**31), tf.int32),
+                                         tf.constant(done, tf.int32), tf.constant(n, tf.int32))
+            done += n
+            yield codes.numpy()
+            if progress:
+                progress(done)
+
+    # ------------------------------------------------------------ applying to an input
+
+    def apply_codes(self, dry_chunks, decode: str = "argmax", temperature: float = 1.0,
+                    seed: int = 0, stepwise: bool = False, values: dict | None = None):
+        """Applies an effect model to a stream of input code chunks (state carried across).
+
+        Input-only models run one parallel pass per chunk; models with feedback
+        step through it. `stepwise` forces the step loop for either (a test
+        hook). Yields (codes, values) per chunk, each (m,), values in the
+        pre-emphasized, gained domain.
+        """
+        core = self.core
+        if not self.job.applies:
+            raise AudioRNNError("this run was not trained on dry/wet pairs (no --input to apply)")
+        if decode not in DECODE_MODES:
+            raise AudioRNNError(f"--decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
+        _check_temperature(temperature)
+        bias = core.sequence_bias(self.conditions(values, 1), 1)
+        state = core.zero_state(1)
+        prev = tf.constant([dsp.SILENCE_CODE], tf.int32)
+        temp = tf.constant(float(temperature))
+        seed_t = tf.constant(int(seed) % (2**31), tf.int32)
+        inputs = [s.name for s in core.step_streams if not s.feedback]
+        done = 0
+        for chunk in dry_chunks:
+            given = {name: tf.constant(np.asarray(chunk, np.int32)[None, :]) for name in inputs}
+            step0 = tf.constant(done, tf.int32)
+            if core.feedback is None and not stepwise:
+                codes, vals, state = self._parallel(decode)(state, given, bias, temp, seed_t, step0)
+            else:
+                codes, vals, prev, state = self._loop(decode)(
+                    state, prev, given, bias, temp, seed_t, step0, tf.constant(len(chunk), tf.int32))
+            done += len(chunk)
+            yield codes.numpy()[0], vals.numpy()[0]
+
+    def dry_code_chunks(self, path: str | os.PathLike):
+        """A dry file's codes in chunks of `self.chunk`, preprocessed like the training input."""
+        buf = np.zeros(0, np.int32)
+        for codes in self.codec.encode_blocks(path, "input"):
+            buf = np.concatenate([buf, codes.astype(np.int32)])
+            while len(buf) >= self.chunk:
+                yield buf[: self.chunk]
+                buf = buf[self.chunk:]
+        if len(buf):
+            yield buf
+
+    def apply(self, input_path: str | os.PathLike, out: str | os.PathLike, decode: str = "argmax",
+              temperature: float = 1.0, seed: int = 0, fmt: str = "pcm16",
+              normalize: bool = False, progress: bool = True, stepwise: bool = False,
+              callback=None, values: dict | None = None) -> Path:
+        """Processes a dry file of any length and rate into a wet file at the input's rate."""
+        info = audio.info(input_path)
+        out = Path(out)
+        audio.check_writable(out)
+        if Path(input_path).resolve() == out.resolve():
+            raise AudioRNNError(f"{out}: --out must not overwrite --input")
+        n_model = dsp.resampled_length(info.n_frames, info.sample_rate_hz, self.sample_rate)
+        tick = Progress(n_model, "sample", quiet=not progress, callback=callback)
+        w = AudioWriter(out, self.codec, out_rate=info.sample_rate_hz, out_frames=info.n_frames)
+        try:
+            done = 0
+            for _, vals in self.apply_codes(self.dry_code_chunks(input_path), decode,
+                                            temperature, seed, stepwise, values):
+                w.append_values(vals)
+                done += len(vals)
+                tick(done)
+            w.finish(fmt, normalize)
+        finally:
+            w.discard()
+        return out
+
+    # ------------------------------------------------------------ files
+
+    def write(self, out: str | os.PathLike, seconds: float | None = None, num: int = 1,
+              temperature: float = 1.0, greedy: bool = False, seed: int = 0,
+              prime: str | os.PathLike | None = None, batch_size: int = 64,
+              fmt: str = "pcm16", normalize: bool = False, label: str | None = None,
+              mix: dict[str, float] | None = None, values: dict | None = None,
+              progress: bool = True, callback=None) -> list[Path]:
+        """Generates `num` files of `seconds` each; returns their paths.
+
+        With num == 1, `out` is a file; otherwise a folder of numbered files.
+        `seconds` defaults to 4, or to the hit length for runs with a one-shot
+        layout, whose files start with the primed part of the hit (--prime).
+        """
+        if seconds is None:
+            seconds = self.layout.length if self.layout else 4.0
+        if not (seconds > 0 and np.isfinite(seconds)):
+            raise AudioRNNError(f"--seconds must be a finite number > 0, got {seconds}")
+        if num < 1 or batch_size < 1:
+            raise AudioRNNError("--num and --batch-size must be positive")
+        _check_temperature(temperature)
+        out = Path(out)
+        self.mix_matrix(label, mix, 1)  # label and condition errors before any work
+        self.conditions(values, 1)
+        paths = output_paths(out, num)
+        if prime and self.layout:
+            prime_codes = self.encode_prime_hit(prime)
+        else:
+            prime_codes = self.encode_prime(prime) if prime else None
+        n_steps = max(1, int(round(seconds * self.sample_rate)))
+        head = prime_codes if (self.layout and prime_codes is not None) else None
+        if head is not None:
+            n_steps = max(1, n_steps - len(head))
+        bar = Progress(n_steps * num, "sample", quiet=not progress, callback=callback)
+        writers = [AudioWriter(p, self.codec) for p in paths]
+        try:
+            if head is not None:
+                for w in writers:
+                    w.append(head)
+            for g0 in range(0, num, batch_size):
+                group = writers[g0:g0 + batch_size]
+                b = len(group)
+                m = self.mix_matrix(label, mix, b)
+
+                def tick(done, base=g0 * n_steps, b=b):
+                    bar(base + done * b)
+
+                for codes in self.sample(n_steps, b, temperature, greedy, seed + g0, prime_codes,
+                                         m, values, progress=tick):
+                    for w, row in zip(group, codes):
+                        w.append(row)
+            for w in writers:
+                w.finish(fmt, normalize)
+        finally:
+            for w in writers:
+                w.discard()
+        return paths
+
+    def preview(self, out: Path, seconds: float, seed: int, dataset=None) -> Path:
+        """A short preview of what the model does: sampled audio, or for models that apply
+        to an input, the first validation (else training) input run through it."""
+        if not self.job.applies:
+            return self.write(out, seconds=seconds, seed=seed, progress=False)[0]
+        segs = dataset.split("val") or dataset.split("train")
+        s = segs[0]
+        n = min(s.length, int(seconds * self.sample_rate))
+        dry = np.asarray(dataset.streams["input"][s.offset:s.offset + n], np.int32)
+        w = AudioWriter(out, self.codec)
+        try:
+            chunks = [dry[k:k + self.chunk] for k in range(0, n, self.chunk)]
+            for _, vals in self.apply_codes(chunks, seed=seed):
+                w.append_values(vals)
+            w.finish("pcm16", False)
+        finally:
+            w.discard()
+        return out

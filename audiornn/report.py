@@ -1,0 +1,66 @@
+"""The table that `eval` prints: one block per section of eval.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def table(result: dict) -> str:
+    lines = []
+    c = result.get("curves")
+    if c:
+        lines.append(f"curves: {c['epochs']} epochs, best {c['monitor'].replace('_', ' ')} "
+                     f"{c['best_bits']:.3f} bits/sample at epoch {c['best_epoch']}")
+    for h in result.get("heldout", []):
+        lines.append("")
+        how = (f"in pieces of {h['split_seconds']:g} s" if h.get("split_seconds")
+               else "state carried across each file")
+        lines.append(f"held-out: {h['name']}, {h['seconds']:.1f} s ({h['samples']:,} samples), "
+                     f"scored at {h['scoring_x_realtime']:.1f}x real time ({how})")
+        lines.append(f"  {'predictor':<28}{'bits/sample':>12}{'top-1 acc.':>12}")
+        rows = [("model", h["model"])]
+        if "unigram" in h:
+            rows += [("unigram (train histogram)", h["unigram"]),
+                     (f"LPC-{h['lpc']['order']} + Laplace", h["lpc"])]
+        for name, v in rows:
+            lines.append(f"  {name:<28}{v['bits']:>12.3f}{v['accuracy']:>12.3f}")
+    g = result.get("generated")
+    if g:
+        lines.append("")
+        lines.append(f"  {'audio':<28}{'spec. dist. dB':>15}{'silent frames':>15}{'flatness':>10}")
+        rows = list(g["clips"].items())
+        if "real" in g:
+            rows.append(("real (held-out)", g["real"]))
+        for name, v in rows:
+            d = v.get("spectral_distance_db")
+            dist = f"{d:.1f}" if d is not None else "-"
+            lines.append(f"  {name[:27]:<28}{dist:>15}"
+                         f"{v['silent_fraction']:>15.0%}{v['flatness']:>10.3f}")
+    hits = result.get("oneshots")
+    if hits:
+        lines.append("")
+        lines.append(f"  {'label':<10}{'hits':>10}{'spec. dist. dB':>16}{'centroid Hz':>18}"
+                     f"{'attack err.':>13}{'<= 5 ms':>9}")
+        lines.append(f"  {'':<10}{'real/gen':>10}{'':>16}{'real / gen':>18}{'median ms':>13}")
+        for name, v in hits.items():
+            lines.append(f"  {name:<10}{v['real_hits']:>5}/{v['generated_hits']:<4}"
+                         f"{v['spectral_distance_db']:>16.1f}"
+                         f"{v['centroid_hz_real']:>9.0f} / {v['centroid_hz_generated']:<6.0f}"
+                         f"{v['attack_error_ms_median']:>13.1f}{v['attack_within_5ms']:>9.0%}")
+    e = result.get("effect")
+    if e:
+        lines.append("")
+        lines.append(f"effect: {Path(e['input']).name} -> {Path(e['target']).name}, "
+                     f"{e['seconds']:.1f} s, applied at {e['apply_x_realtime']:.1f}x real time "
+                     f"({e['decode']}); target latency {e['target_latency']:+d} samples removed")
+        lines.append(f"  {'output':<28}{'ESR':>10}{'ESR (pre-emph.)':>17}{'SNR dB':>9}")
+        for name, key in (("model", "model"), ("do nothing (output = input)", "do_nothing"),
+                          ("dry, gain-matched", "dry_gain_matched")):
+            v = e[key]
+            lines.append(f"  {name:<28}{v['esr']:>10.2%}{v['esr_preemphasis']:>17.2%}"
+                         f"{v['snr_db']:>9.1f}")
+    for what, why in result.get("skipped", {}).items():
+        lines.append(f"skipped {what}: {why}")
+    if result.get("plots"):
+        lines.append("plots: " + ", ".join(result["plots"]))
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""Scoring: the bits per sample a run's model assigns to code sequences, state carried across.
+
+A sequence is a dict with "target" codes, plus what the model's declared
+streams need: "input" codes (effects), a "label" index, and "values" for
+per-sequence conditions ({name: [floats]}) or "step_values" ({name: (n, size)}).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from audiornn import dsp
+from audiornn.config import RunConfig
+from audiornn.dataset import Dataset
+from audiornn.metrics import LN2
+
+
+class Scorer:
+    """Scores code sequences with a trained model, carrying the state across each sequence.
+
+    Position n is predicted from target codes before n (the first from
+    silence) and every other stream's value at n, exactly as in training.
+    Sequences run side by side in batches, each in chunks of `chunk` steps
+    with the state carried over.
+    """
+
+    def __init__(self, model, config: RunConfig, chunk: int = 4096, batch: int = 32):
+        import tensorflow as tf
+
+        from audiornn.step import Core
+
+        self.tf = tf
+        self.core = Core(model, config.model)
+        self.chunk, self.batch = int(chunk), int(batch)
+        self._fn = tf.function(self._chunk_fn, reduce_retracing=True, jit_compile=True)
+
+    def _chunk_fn(self, inputs, bias, targets, state):
+        tf = self.tf
+        logits, state = self.core.run(inputs, bias, state)
+        logp = tf.nn.log_softmax(logits)
+        lp = tf.gather(logp, targets, batch_dims=2)
+        top = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return lp, top, state
+
+    def _batch_inputs(self, seqs: list[dict], n: int):
+        """The padded (batch, n) targets, per-step inputs and per-sequence conditions."""
+        b = len(seqs)
+        tgt = np.full((b, n), dsp.SILENCE_CODE, np.int32)
+        for r, s in enumerate(seqs):
+            tgt[r, :len(s["target"])] = s["target"]
+        step, cond = {}, {}
+        for st in self.core.config.streams:
+            if st.feedback:
+                step[st.name] = np.concatenate(
+                    [np.full((b, 1), dsp.SILENCE_CODE, np.int32), tgt[:, :-1]], axis=1)
+            elif st.kind == "code":
+                step[st.name] = np.full((b, n), dsp.SILENCE_CODE, np.int32)
+                for r, s in enumerate(seqs):
+                    step[st.name][r, :len(s[st.source])] = s[st.source]
+            elif st.kind == "label":
+                cond[st.name] = np.zeros((b, st.classes))
+                for r, s in enumerate(seqs):
+                    cond[st.name][r, s.get("label") or 0] = 1.0
+            elif st.per == "step":
+                step[st.name] = np.zeros((b, n, st.size), np.float32)
+                for r, s in enumerate(seqs):
+                    v = s["step_values"][st.source]
+                    step[st.name][r, :len(v)] = v
+            else:
+                cond[st.name] = np.array([s["values"][st.source] for s in seqs], np.float32)
+        return tgt, step, cond
+
+    def log_probs(self, sequences: list[dict], progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per sequence: (natural-log probability of each target code, the model's top-1 code)."""
+        tf = self.tf
+        core = self.core
+        order = sorted(range(len(sequences)), key=lambda k: -len(sequences[k]["target"]))
+        results: list = [None] * len(sequences)
+        done = 0
+        for g in range(0, len(order), self.batch):
+            idx = order[g:g + self.batch]
+            n = len(sequences[idx[0]]["target"])
+            b = len(idx)
+            tgt, step, cond = self._batch_inputs([sequences[k] for k in idx], n)
+            bias = core.sequence_bias(cond, b)
+            state = core.zero_state(b)
+            lps, tops = [], []
+            for s0 in range(0, n, self.chunk):
+                s1 = min(n, s0 + self.chunk)
+                lp, top, state = self._fn({k: tf.constant(v[:, s0:s1]) for k, v in step.items()},
+                                          bias, tf.constant(tgt[:, s0:s1]), state)
+                lps.append(lp.numpy())
+                tops.append(top.numpy())
+                if progress:
+                    progress(done + sum(min(len(sequences[k]["target"]), s1) for k in idx))
+            lp_all, top_all = np.concatenate(lps, axis=1), np.concatenate(tops, axis=1)
+            for r, k in enumerate(idx):
+                m = len(sequences[k]["target"])
+                results[k] = (lp_all[r, :m].astype(np.float64), top_all[r, :m])
+            done += sum(len(sequences[k]["target"]) for k in idx)
+        return results
+
+    def score(self, sequences: list[dict], progress=None) -> dict:
+        """{bits, accuracy, samples} over all positions of all sequences."""
+        res = self.log_probs(sequences, progress)
+        n = sum(len(lp) for lp, _ in res)
+        nats = -sum(float(np.sum(lp)) for lp, _ in res)
+        hits = sum(int(np.sum(top == s["target"])) for (_, top), s in zip(res, sequences))
+        return {"bits": nats / max(n, 1) / LN2, "accuracy": hits / max(n, 1), "samples": n}
+
+
+def dataset_sequences(ds: Dataset, split: str, max_codes: int | None = None,
+                      seed: int = 0) -> list[dict]:
+    """The split's segments as sequences (views into the memory maps), up to max_codes in all.
+
+    Segments are taken in a fixed shuffled order; the last one is cut to fit.
+    """
+    segs = ds.split(split)
+    order = np.random.default_rng(seed).permutation(len(segs)) if max_codes else range(len(segs))
+    out, total = [], 0
+    for k in order:
+        s = segs[k]
+        length = s.length if max_codes is None else min(s.length, max_codes - total)
+        if length < 1:
+            break
+        a, b = s.offset, s.offset + length
+        seq = {"target": np.asarray(ds.streams["target"][a:b], np.int32),
+               "label": s.label, "values": dict(s.values), "name": f"{Path(s.source).name}@{s.start}",
+               "step_values": {n: np.asarray(v[a:b]) for n, v in ds.step_values.items()}}
+        for name, arr in ds.streams.items():
+            if name != "target":
+                seq[name] = np.asarray(arr[a:b], np.int32)
+        out.append(seq)
+        total += length
+    return out
+
+
+def split_sequences(sequences: list[dict], piece: int) -> list[dict]:
+    """Cuts sequences into pieces of `piece` codes that can be scored side by side.
+
+    Each piece starts from a fresh state, so this trades exactness for speed
+    where the held-out audio is one long file (`--split SECONDS`).
+    """
+    out = []
+    for s in sequences:
+        n = len(s["target"])
+        for a in range(0, n, piece):
+            p = {k: (v[a:a + piece] if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+            p["step_values"] = {k: v[a:a + piece] for k, v in s.get("step_values", {}).items()}
+            out.append(p)
+    return out
