@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import logging
 import os
 import sys
@@ -220,6 +221,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_cfg = train_cfg or default_train
     train_cfg.validate()
     model_cfg.validate()
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise AudioRNNError(f"{run_dir}: exists and is not a directory")
