@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import soundfile as sf
 
 from audiornn import dsp
 from audiornn.errors import AudioRNNError
+from audiornn.files import atomic_path
 
 #: File extensions that soundfile/libsndfile can read (lower case, no dot).
 AUDIO_EXTENSIONS = frozenset(
@@ -157,14 +157,7 @@ def write(path: str | os.PathLike, x: np.ndarray, sample_rate_hz: int,
     container = {"wav": "WAV", "flac": "FLAC", "aif": "AIFF", "aiff": "AIFF"}.get(ext, "WAV")
     if container == "FLAC" and subtype == "FLOAT":
         subtype = "PCM_24"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
+    with atomic_path(path, ".tmp") as tmp:
         sf.write(tmp, np.asarray(x, dtype=np.float32), int(sample_rate_hz),
                  subtype=subtype, format=container)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path

@@ -78,14 +78,20 @@ def vector_stream(name: str, size: int, per: str = "sequence") -> Stream:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The architecture: the declared input streams and the recurrent core.
+    """The architecture: the declared input streams and the core between them and the logits.
 
     Attributes:
       streams: the inputs, in the order their features are concatenated.
-      cell: "lstm" or "gru".
-      layers: number of stacked recurrent layers.
-      units: units per recurrent layer.
-      dropout: dropout between layers during training.
+      core: "flat" (recurrent layers stepping once per sample) or "tiered" (a
+        frame-level RNN stepping once per `frame` samples conditions a
+        sample-level MLP; see tiered.py).
+      cell: "lstm" or "gru" (tiered: the frame tier's).
+      layers: number of stacked recurrent layers (tiered: the frame tier's).
+      units: units per recurrent layer (tiered: the frame tier's).
+      dropout: dropout between recurrent layers during training (flat).
+      frame: tiered: samples per frame, F.
+      sample_units: tiered: width of the sample-level MLP.
+      sample_layers: tiered: its layers before the logits (the first reads the window).
     """
 
     streams: tuple[Stream, ...] = (code_stream("prev", "target", 64),)
@@ -93,6 +99,10 @@ class ModelConfig:
     layers: int = 2
     units: int = 256
     dropout: float = 0.0
+    core: str = "flat"
+    frame: int = 16
+    sample_units: int = 256
+    sample_layers: int = 2
 
     def validate(self) -> None:
         if self.cell not in ("lstm", "gru"):
@@ -110,6 +120,18 @@ class ModelConfig:
             raise AudioRNNError(f"stream names must be unique, got {names}")
         if not any(s.per == "step" for s in self.streams):
             raise AudioRNNError("a model needs a per-step input (the previous code or a dry input)")
+        if self.core not in ("flat", "tiered"):
+            raise AudioRNNError(f"--core must be flat or tiered, got {self.core!r}")
+        if self.core == "tiered":
+            if not 2 <= self.frame <= 256:
+                raise AudioRNNError(f"--frame must be in [2, 256], got {self.frame}")
+            if not (1 <= self.sample_units <= 4096 and 1 <= self.sample_layers <= 8):
+                raise AudioRNNError("--sample-units must be in [1, 4096] and --sample-layers in [1, 8]")
+            others = [s.name for s in self.streams if s.kind == "code" and not s.feedback]
+            if not self.feedback or others:
+                raise AudioRNNError("the tiered core models a signal from its own past; an input "
+                                    f"stream ({', '.join(others) or 'no previous code'}) needs "
+                                    "--core flat")
 
     def stream(self, name: str) -> Stream | None:
         return next((s for s in self.streams if s.name == name), None)

@@ -2,7 +2,7 @@
 
 The recurrent state is carried from step to step (a window is never re-run).
 Each chunk of steps is one call of a compiled `tf.while_loop` that samples on
-the device with `tf.random.stateless_categorical`, for B streams at once. The
+the device (inverse CDF from `tf.random.stateless_uniform`), for B streams at once. The
 loop iterates over the model's declared streams: the feedback stream gets the
 code just chosen, every other per-step stream its given value at that step,
 and every per-sequence stream is folded into one bias before the loop.
@@ -25,7 +25,7 @@ from audiornn.config import RunConfig
 from audiornn.errors import AudioRNNError
 from audiornn.model import load_run
 from audiornn.progress import Progress
-from audiornn.step import Core
+from audiornn.step import make_core
 from audiornn.writer import AudioWriter, output_paths
 
 DECODE_MODES = ("sample", "argmax", "mean")
@@ -37,8 +37,13 @@ def _decode(logits, mode: str, temperature, seed, table):
         codes = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return codes, tf.gather(table, codes)
     if mode == "sample":
-        codes = tf.random.stateless_categorical(logits / temperature, 1, seed=seed,
-                                                dtype=tf.int32)[:, 0]
+        # Inverse-CDF sampling: one uniform number per stream. On a 2-core CPU it
+        # made the loop 1.5x (flat) to 2.8x (tiered) faster than
+        # tf.random.stateless_categorical, which draws one per class.
+        u = tf.random.stateless_uniform(tf.shape(logits)[:1], seed=seed)
+        cdf = tf.cumsum(tf.nn.softmax(logits / temperature, axis=-1), axis=-1)
+        codes = tf.reduce_sum(tf.cast(cdf < u[:, None] * cdf[:, -1:], tf.int32), axis=-1)
+        codes = tf.minimum(codes, dsp.N_CLASSES - 1)
         return codes, tf.gather(table, codes)
     probs = tf.nn.softmax(logits / temperature, axis=-1)
     values = tf.linalg.matvec(probs, table)
@@ -64,7 +69,7 @@ class Generator:
         self.config = config
         self.codec = config.codec
         self.job = jobs.get(config.job.name)
-        self.core = Core(model, config.model)
+        self.core = make_core(model, config.model)
         self.chunk = int(chunk)
         self.sample_rate = int(self.codec.sample_rate)
         self.labels = list(config.job.labels)
@@ -99,7 +104,7 @@ class Generator:
                 inputs = {name: v[:, t] for name, v in given.items()}
                 if core.feedback:
                     inputs[core.feedback] = prev
-                logits, state = core.step(core.first_input(inputs, bias), state)
+                logits, state = core.step(inputs, bias, state)
                 nxt, val = _decode(logits, mode, temperature, tf.stack([seed, step0 + t]), table)
                 return t + 1, nxt, state, codes.write(t, nxt), values.write(t, val)
 

@@ -1,7 +1,8 @@
 """The Keras model builder, and loading/saving a run directory.
 
 One builder serves every job: it iterates over the model config's declared
-streams (config.Stream). Per step, each code stream is embedded, each
+streams (config.Stream). The tiered core's layers are in tiered.py; below is
+the flat core. Per step, each code stream is embedded, each
 per-step vector is taken as it is; per sequence, a label is embedded and a
 vector taken as it is, then repeated along time. The features are concatenated
 in declared order and feed the stacked recurrent layers and Dense(256) logits.
@@ -57,6 +58,10 @@ def build_model(config: ModelConfig) -> keras.Model:
     """
     config.validate()
     inputs = {s.name: stream_input(s) for s in config.streams}
+    if config.core == "tiered":
+        from audiornn import tiered
+
+        return keras.Model(inputs, tiered.build(config, inputs), name="audiornn")
     reference = next(inputs[s.name] for s in config.streams if s.per == "step")
     parts = []
     for s in config.streams:

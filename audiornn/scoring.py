@@ -29,10 +29,10 @@ class Scorer:
     def __init__(self, model, config: RunConfig, chunk: int = 4096, batch: int = 32):
         import tensorflow as tf
 
-        from audiornn.step import Core
+        from audiornn.step import make_core
 
         self.tf = tf
-        self.core = Core(model, config.model)
+        self.core = make_core(model, config.model)
         self.chunk, self.batch = int(chunk), int(batch)
         self._fn = tf.function(self._chunk_fn, reduce_retracing=True, jit_compile=True)
 

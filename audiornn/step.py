@@ -97,16 +97,18 @@ class Core:
 
     # ------------------------------------------------------------------ steps and sequences
 
-    def step(self, x0, state: tuple):
+    def step(self, inputs: dict, bias, state: tuple):
         """One time step for a batch of streams.
 
         Args:
-          x0: (batch, G) layer 0's input projection (from `first_input`).
+          inputs: per-step stream name -> (batch,) codes or (batch, size) vectors.
+          bias: (batch, G) from `sequence_bias`.
           state: the flattened state tuple.
 
         Returns:
           (logits (batch, 256), new state tuple).
         """
+        x0 = self.first_input(inputs, bias)
         new, k, h = [], 0, None
         for i, cell in enumerate(self.cells):
             st = tuple(state[k:k + cell.n_state])
@@ -139,3 +141,12 @@ class Core:
         if logits:
             out = ops.transpose(ops.matmul(hs, self.out_kernel) + self.out_bias, (1, 0, 2))
         return out, tuple(new)
+
+
+def make_core(model: keras.Model, config: ModelConfig):
+    """The step math of a model's core: step.Core (flat) or tiered.TieredCore."""
+    if config.core == "tiered":
+        from audiornn.tiered import TieredCore
+
+        return TieredCore(model, config)
+    return Core(model, config)

@@ -77,8 +77,12 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     given = {k: v for k, v in (options or {}).items() if v is not None}
     merged = {**job.train_defaults(meta), **given}
     streams = job.streams(meta, int(merged.get("embedding", 64)), bool(merged.get("feedback", True)))
-    model = ModelConfig(streams=streams, **{k: merged[k] for k in ("cell", "layers", "units", "dropout")
-                                            if k in merged})
+    arch = {f.name for f in dataclasses.fields(ModelConfig)} - {"streams"}
+    model = ModelConfig(streams=streams, **{k: merged[k] for k in arch if k in merged})
+    if model.core == "tiered":  # windows and burn-in in whole frames
+        for key in ("window", "burn_in"):
+            n = merged.get(key, getattr(TrainConfig, key))
+            merged[key] = -(-n // model.frame) * model.frame
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     return model, TrainConfig(**{k: v for k, v in merged.items() if k in names})
 
@@ -221,6 +225,10 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_cfg = train_cfg or default_train
     train_cfg.validate()
     model_cfg.validate()
+    if model_cfg.core == "tiered" and (train_cfg.window % model_cfg.frame
+                                       or train_cfg.burn_in % model_cfg.frame):
+        raise AudioRNNError(f"--window and --burn-in must be whole frames of {model_cfg.frame} "
+                            f"for the tiered core, got {train_cfg.window} and {train_cfg.burn_in}")
     if tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
     run_dir = Path(run_dir)
@@ -316,11 +324,21 @@ def make_parser():
     p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
                    help=f"leading positions of each window that are not scored (default {t.burn_in}; "
                         "one-shots: 0, windows start from silence)")
-    p.add_argument("--cell", choices=["lstm", "gru"], default=None, help=f"default {m.cell}")
+    p.add_argument("--core", choices=["flat", "tiered"], default=None,
+                   help="tiered: a frame-level RNN conditions a sample-level MLP (default for "
+                        "generate and one-shots); flat: recurrent layers at every sample (effects)")
+    p.add_argument("--frame", type=cli.positive_int, default=None,
+                   help=f"tiered: samples per frame (default {m.frame})")
+    p.add_argument("--sample-units", type=cli.positive_int, default=None,
+                   help=f"tiered: width of the sample-level MLP (default {m.sample_units})")
+    p.add_argument("--sample-layers", type=cli.positive_int, default=None,
+                   help=f"tiered: layers of the sample-level MLP (default {m.sample_layers})")
+    p.add_argument("--cell", choices=["lstm", "gru"], default=None,
+                   help=f"default {m.cell} (tiered: the frame tier's)")
     p.add_argument("--layers", type=cli.positive_int, default=None,
-                   help=f"recurrent layers (default {m.layers}; effects 1)")
+                   help=f"recurrent layers (default {m.layers}; effects 1; tiered: the frame tier's)")
     p.add_argument("--units", type=cli.positive_int, default=None,
-                   help=f"units per layer (default {m.units}; effects 32)")
+                   help=f"units per layer (default {m.units}; effects 32; tiered: the frame tier's)")
     p.add_argument("--embedding", type=cli.positive_int, default=None,
                    help="size of the code embeddings (default 64)")
     p.add_argument("--dropout", type=cli.fraction, default=None, help=f"default {m.dropout}")

@@ -42,7 +42,7 @@ def test_step_logits_equal_full_sequence_logits(cell, layers):
     state, steps = core.zero_state(3), []
     bias = core.sequence_bias(None, 3)
     for t in range(30):
-        logits, state = core.step(core.first_input({"prev": codes[:, t]}, bias), state)
+        logits, state = core.step({"prev": codes[:, t]}, bias, state)
         steps.append(logits.numpy())
     np.testing.assert_allclose(np.stack(steps, 1), ref, atol=1e-4)
     seq_logits, _ = core.run({"prev": codes}, bias, core.zero_state(3))
@@ -177,3 +177,21 @@ def test_cli_missing_run_and_unwritable_output(tiny_run, tmp_path, capsys):
     (tmp_path / "foreign").mkdir()
     assert run_main([str(tmp_path / "foreign"), "--out", str(tmp_path / "o.wav")]) == 2
     assert "not an audiornn run" in capsys.readouterr().err
+
+
+def test_sampler_draws_from_the_softmax():
+    import tensorflow as tf
+
+    from audiornn.loop import _decode
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, 256).astype("float32")
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    table = tf.constant(dsp.mu_law_decode(np.arange(256)))
+    batch = tf.constant(np.tile(logits, (4000, 1)))
+    codes = np.concatenate([_decode(batch, "sample", 1.0, tf.constant([3, k]), table)[0].numpy()
+                            for k in range(10)])
+    freq = np.bincount(codes, minlength=256) / len(codes)
+    assert 0.5 * np.abs(freq - probs).sum() < 0.03  # total variation distance
+    assert codes.min() >= 0 and codes.max() <= 255

@@ -47,7 +47,7 @@ def test_step_core_equals_keras_with_every_kind_of_stream():
     state, steps = core.zero_state(b), []
     for k in range(t):
         inputs = {"prev": x["prev"][:, k], "dry": x["dry"][:, k], "pos": x["pos"][:, k]}
-        logits, state = core.step(core.first_input(inputs, bias), state)
+        logits, state = core.step(inputs, bias, state)
         steps.append(logits.numpy())
     np.testing.assert_allclose(np.stack(steps, 1), ref, atol=1e-4)
     seq, _ = core.run({"prev": x["prev"], "dry": x["dry"], "pos": x["pos"]}, bias, core.zero_state(b))

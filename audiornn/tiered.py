@@ -1,0 +1,297 @@
+"""The tiered core (SampleRNN-style): a frame-level RNN at 1/F of the rate conditions a sample-level MLP.
+
+Per frame of F samples, the frame tier (stacked LSTM/GRU) sees the previous
+frame's F codes as their decoded values, plus every per-sequence stream
+(labels, vectors); a learned projection turns its output into F per-sample
+conditioning vectors. Per sample, the sample tier sees the embeddings of the
+last F codes (a causal window of F), adds the conditioning vector of its
+position in the frame (and any per-step vector), and an MLP gives 256 logits.
+Most parameters run at 1/F of the sample rate.
+
+This module holds both the Keras model (training) and its step math on the
+trained weights (generation, priming, scoring); tests prove they agree.
+
+Alignment, for a window of T = K F codes whose previous codes are prev[0..T):
+frame j of the frame tier reads prev[(j-1)F .. jF) (frame 0 reads F silence
+codes) and conditions positions [jF, (j+1)F); the sample tier at position t
+reads prev[t-F+1 .. t] (silence codes before the window).
+
+The step state is (frame-tier cell states..., cond (B, F, W), buf (B, F) the
+last F previous codes, phase (a scalar: the position within the frame)).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from audiornn import dsp
+from audiornn.cells import CELLS, KERAS_LAYERS
+
+# ---------------------------------------------------------------- Keras layers
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class FrameCodes(keras.layers.Layer):
+    """(B, T) previous codes -> (B, T/F, F): frame j holds prev[(j-1)F .. jF), frame 0 silence."""
+
+    def __init__(self, frame: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frame = int(frame)
+
+    def call(self, prev):
+        b, t = ops.shape(prev)[0], ops.shape(prev)[1]
+        pad = ops.full((b, self.frame), dsp.SILENCE_CODE, dtype=prev.dtype)
+        shifted = ops.concatenate([pad, prev], axis=1)[:, :t]
+        return ops.reshape(shifted, (b, -1, self.frame))
+
+    def compute_output_shape(self, shape):
+        return (shape[0], None if shape[1] is None else shape[1] // self.frame, self.frame)
+
+    def get_config(self):
+        return {**super().get_config(), "frame": self.frame}
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class SilencePad(keras.layers.Layer):
+    """Prepends `n` silence codes along time: the sample tier's window before the first code."""
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n = int(n)
+
+    def call(self, prev):
+        pad = ops.full((ops.shape(prev)[0], self.n), dsp.SILENCE_CODE, dtype=prev.dtype)
+        return ops.concatenate([pad, prev], axis=1)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], None if shape[1] is None else shape[1] + self.n)
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class FramesToSamples(keras.layers.Layer):
+    """(B, K, F * W) -> (B, K * F, W): each frame's projection split into its F positions."""
+
+    def __init__(self, frame: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frame = int(frame)
+
+    def call(self, x):
+        b, k = ops.shape(x)[0], ops.shape(x)[1]
+        return ops.reshape(x, (b, k * self.frame, -1))
+
+    def compute_output_shape(self, shape):
+        return (shape[0], None if shape[1] is None else shape[1] * self.frame,
+                shape[2] // self.frame)
+
+    def get_config(self):
+        return {**super().get_config(), "frame": self.frame}
+
+
+def build(config, inputs: dict) -> keras.KerasTensor:
+    """The tiered model's logits from its inputs (model.build_model makes the inputs).
+
+    Args:
+      config: the ModelConfig (core "tiered").
+      inputs: stream name -> Keras input.
+    """
+    from audiornn.model import BroadcastTime
+
+    f, w = config.frame, config.sample_units
+    prev_stream = next(s for s in config.streams if s.feedback)
+    prev = inputs[prev_stream.name]
+    values = keras.layers.Embedding(
+        256, 1, trainable=False, name="frame_values",
+        embeddings_initializer=keras.initializers.Constant(
+            dsp.mu_law_decode(np.arange(256))[:, None]))
+    frames = keras.layers.Reshape((-1, f), name="frame_inputs")(
+        values(FrameCodes(f, name="frame_codes")(prev)))
+    parts = [frames]
+    for s in config.streams:
+        if s.per != "sequence":
+            continue
+        x = inputs[s.name]
+        if s.kind == "label":
+            x = keras.layers.Embedding(s.classes, s.size, name=f"{s.name}_embedding")(x)
+        parts.append(BroadcastTime(name=f"{s.name}_broadcast")([x, frames]))
+    x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="frame_concat")(parts)
+    rnn = KERAS_LAYERS[config.cell]
+    for i in range(config.layers):
+        x = rnn(config.units, return_sequences=True, name=f"rnn{i}")(x)
+    cond = FramesToSamples(f, name="frame_to_samples")(
+        keras.layers.Dense(f * w, name="frame_proj")(x))
+    emb = keras.layers.Embedding(256, prev_stream.size, name=f"{prev_stream.name}_embedding")(
+        SilencePad(f - 1, name="sample_pad")(prev))
+    z = keras.layers.Conv1D(w, f, padding="valid", name="sample_in")(emb)
+    z = keras.layers.Add(name="sample_cond")([z, cond])
+    for s in config.streams:
+        if s.per == "step" and s.kind == "vector":
+            z = keras.layers.Add(name=f"{s.name}_add")(
+                [z, keras.layers.Dense(w, use_bias=False, name=f"{s.name}_sample")(inputs[s.name])])
+    z = keras.layers.Activation("relu", name="sample_relu0")(z)
+    for i in range(1, config.sample_layers):
+        z = keras.layers.Dense(w, activation="relu", name=f"sample{i}")(z)
+    return keras.layers.Dense(dsp.N_CLASSES, name="logits", dtype="float32")(z)
+
+
+# ---------------------------------------------------------------- step math
+
+
+class TieredCore:
+    """The trained tiered network as plain tensors; the same interface as step.Core."""
+
+    def __init__(self, model: keras.Model, config):
+        self.config = config
+        self.frame, self.width = config.frame, config.sample_units
+        f = self.frame
+        self.cells = [CELLS[config.cell](model.get_layer(f"rnn{i}"), first=i == 0)
+                      for i in range(config.layers)]
+        k0 = self.cells[0].kernel_np
+        self.values = ops.convert_to_tensor(dsp.mu_law_decode(np.arange(256)).astype(np.float32))
+        self.frame_kernel = ops.convert_to_tensor(k0[:f].astype(np.float32))  # (F, G)
+        self.bias0 = self.cells[0].input_bias_np.astype(np.float32)
+        self.tables: dict = {}
+        pos = f
+        self.sequence_streams = [s for s in config.streams if s.per == "sequence"]
+        for s in self.sequence_streams:
+            rows = k0[pos:pos + s.size]
+            if s.kind == "label":
+                rows = model.get_layer(f"{s.name}_embedding").embeddings.numpy() @ rows
+            self.tables[s.name] = rows.astype(np.float32)
+            pos += s.size
+        assert pos == k0.shape[0], "frame-tier kernel rows do not match the declared streams"
+        proj = model.get_layer("frame_proj")
+        self.proj_kernel = ops.convert_to_tensor(proj.kernel.numpy())
+        self.proj_bias = ops.convert_to_tensor(proj.bias.numpy())
+        self.feedback = next(s.name for s in config.streams if s.feedback)
+        emb = model.get_layer(f"{self.feedback}_embedding").embeddings.numpy()  # (256, E)
+        conv = model.get_layer("sample_in")
+        kern = conv.kernel.numpy()  # (F, E, W)
+        # Position i of the window: a (256, W) table; stacked so one gather serves all F.
+        self.window_tables = ops.convert_to_tensor(
+            np.concatenate([emb @ kern[i] for i in range(f)]).astype(np.float32))  # (F*256, W)
+        self.window_offsets = ops.convert_to_tensor(np.arange(f, dtype=np.int32) * 256)
+        self.sample_bias = ops.convert_to_tensor(conv.bias.numpy())
+        self.step_vectors = {s.name: ops.convert_to_tensor(
+            model.get_layer(f"{s.name}_sample").kernel.numpy())
+            for s in config.streams if s.per == "step" and s.kind == "vector"}
+        self.step_streams = [s for s in config.streams if s.per == "step"]
+        self.mlp = []
+        for i in range(1, config.sample_layers):
+            d = model.get_layer(f"sample{i}")
+            self.mlp.append((ops.convert_to_tensor(d.kernel.numpy()),
+                             ops.convert_to_tensor(d.bias.numpy())))
+        dense = model.get_layer("logits")
+        self.out_kernel = ops.convert_to_tensor(dense.kernel.numpy())
+        self.out_bias = ops.convert_to_tensor(dense.bias.numpy())
+        self.n_cell_states = sum(c.n_state for c in self.cells)
+
+    # ------------------------------------------------------------------ state
+
+    def zero_state(self, batch: int) -> tuple:
+        cells = tuple(t for c in self.cells for t in c.zero_state(batch))
+        return cells + (ops.zeros((batch, self.frame, self.width)),
+                        ops.full((batch, self.frame), dsp.SILENCE_CODE, dtype="int32"),
+                        ops.convert_to_tensor(np.int32(0)))
+
+    def sequence_bias(self, conditions: dict | None, batch: int):
+        """The frame tier's layer-0 bias plus every per-sequence stream (see step.Core)."""
+        bias = np.tile(self.bias0, (batch, 1))
+        for s in self.sequence_streams:
+            v = (conditions or {}).get(s.name)
+            if v is not None:
+                table = self.tables[s.name]
+                bias = bias + np.broadcast_to(np.asarray(v, np.float32), (batch, table.shape[0])) @ table
+        return ops.convert_to_tensor(bias.astype(np.float32))
+
+    # ------------------------------------------------------------------ pieces
+
+    def _frame_step(self, buf, bias, cells: tuple):
+        """One frame-tier step from the last F codes: (per-position conditioning, new cell states)."""
+        z = ops.matmul(ops.take(self.values, buf, axis=0), self.frame_kernel) + bias
+        new, k, h = [], 0, None
+        for i, cell in enumerate(self.cells):
+            st = tuple(cells[k:k + cell.n_state])
+            h, st = cell.step(z, st) if i == 0 else cell.step_raw(h, st)
+            new += list(st)
+            k += cell.n_state
+        cond = ops.matmul(h, self.proj_kernel) + self.proj_bias
+        return ops.reshape(cond, (-1, self.frame, self.width)), tuple(new)
+
+    def _sample_logits(self, z):
+        """The MLP from the first layer's pre-activation to the logits (any leading shape)."""
+        h = ops.relu(z)
+        for kernel, bias in self.mlp:
+            h = ops.relu(ops.matmul(h, kernel) + bias)
+        return ops.matmul(h, self.out_kernel) + self.out_bias
+
+    def _vectors(self, inputs: dict):
+        out = 0.0
+        for name, kernel in self.step_vectors.items():
+            out = out + ops.matmul(inputs[name], kernel)
+        return out
+
+    # ------------------------------------------------------------------ step and run
+
+    def step(self, inputs: dict, bias, state: tuple):
+        """One sample for a batch: inputs hold this step's previous code (and per-step vectors)."""
+        n = self.n_cell_states
+        cells, cond, buf, phase = state[:n], state[n], state[n + 1], state[n + 2]
+
+        def new_frame():
+            c, s = self._frame_step(buf, bias, cells)
+            return (c,) + s
+
+        def same_frame():
+            return (cond,) + tuple(cells)
+
+        import tensorflow as tf  # the loops are TensorFlow's (see loop.py)
+
+        out = tf.cond(ops.equal(phase, 0), new_frame, same_frame)
+        cond, cells = out[0], tuple(out[1:])
+        prev = ops.cast(inputs[self.feedback], "int32")
+        buf = ops.concatenate([buf[:, 1:], prev[:, None]], axis=1)
+        window = ops.take(self.window_tables, buf + self.window_offsets, axis=0)  # (B, F, W)
+        z = ops.sum(window, axis=1) + self.sample_bias + ops.take(cond, phase, axis=1)
+        z = z + self._vectors(inputs)
+        logits = self._sample_logits(z)
+        return logits, cells + (cond, buf, ops.mod(phase + 1, self.frame))
+
+    def run(self, inputs: dict, bias, state: tuple, logits: bool = True):
+        """Whole sequences from a state at a frame boundary (phase 0): (B, T) -> (B, T, 256).
+
+        The returned state continues exactly, also when T is not a multiple of F
+        (its phase is then T mod F).
+        """
+        f = self.frame
+        n = self.n_cell_states
+        cells, buf = state[:n], state[n + 1]
+        prev = ops.cast(inputs[self.feedback], "int32")
+        b, t = ops.shape(prev)[0], ops.shape(prev)[1]
+        k = (t + f - 1) // f
+        codes = ops.concatenate([buf, prev, ops.full((b, k * f), dsp.SILENCE_CODE, "int32")], axis=1)
+        frames = ops.reshape(codes[:, :k * f], (b, k, f))  # frame j: the F codes before it
+        zs = ops.matmul(ops.take(self.values, frames, axis=0), self.frame_kernel) + bias[:, None, :]
+        zs = ops.transpose(zs, (1, 0, 2))
+        new, j, hs = [], 0, None
+        for i, cell in enumerate(self.cells):
+            if i > 0:
+                zs = cell.project(hs)
+            hs, st = cell.sequence(zs, tuple(cells[j:j + cell.n_state]))
+            new += list(st)
+            j += cell.n_state
+        cond = ops.matmul(ops.transpose(hs, (1, 0, 2)), self.proj_kernel) + self.proj_bias  # (B, K, F*W)
+        cond_frames = ops.reshape(cond, (b, k, f, self.width))
+        window = ops.concatenate([buf[:, 1:], prev], axis=1)  # (B, F - 1 + T)
+        z = self.sample_bias + ops.reshape(cond_frames, (b, k * f, self.width))[:, :t]
+        for i in range(f):
+            z = z + ops.take(self.window_tables, window[:, i:i + t] + i * 256, axis=0)
+        z = z + self._vectors(inputs)
+        out = self._sample_logits(z) if logits else None
+        last = ops.concatenate([buf, prev], axis=1)[:, -f:]
+        phase = ops.cast(ops.mod(ops.convert_to_tensor(t), f), "int32")
+        return out, tuple(new) + (cond_frames[:, -1], last, phase)

@@ -1,0 +1,133 @@
+"""The tiered core: causal, its step math equals the Keras model, it primes, saves and learns."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from helpers import mconf, sine_dataset
+
+from audiornn import dsp
+from audiornn.config import run_config
+from audiornn.loop import Generator
+from audiornn.model import build_model, load_run, save_model_atomic
+from audiornn.step import make_core
+
+F = 4
+
+
+def tiered(labels=0, vectors=(), cell="lstm", layers=2):
+    return dataclasses.replace(mconf(cell=cell, layers=layers, units=12, embedding=6, n_labels=labels,
+                                     vectors=vectors),
+                               core="tiered", frame=F, sample_units=10, sample_layers=2)
+
+
+def random_model(mc, seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    m = build_model(mc)
+    rng = np.random.default_rng(seed)
+    for w in m.trainable_weights:
+        w.assign(w + rng.normal(0, 0.3, w.shape).astype("float32"))
+    return m
+
+
+def inputs(mc, b, t, seed=1):
+    rng = np.random.default_rng(seed)
+    x = {"prev": rng.integers(0, 256, (b, t)).astype("int32")}
+    for s in mc.streams:
+        if s.kind == "label":
+            x[s.name] = rng.integers(0, s.classes, b).astype("int32")
+        elif s.kind == "vector":
+            shape = (b, t, s.size) if s.per == "step" else (b, s.size)
+            x[s.name] = rng.normal(size=shape).astype("float32")
+    return x
+
+
+def conditions(mc, x):
+    out = {}
+    for s in mc.streams:
+        if s.kind == "label":
+            out[s.name] = np.eye(s.classes)[x[s.name]]
+        elif s.kind == "vector" and s.per == "sequence":
+            out[s.name] = x[s.name]
+    return out
+
+
+def test_causal():
+    mc = tiered()
+    m = random_model(mc)
+    x = inputs(mc, 1, 32)
+    ref = m(x).numpy()[0]
+    for t in (0, 5, 7, 8, 20):
+        y = {k: v.copy() for k, v in x.items()}
+        y["prev"][0, t] = (y["prev"][0, t] + 77) % 256  # prev[t] is the code at position t - 1
+        out = m(y).numpy()[0]
+        np.testing.assert_allclose(out[:t], ref[:t], atol=1e-6)
+        assert np.abs(out[t] - ref[t]).max() > 1e-4  # and it does see it at once
+
+
+@pytest.mark.parametrize("cell,labels,vectors", [("lstm", 0, ()), ("gru", 3, (("knob", 2, "sequence"),)),
+                                                 ("lstm", 0, (("pos", 1, "step"),))])
+def test_step_and_run_equal_teacher_forcing(cell, labels, vectors):
+    mc = tiered(labels, vectors, cell)
+    m = random_model(mc)
+    b, t = 2, 24
+    x = inputs(mc, b, t)
+    ref = m(x).numpy()
+    core = make_core(m, mc)
+    bias = core.sequence_bias(conditions(mc, x), b)
+    state, steps = core.zero_state(b), []
+    per_step = [s.name for s in mc.streams if s.per == "step"]
+    for k in range(t):
+        logits, state = core.step({n: x[n][:, k] for n in per_step}, bias, state)
+        steps.append(logits.numpy())
+    np.testing.assert_allclose(np.stack(steps, 1), ref, atol=1e-4)
+    whole, _ = core.run({n: x[n] for n in per_step}, bias, core.zero_state(b))
+    np.testing.assert_allclose(whole.numpy(), ref, atol=1e-4)
+    # In chunks (a frame-aligned one, then one that ends mid-frame), the state carried over.
+    a, st = core.run({n: x[n][:, :8] for n in per_step}, bias, core.zero_state(b))
+    c, st = core.run({n: x[n][:, 8:18] for n in per_step}, bias, st)
+    np.testing.assert_allclose(np.concatenate([a, c], 1), ref[:, :18], atol=1e-4)
+    # ... and the step loop continues from a run that ended mid-frame.
+    for k in range(18, t):
+        logits, st = core.step({n: x[n][:, k] for n in per_step}, bias, st)
+        np.testing.assert_allclose(logits.numpy(), ref[:, k], atol=1e-4)
+
+
+def test_priming_then_sampling_equals_the_model_over_both():
+    mc = tiered()
+    m = random_model(mc, seed=4)
+    g = Generator(m, run_config(mc), chunk=11)
+    prime = np.random.default_rng(2).integers(0, 256, 23).astype("int32")
+    cont = np.concatenate(list(g.sample(30, greedy=True, prime_codes=prime)), axis=1)[0]
+    full = np.concatenate([prime, cont])
+    logits = m({"prev": full[None, :-1]}).numpy()[0]
+    assert np.array_equal(np.argmax(logits[len(prime) - 1:], axis=-1), cont)
+
+
+def test_save_and_load_give_identical_logits(tmp_path):
+    mc = tiered(labels=2)
+    m = random_model(mc)
+    (tmp_path / "run").mkdir()
+    run_config(mc, labels=("a", "b")).save(tmp_path / "run")
+    save_model_atomic(m, tmp_path / "run" / "model.keras")
+    loaded, cfg = load_run(tmp_path / "run")
+    assert cfg.model == mc
+    x = inputs(mc, 2, 16)
+    np.testing.assert_array_equal(loaded(x).numpy(), m(x).numpy())
+
+
+def test_tiny_clip_overfits(tmp_path):
+    from audiornn.config import TrainConfig
+    from audiornn.train import train
+
+    ds = sine_dataset(tmp_path, seconds=(0.5,), val_fraction=0.0)
+    hist = train(ds, tmp_path / "run", options=dict(core="tiered", frame=8, layers=1, units=32,
+                                                     sample_units=32, embedding=8),
+                 train_cfg=TrainConfig(window=128, burn_in=16, batch_size=8, epochs=3,
+                                       steps_per_epoch=40, learning_rate=1e-2), verbose=0)
+    assert hist["bits"][-1] < 0.5 < hist["bits"][0] - 3, hist["bits"]
+    _, cfg = load_run(tmp_path / "run")
+    assert cfg.model.core == "tiered" and cfg.model.frame == 8
+    assert dsp.SILENCE_CODE == 128
