@@ -37,6 +37,7 @@ from audiornn.plots import (
     plot_effect,
     plot_hit_spectra,
     plot_hits,
+    plot_levels,
     plot_spectra,
     plot_spectrograms,
 )
@@ -294,20 +295,25 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     if gen_clips:
         seconds = max(len(x) for x in gen_clips.values()) / rate
         clips = dict(gen_clips)
-        section: dict = {"clips": {name: metrics.audio_stats(x, rate) for name, x in gen_clips.items()}}
-        real = None
+        real, reference = None, None
         if ds is not None and ds.split("val"):
             real_codes = np.concatenate(
                 [s["target"] for s in dataset_sequences(ds, "val", int(seconds * rate), seed)])
             real = codec.decode(real_codes)[0]
             clips["real (held-out)"] = real
-            section["real"] = metrics.audio_stats(real, rate)
-            for name, x in gen_clips.items():
-                section["clips"][name]["spectral_distance_db"] = metrics.spectral_distance_db(x, real, rate)
+            reference = metrics.active_median_db(real)
         else:
             result["skipped"]["real"] = "no held-out audio to compare with"
+        section: dict = {"clips": {name: metrics.audio_stats(x, rate, reference)
+                                   for name, x in gen_clips.items()}}
+        if real is not None:
+            section["real"] = metrics.audio_stats(real, rate, reference)
+            section["real"]["active_median_dbfs"] = reference
+            for name, x in gen_clips.items():
+                section["clips"][name]["spectral_distance_db"] = metrics.spectral_distance_db(x, real, rate)
         result["plots"].append(plot_spectrograms(clips, rate, plots_dir / "spectrograms.png"))
         result["plots"].append(plot_spectra(clips, rate, plots_dir / "spectra.png"))
+        result["plots"].append(plot_levels(clips, rate, plots_dir / "levels.png"))
         result["generated"] = section
 
     # One-shots: per label, generated hits against the real ones.

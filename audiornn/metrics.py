@@ -210,12 +210,93 @@ def spectral_flatness(x: np.ndarray, sample_rate: int) -> float:
     return float(np.exp(np.mean(np.log(p))) / np.mean(p))
 
 
-def audio_stats(x: np.ndarray, sample_rate: int) -> dict:
-    """The per-signal numbers of the generated-audio section."""
-    return {"seconds": len(x) / sample_rate, "silent_fraction": silent_fraction(x),
-            "flatness": spectral_flatness(x, sample_rate),
-            "rms_dbfs": float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64)))
-                                            + 1e-12)) if len(x) else -240.0}
+def level_match(x: np.ndarray, reference_db: float, frame: int = 1024,
+                tolerance_db: float = 10.0) -> float:
+    """Share of x's frames whose RMS is within `tolerance_db` of a reference level (dBFS).
+
+    With the real audio's median active-frame level as the reference, quiet
+    noise and silence score near 0 and audio at the data's level near 1.
+    """
+    db = frame_rms_db(x, frame)
+    return float(np.mean(np.abs(db - reference_db) <= tolerance_db)) if len(db) else 0.0
+
+
+def active_median_db(x: np.ndarray, frame: int = 1024, threshold_db: float = SILENT_DBFS) -> float:
+    """The median RMS level (dBFS) of the frames above `threshold_db` (-inf if none)."""
+    db = frame_rms_db(x, frame)
+    db = db[db >= threshold_db]
+    return float(np.median(db)) if len(db) else float("-inf")
+
+
+def periodic_fraction(x: np.ndarray, sample_rate: int, frame: int = 1024,
+                      fmin_hz: float = 60.0, fmax_hz: float = 1000.0, threshold: float = 0.6,
+                      active_db: float = SILENT_DBFS) -> float:
+    """Share of active frames with a clear pitch between fmin and fmax.
+
+    A frame is active when its RMS is above `active_db` dBFS. Its pitch is
+    clear when the normalized autocorrelation
+    r(L) = sum x[n] x[n+L] / sqrt(sum x[n]^2 sum x[n+L]^2) (sums over the
+    frame's overlap at lag L) exceeds `threshold` at some lag L in
+    [rate / fmax, rate / fmin]. Tones and voiced speech score near 1; noise
+    and isolated clicks near 0. Returns 0 when no frame is active.
+    """
+    x = np.asarray(x, np.float64)
+    frame = max(frame, int(np.ceil(2 * sample_rate / fmin_hz)))
+    lo, hi = max(1, int(sample_rate / fmax_hz)), int(np.ceil(sample_rate / fmin_hz))
+    n = len(x) // frame
+    if n == 0:
+        return 0.0
+    frames = x[: n * frame].reshape(n, frame)
+    rms_db = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-12)
+    frames = frames[rms_db > active_db]
+    if not len(frames):
+        return 0.0
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(2 * frame)))
+    spec = np.fft.rfft(frames, size, axis=1)
+    r = np.fft.irfft(np.abs(spec) ** 2, size, axis=1)[:, lo:hi + 1]
+    energy = np.cumsum(frames**2, axis=1)
+    total = energy[:, -1:]
+    lags = np.arange(lo, hi + 1)
+    head = energy[:, frame - 1 - lags]  # sum of x[0 : frame - L]^2
+    tail = total - energy[:, lags - 1]  # sum of x[L : frame]^2
+    norm = r / np.sqrt(np.maximum(head * tail, 1e-20))
+    return float(np.mean(norm.max(axis=1) > threshold))
+
+
+def stuck_silence_fraction(x: np.ndarray, sample_rate: int, min_seconds: float = 0.5,
+                           threshold_db: float = -50.0, frame: int = 1024) -> float:
+    """Share of time spent in silent stretches (frames below `threshold_db`) of at least
+    `min_seconds`: a generator that fell into silence and did not get out."""
+    db = frame_rms_db(x, frame)
+    if not len(db):
+        return 0.0
+    need = max(1, int(np.ceil(min_seconds * sample_rate / frame)))
+    stuck, run = 0, 0
+    for quiet in np.append(db < threshold_db, False):
+        if quiet:
+            run += 1
+        else:
+            stuck += run if run >= need else 0
+            run = 0
+    return float(stuck / len(db))
+
+
+def audio_stats(x: np.ndarray, sample_rate: int, reference_db: float | None = None) -> dict:
+    """The per-signal numbers of the generated-audio section.
+
+    Args:
+      reference_db: the real audio's median active-frame level, for `level_match`.
+    """
+    out = {"seconds": len(x) / sample_rate, "silent_fraction": silent_fraction(x),
+           "flatness": spectral_flatness(x, sample_rate),
+           "rms_dbfs": float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64)))
+                                           + 1e-12)) if len(x) else -240.0,
+           "periodic_fraction": periodic_fraction(x, sample_rate),
+           "stuck_silence_fraction": stuck_silence_fraction(x, sample_rate)}
+    if reference_db is not None and np.isfinite(reference_db):
+        out["level_match"] = level_match(x, reference_db)
+    return out
 
 
 def spectral_centroid(x: np.ndarray, sample_rate: int) -> float:

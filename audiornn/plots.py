@@ -156,6 +156,20 @@ def plot_spectra(clips: dict[str, np.ndarray], rate: int, path: Path) -> str:
     return _save(fig, path)
 
 
+def plot_levels(clips: dict[str, np.ndarray], rate: int, path: Path, frame: int = 1024) -> str:
+    """Each clip's frame level (dBFS) over time: where generated audio falls silent."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for name, x in clips.items():
+        db = metrics.frame_rms_db(x, frame)
+        ax.plot(np.arange(len(db)) * frame / rate, np.maximum(db, -100), label=name, lw=1)
+    ax.axhline(-50, color="0.5", ls="--", lw=0.8, label="-50 dBFS (silence)")
+    ax.set(xlabel="seconds", ylabel="frame level (dBFS)", title="level over time")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def waveform_png(wav: Path, png: Path) -> str:
     """A small waveform picture of a result (the web page's): a min/max envelope when long."""
     from audiornn import audio

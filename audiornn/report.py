@@ -27,15 +27,22 @@ def table(result: dict) -> str:
     g = result.get("generated")
     if g:
         lines.append("")
-        lines.append(f"  {'audio':<28}{'spec. dist. dB':>15}{'silent frames':>15}{'flatness':>10}")
+        lines.append(f"  {'audio':<24}{'spec. dist. dB':>15}{'silent':>8}{'stuck':>7}{'level ok':>10}"
+                     f"{'pitched':>9}{'flatness':>10}")
         rows = list(g["clips"].items())
         if "real" in g:
             rows.append(("real (held-out)", g["real"]))
         for name, v in rows:
             d = v.get("spectral_distance_db")
-            dist = f"{d:.1f}" if d is not None else "-"
-            lines.append(f"  {name[:27]:<28}{dist:>15}"
-                         f"{v['silent_fraction']:>15.0%}{v['flatness']:>10.3f}")
+            level = v.get("level_match")
+            lines.append(f"  {name[:23]:<24}{'-' if d is None else f'{d:.1f}':>15}"
+                         f"{v['silent_fraction']:>8.0%}{v.get('stuck_silence_fraction', 0):>7.0%}"
+                         f"{'-' if level is None else f'{level:.0%}':>10}"
+                         f"{v.get('periodic_fraction', 0):>9.0%}{v['flatness']:>10.3f}")
+        if "real" in g:
+            lines.append("  (silent: frames below -60 dBFS; stuck: time in silences of 0.5 s or more; "
+                         "level ok: frames within 10 dB of the real audio's median active level; "
+                         "pitched: active frames with a clear 60-1000 Hz pitch)")
     hits = result.get("oneshots")
     if hits:
         lines.append("")

@@ -116,8 +116,10 @@ def test_eval_cli_writes_plots_json_and_table(tiny_run, tmp_path, write_wav, cap
         for k in ("model", "unigram", "lpc"):
             assert 0 < h[k]["bits"] <= 16 and 0 <= h[k]["accuracy"] <= 1
     g = result["generated"]
-    assert set(g["clips"]["generated"]) >= {"spectral_distance_db", "silent_fraction", "flatness"}
-    assert len(result["plots"]) == 3
+    assert set(g["clips"]["generated"]) >= {"spectral_distance_db", "silent_fraction", "flatness",
+                                            "level_match", "periodic_fraction",
+                                            "stuck_silence_fraction"}
+    assert len(result["plots"]) == 4  # curves, spectrograms, spectra, levels
     for p in result["plots"]:
         data = open(p, "rb").read()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
@@ -142,3 +144,25 @@ def test_eval_errors_and_skips(tiny_run, tmp_path, capsys):
     result = json.loads((bare / "eval.json").read_text())
     assert result["curves"] is None and "history.csv" in result["skipped"]["curves"]
     assert result["heldout"][0]["model"]["bits"] > 0
+
+
+def test_level_and_periodicity_checks_tell_tones_noise_and_clicks_apart():
+    rate = 16000
+    t = np.arange(2 * rate) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    noise = 0.3 * np.random.default_rng(0).standard_normal(len(t))
+    clicks = np.zeros(len(t))
+    clicks[::4000] = 0.9  # a click every quarter second over silence
+    quiet = 0.003 * np.random.default_rng(1).standard_normal(len(t))  # -50 dBFS noise
+    ref = metrics.active_median_db(tone)
+    assert ref == pytest.approx(20 * np.log10(0.3 / np.sqrt(2)), abs=0.5)
+    assert metrics.periodic_fraction(tone, rate) == 1.0
+    assert metrics.periodic_fraction(noise, rate) == 0.0
+    assert metrics.periodic_fraction(clicks, rate) == 0.0
+    assert metrics.level_match(tone, ref) == 1.0
+    assert metrics.level_match(noise, ref) == 1.0  # same level, another sound
+    assert metrics.level_match(quiet, ref) == 0.0
+    assert metrics.level_match(clicks, ref) < 0.5
+    half_silent = np.concatenate([tone[:rate], np.zeros(rate)])
+    assert metrics.stuck_silence_fraction(half_silent, rate) == pytest.approx(0.5, abs=0.05)
+    assert metrics.stuck_silence_fraction(tone, rate) == 0.0

@@ -8,6 +8,7 @@ from pathlib import Path
 from audiornn import corpus, dataset
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.base import Job, WebForm
+from audiornn.jobs.generate import TIERED
 
 
 class OneshotJob(Job):
@@ -40,6 +41,7 @@ class OneshotJob(Job):
 
     def train_defaults(self, meta: dict) -> dict:
         # Whole hits from silence: a window covers the hit, nothing to burn in.
+        # (The tiered core rounds the window up to whole frames; the padding is unscored.)
         return {**self.defaults, "window": int(meta["oneshot"]["length_samples"]), "burn_in": 0}
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
@@ -66,6 +68,7 @@ JOB = OneshotJob(
     name="oneshot",
     summary="a folder of hits (--oneshot DIR / --demo-kit)",
     preemphasis=0.0,
+    defaults=dict(TIERED),
     start_mode="segment",
     eval_sections=("oneshots",),
     form=WebForm("shot", "Generate", "makes one-shots", fields=("count", "label", "mix"),
