@@ -19,37 +19,58 @@ from audiornn import audio, dsp
 
 
 def processed_blocks(path: str | os.PathLike, sample_rate: int, preemphasis: float,
-                     stats: dict | None = None) -> Iterator[np.ndarray]:
+                     stats: dict | None = None, max_silence: float = 0.0,
+                     silence_db: float = -50.0) -> Iterator[np.ndarray]:
     """Yields the resampled, pre-emphasized (not yet gained) signal of a file in blocks.
 
     Args:
-      stats: if given, receives "raw_peak", the peak of the mono source signal.
+      stats: if given, receives "raw_peak", the peak of the mono source signal,
+        and "silence_removed", the samples dropped by `max_silence`.
+      max_silence: when > 0, silent stretches (below `silence_db` dBFS) are
+        shortened to this many seconds (dsp.SilenceShortener), before pre-emphasis.
     """
     i = audio.info(path)
     rs = dsp.StreamResampler(i.sample_rate_hz, sample_rate)
+    cut = dsp.SilenceShortener(int(max_silence * sample_rate), silence_db,
+                               frame=max(1, sample_rate // 100)) if max_silence > 0 else None
     zi = None
     n_read = 0
+
+    def finish(y):
+        nonlocal zi
+        if cut is not None:
+            y = cut.process(y)
+        if len(y):
+            y, zi = dsp.preemphasis(y, preemphasis, zi)
+        return y
+
     for x in audio.blocks(path):
         n_read += len(x)
         if stats is not None:
             stats["raw_peak"] = max(stats.get("raw_peak", 0.0), float(np.max(np.abs(x))))
-        y = rs.process(x)
+        y = finish(rs.process(x))
         if len(y):
-            y, zi = dsp.preemphasis(y, preemphasis, zi)
             yield y
     if n_read < i.n_frames:
         raise audio.BadAudioFile(path, f"truncated: header promises {i.n_frames} frames, "
                                        f"only {n_read} could be read")
-    y = rs.flush()
+    y = finish(rs.flush())
+    if cut is not None:
+        rest = cut.flush()
+        if len(rest):
+            rest, zi = dsp.preemphasis(rest, preemphasis, zi)
+        y = np.concatenate([y, rest])
+        if stats is not None:
+            stats["silence_removed"] = cut.removed
     if len(y):
-        y, zi = dsp.preemphasis(y, preemphasis, zi)
         yield y
 
 
 def encoded_blocks(path: str | os.PathLike, sample_rate: int, preemphasis: float,
-                   gain: float) -> Iterator[np.ndarray]:
+                   gain: float, max_silence: float = 0.0,
+                   silence_db: float = -50.0) -> Iterator[np.ndarray]:
     """Yields a file's mu-law codes in blocks, preprocessed exactly as a dataset stream."""
-    for y in processed_blocks(path, sample_rate, preemphasis):
+    for y in processed_blocks(path, sample_rate, preemphasis, None, max_silence, silence_db):
         yield dsp.mu_law_encode(y * gain)
 
 

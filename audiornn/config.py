@@ -169,6 +169,7 @@ class TrainConfig:
     strategy: str = "auto"
     mixed_precision: bool = False
     max_minutes: float = 0.0
+    stateful: int = 0
 
     def validate(self) -> None:
         if self.window < 2:
@@ -181,6 +182,8 @@ class TrainConfig:
             raise AudioRNNError(f"--learning-rate must be > 0, got {self.learning_rate}")
         if self.strategy not in ("auto", "mirrored", "multiworker"):
             raise AudioRNNError("--strategy must be auto, mirrored or multiworker")
+        if self.stateful < 0 or (self.stateful > 1 and self.strategy != "auto"):
+            raise AudioRNNError("--stateful N takes N >= 0 windows, with --strategy auto")
 
 
 #: Settings that may differ when a run is resumed (everything else must match).

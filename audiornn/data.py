@@ -53,6 +53,9 @@ def make_parser():
     o.add_argument("--label", help="one label for every hit (a flat folder)")
     o.add_argument("--demo-kit", action="store_true",
                    help="build a one-shot dataset from the bundled, synthesized drum kit")
+    p.add_argument("--max-silence", type=float, default=None, metavar="SECONDS",
+                   help="shorten every silent stretch (below -50 dBFS) to this length; default 0.25 "
+                        "for recordings, 0 (keep) for pairs and hits")
     p.add_argument("--conditions", metavar="CSV",
                    help="continuous conditions per file: a CSV with a header file,NAME[,NAME...] "
                         "and one line of numbers per file (its name); the model learns to follow them")
@@ -91,6 +94,10 @@ def summarize(meta: dict, out: Path) -> str:
         f"at {meta['sample_rate']} Hz ({meta['n_codes']} codes per stream)",
         "  gain: " + ", ".join(f"{k} {v['gain_db']:+.1f} dB" for k, v in meta["streams"].items()),
     ]
+    cut = meta.get("max_silence", {})
+    if cut.get("seconds"):
+        lines.append(f"  silences longer than {cut['seconds']:g} s (below {cut['threshold_db']:g} dBFS) "
+                     f"shortened: {cut['removed_seconds']:.1f} s of silence removed")
     lines += jobs.get(meta["job"]).describe_dataset(meta)
     for name, c in meta.get("conditions", {}).items():
         rng = f", {c['min']} to {c['max']}" if "min" in c else ""
@@ -102,10 +109,14 @@ def summarize(meta: dict, out: Path) -> str:
 
 def build_dataset(request: dict, out: str, *, sample_rate: int, preemphasis: float | None,
                   val_fraction: float, seed: int, strict: bool, overwrite: bool,
-                  quiet: bool = False) -> str:
+                  quiet: bool = False, max_silence: float | None = None) -> str:
     """Builds the dataset a request asks for (its job decides how); returns the summary."""
     job = jobs.for_request(request)
+    if max_silence is not None and max_silence > 0 and not job.max_silence:
+        raise AudioRNNError("--max-silence applies to folders of recordings, not to "
+                            + job.summary)
     config = dataset.DataConfig(
+        max_silence=job.max_silence if max_silence is None else max_silence,
         sample_rate=sample_rate, val_fraction=val_fraction, seed=seed, strict=strict,
         # De-emphasis integrates a model's code errors into low-frequency drift: harmless
         # in long generated audio, glaring in an effect's output or a one-shot's silent tail.
@@ -129,7 +140,7 @@ def main(argv=None) -> int:
     return cli.run(PROG, lambda: print(build_dataset(
         request, args.out, sample_rate=args.sample_rate, preemphasis=args.preemphasis,
         val_fraction=args.val_fraction, seed=args.seed, strict=args.strict,
-        overwrite=args.overwrite, quiet=args.quiet)))
+        overwrite=args.overwrite, quiet=args.quiet, max_silence=args.max_silence)))
 
 
 if __name__ == "__main__":

@@ -168,6 +168,45 @@ class StreamResampler:
 
 
 
+class SilenceShortener:
+    """Shortens every silent stretch to at most `max_samples`, block by block.
+
+    The signal is judged in frames of `frame` samples: a frame whose RMS is
+    below `threshold_db` dBFS is silent. Within a run of silent frames the
+    first `max_samples` worth are kept and the rest dropped; sound is never
+    dropped. Blocks may have any length; the result equals one call on the
+    whole signal.
+    """
+
+    def __init__(self, max_samples: int, threshold_db: float = -50.0, frame: int = 160):
+        self.max_samples, self.frame = int(max_samples), int(frame)
+        self.threshold = 10 ** (threshold_db / 20)
+        self._buf = np.zeros(0)
+        self._run = 0  # silent samples kept in the current silent stretch
+        self.removed = 0  # samples dropped so far
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        buf = np.concatenate([self._buf, np.asarray(x, np.float64)])
+        n = len(buf) // self.frame * self.frame
+        frames, self._buf = buf[:n].reshape(-1, self.frame), buf[n:]
+        quiet = np.sqrt(np.mean(frames**2, axis=1)) < self.threshold
+        keep = np.ones(len(frames), bool)
+        for k, q in enumerate(quiet):
+            if not q:
+                self._run = 0
+            elif self._run + self.frame <= self.max_samples:
+                self._run += self.frame
+            else:
+                keep[k] = False
+        self.removed += int(np.sum(~keep)) * self.frame
+        return frames[keep].reshape(-1)
+
+    def flush(self) -> np.ndarray:
+        """The last partial frame (always kept)."""
+        out, self._buf = self._buf, np.zeros(0)
+        return out
+
+
 def gain_for_peak(peak: float, headroom: float = 0.99) -> float:
     """The gain that maps a measured peak to `headroom` (never clips, records level).
 

@@ -40,28 +40,36 @@ class BroadcastTime(keras.layers.Layer):
         return super().get_config()
 
 
-def stream_input(s: Stream) -> keras.KerasTensor:
+def stream_input(s: Stream, batch_size: int | None = None) -> keras.KerasTensor:
     """The Keras input of a declared stream (int32 codes/labels, float32 vectors)."""
     if s.kind == "code":
-        return keras.Input((None,), dtype="int32", name=s.name)
+        return keras.Input((None,), batch_size, dtype="int32", name=s.name)
     if s.kind == "label":
-        return keras.Input((), dtype="int32", name=s.name)
+        return keras.Input((), batch_size, dtype="int32", name=s.name)
     shape = (None, s.size) if s.per == "step" else (s.size,)
-    return keras.Input(shape, dtype="float32", name=s.name)
+    return keras.Input(shape, batch_size, dtype="float32", name=s.name)
 
 
-def build_model(config: ModelConfig) -> keras.Model:
+def build_model(config: ModelConfig, stateful_batch: int | None = None) -> keras.Model:
     """Builds the many-to-many classifier: streams -> recurrent layers -> Dense(256) logits.
+
+    Args:
+      config: the architecture.
+      stateful_batch: training only: a fixed batch size whose recurrent layers
+        keep their state from one batch to the next (truncated backpropagation
+        through consecutive windows; `train --stateful`). The weights are the
+        same as the stateless model's.
 
     Returns a model whose inputs are a dict keyed by stream name and whose
     output is (batch, time, 256) float32 logits.
     """
     config.validate()
-    inputs = {s.name: stream_input(s) for s in config.streams}
+    inputs = {s.name: stream_input(s, stateful_batch) for s in config.streams}
+    stateful = stateful_batch is not None
     if config.core == "tiered":
         from audiornn import tiered
 
-        return keras.Model(inputs, tiered.build(config, inputs), name="audiornn")
+        return keras.Model(inputs, tiered.build(config, inputs, stateful), name="audiornn")
     reference = next(inputs[s.name] for s in config.streams if s.per == "step")
     parts = []
     for s in config.streams:
@@ -74,7 +82,7 @@ def build_model(config: ModelConfig) -> keras.Model:
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="inputs")(parts)
     rnn = KERAS_LAYERS[config.cell]
     for i in range(config.layers):
-        x = rnn(config.units, return_sequences=True, name=f"rnn{i}")(x)
+        x = rnn(config.units, return_sequences=True, stateful=stateful, name=f"rnn{i}")(x)
         if config.dropout and i < config.layers - 1:
             x = keras.layers.Dropout(config.dropout, name=f"dropout{i}")(x)
     logits = keras.layers.Dense(dsp.N_CLASSES, name="logits", dtype="float32")(x)

@@ -33,7 +33,9 @@ class Scorer:
 
         self.tf = tf
         self.core = make_core(model, config.model)
-        self.chunk, self.batch = int(chunk), int(batch)
+        # A chunk ends on a frame boundary, where the tiered core's run continues exactly.
+        frame = config.model.frame if config.model.core == "tiered" else 1
+        self.chunk, self.batch = max(frame, int(chunk) // frame * frame), int(batch)
         self._fn = tf.function(self._chunk_fn, reduce_retracing=True, jit_compile=True)
 
     def _chunk_fn(self, inputs, bias, targets, state):

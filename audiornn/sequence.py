@@ -43,6 +43,12 @@ class WindowSequence(keras.utils.PyDataset):
         "segment" starts each window at the beginning of a segment (one-shots)
         with a silence code before it, zero-padded past the segment's end.
       max_windows: cap on validation windows (evenly spaced), None for all.
+      carry: "train" with random starts: each row of a batch continues where
+        the same row of the previous batch ended, for `carry` batches in a row
+        (then all rows draw new starts): consecutive windows for a model whose
+        state is carried across batches. 1: independent windows.
+      full_batches: pad the last validation batch to `batch_size` rows (with
+        zero weights), for models with a fixed batch size.
       **kwargs: passed to PyDataset (workers, use_multiprocessing, ...).
 
     Inputs are a dict keyed by model input name; targets are (batch, T) codes.
@@ -51,13 +57,15 @@ class WindowSequence(keras.utils.PyDataset):
     def __init__(self, dataset: Dataset, split: str, window: int, burn_in: int,
                  batch_size: int, steps: int | None = None, seed: int = 0,
                  streams: tuple[Stream, ...] | None = None, start_mode: str = "random",
-                 max_windows: int | None = 256, **kwargs):
+                 max_windows: int | None = 256, carry: int = 1, full_batches: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         if burn_in >= window:
             raise AudioRNNError(f"burn-in ({burn_in}) must be shorter than the window ({window})")
         self.dataset, self.split, self.window, self.burn_in = dataset, split, window, burn_in
         self.batch_size, self.seed, self.start_mode = batch_size, seed, start_mode
         self.streams = tuple(ModelConfig().streams if streams is None else streams)
+        self.carry, self.full_batches = max(1, int(carry)), full_batches
         self.epoch = 0
         self.target = dataset.streams["target"]
         for st in self.streams:
@@ -69,17 +77,18 @@ class WindowSequence(keras.utils.PyDataset):
         segs = dataset.split(split)
         if not segs:
             raise AudioRNNError(f"{dataset.path}: the dataset has no {split!r} split")
+        span = window * (self.carry if split == "train" else 1)
         if start_mode == "segment":
             self.segments = segs
             self.starts = np.array([s.offset for s in segs], dtype=np.int64)
         else:
-            self.segments = [s for s in segs if s.length >= window + 1]
+            self.segments = [s for s in segs if s.length >= span + 1]
             if not self.segments:
                 longest = max(s.length for s in segs)
                 raise AudioRNNError(
-                    f"{dataset.path}: the window ({window} + 1 codes) is longer than every "
+                    f"{dataset.path}: the window ({span} + 1 codes) is longer than every "
                     f"{split} segment (longest {longest}); use a shorter --window")
-        n_valid = np.array([s.length - window for s in self.segments], dtype=np.int64)
+        n_valid = np.array([s.length - span for s in self.segments], dtype=np.int64)
         self._cum = np.cumsum(np.maximum(n_valid, 1))
         if split == "train":
             if start_mode == "segment":
@@ -107,6 +116,12 @@ class WindowSequence(keras.utils.PyDataset):
         return out
 
     def _train_starts(self, idx: int) -> list[tuple[int, Segment]]:
+        if self.carry > 1:  # row j continues its own stretch: windows k = idx mod carry
+            starts = self._random_starts(idx // self.carry)
+            return [(s + (idx % self.carry) * self.window, seg) for s, seg in starts]
+        return self._random_starts(idx)
+
+    def _random_starts(self, idx: int) -> list[tuple[int, Segment]]:
         rng = np.random.default_rng([self.seed, self.epoch, idx])
         if self.start_mode == "segment":
             order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.segments))
@@ -139,6 +154,10 @@ class WindowSequence(keras.utils.PyDataset):
             starts = self._train_starts(idx)
         else:
             starts = self.val_starts[idx * self.batch_size:(idx + 1) * self.batch_size]
+            if self.full_batches and len(starts) < self.batch_size:
+                x, y, w = self.batch(starts + [starts[-1]] * (self.batch_size - len(starts)))
+                w[len(starts):] = 0.0
+                return x, y, w
         return self.batch(starts)
 
     def batch(self, starts: list[tuple[int, Segment]]):

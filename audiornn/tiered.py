@@ -11,7 +11,8 @@ Most parameters run at 1/F of the sample rate.
 This module holds both the Keras model (training) and its step math on the
 trained weights (generation, priming, scoring); tests prove they agree.
 
-Alignment, for a window of T = K F codes whose previous codes are prev[0..T):
+Alignment, for a window of T codes whose previous codes are prev[0..T) (any T;
+training windows are whole frames, T = K F):
 frame j of the frame tier reads prev[(j-1)F .. jF) (frame 0 reads F silence
 codes) and conditions positions [jF, (j+1)F); the sample tier at position t
 reads prev[t-F+1 .. t] (silence codes before the window).
@@ -34,7 +35,8 @@ from audiornn.cells import CELLS, KERAS_LAYERS
 
 @keras.saving.register_keras_serializable(package="audiornn")
 class FrameCodes(keras.layers.Layer):
-    """(B, T) previous codes -> (B, T/F, F): frame j holds prev[(j-1)F .. jF), frame 0 silence."""
+    """(B, T) previous codes -> (B, ceil(T/F), F): frame j holds prev[(j-1)F .. jF), frame 0
+    silence (a last partial frame is padded with silence)."""
 
     def __init__(self, frame: int, **kwargs):
         super().__init__(**kwargs)
@@ -42,12 +44,14 @@ class FrameCodes(keras.layers.Layer):
 
     def call(self, prev):
         b, t = ops.shape(prev)[0], ops.shape(prev)[1]
-        pad = ops.full((b, self.frame), dsp.SILENCE_CODE, dtype=prev.dtype)
-        shifted = ops.concatenate([pad, prev], axis=1)[:, :t]
-        return ops.reshape(shifted, (b, -1, self.frame))
+        f = self.frame
+        pad = ops.full((b, f), dsp.SILENCE_CODE, dtype=prev.dtype)
+        shifted = ops.concatenate([pad, prev, pad], axis=1)[:, :(t + f - 1) // f * f]
+        return ops.reshape(shifted, (b, -1, f))
 
     def compute_output_shape(self, shape):
-        return (shape[0], None if shape[1] is None else shape[1] // self.frame, self.frame)
+        t = shape[1]
+        return (shape[0], None if t is None else (t + self.frame - 1) // self.frame, self.frame)
 
     def get_config(self):
         return {**super().get_config(), "frame": self.frame}
@@ -74,30 +78,33 @@ class SilencePad(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="audiornn")
 class FramesToSamples(keras.layers.Layer):
-    """(B, K, F * W) -> (B, K * F, W): each frame's projection split into its F positions."""
+    """[(B, K, F * W), (B, T) codes] -> (B, T, W): each frame's projection split into its F
+    positions, cut to the T positions of the window."""
 
     def __init__(self, frame: int, **kwargs):
         super().__init__(**kwargs)
         self.frame = int(frame)
 
-    def call(self, x):
+    def call(self, inputs):
+        x, prev = inputs
         b, k = ops.shape(x)[0], ops.shape(x)[1]
-        return ops.reshape(x, (b, k * self.frame, -1))
+        return ops.reshape(x, (b, k * self.frame, -1))[:, :ops.shape(prev)[1]]
 
-    def compute_output_shape(self, shape):
-        return (shape[0], None if shape[1] is None else shape[1] * self.frame,
-                shape[2] // self.frame)
+    def compute_output_shape(self, shapes):
+        x, prev = shapes
+        return (x[0], prev[1], x[2] // self.frame)
 
     def get_config(self):
         return {**super().get_config(), "frame": self.frame}
 
 
-def build(config, inputs: dict) -> keras.KerasTensor:
+def build(config, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
     """The tiered model's logits from its inputs (model.build_model makes the inputs).
 
     Args:
       config: the ModelConfig (core "tiered").
       inputs: stream name -> Keras input.
+      stateful: the frame tier keeps its state across batches (training only).
     """
     from audiornn.model import BroadcastTime
 
@@ -121,9 +128,9 @@ def build(config, inputs: dict) -> keras.KerasTensor:
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="frame_concat")(parts)
     rnn = KERAS_LAYERS[config.cell]
     for i in range(config.layers):
-        x = rnn(config.units, return_sequences=True, name=f"rnn{i}")(x)
+        x = rnn(config.units, return_sequences=True, stateful=stateful, name=f"rnn{i}")(x)
     cond = FramesToSamples(f, name="frame_to_samples")(
-        keras.layers.Dense(f * w, name="frame_proj")(x))
+        [keras.layers.Dense(f * w, name="frame_proj")(x), prev])
     emb = keras.layers.Embedding(256, prev_stream.size, name=f"{prev_stream.name}_embedding")(
         SilencePad(f - 1, name="sample_pad")(prev))
     z = keras.layers.Conv1D(w, f, padding="valid", name="sample_in")(emb)

@@ -115,6 +115,30 @@ class PinEpoch(keras.callbacks.Callback):
         self.sequence.set_epoch(epoch)
 
 
+class ResetStates(keras.callbacks.Callback):
+    """--stateful: zeroes the carried recurrent state every `every` training batches
+    (new stretches of audio start) and before each validation batch."""
+
+    def __init__(self, every: int):
+        super().__init__()
+        self.every = every
+
+    def _reset(self):
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_state()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch % self.every == 0:
+            self._reset()
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._reset()
+
+    def on_test_end(self, logs=None):
+        self._reset()
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stops training at the end of the epoch in which `minutes` of training have passed."""
 
@@ -225,10 +249,6 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_cfg = train_cfg or default_train
     train_cfg.validate()
     model_cfg.validate()
-    if model_cfg.core == "tiered" and (train_cfg.window % model_cfg.frame
-                                       or train_cfg.burn_in % model_cfg.frame):
-        raise AudioRNNError(f"--window and --burn-in must be whole frames of {model_cfg.frame} "
-                            f"for the tiered core, got {train_cfg.window} and {train_cfg.burn_in}")
     if tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
     run_dir = Path(run_dir)
@@ -249,15 +269,18 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             log.warning("--mixed-precision ignored: no GPU is visible")
 
     streams, start_mode = model_cfg.streams, job.start_mode
+    carry = train_cfg.stateful if train_cfg.stateful > 1 and start_mode == "random" else 1
     train_seq = WindowSequence(dataset, "train", train_cfg.window, train_cfg.burn_in,
                                train_cfg.batch_size, steps=train_cfg.steps_per_epoch,
-                               seed=train_cfg.seed, streams=streams, start_mode=start_mode)
+                               seed=train_cfg.seed, streams=streams, start_mode=start_mode,
+                               carry=carry)
     val_seq = None
     if dataset.split("val"):
         try:
             val_seq = WindowSequence(dataset, "val", train_cfg.window, train_cfg.burn_in,
                                      train_cfg.batch_size, seed=train_cfg.seed, streams=streams,
-                                     start_mode=start_mode, max_windows=train_cfg.val_windows)
+                                     start_mode=start_mode, max_windows=train_cfg.val_windows,
+                                     full_batches=True)  # no replica gets an empty batch
             if len(val_seq) == 0:
                 val_seq = None
         except AudioRNNError:
@@ -283,7 +306,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     keras.utils.set_random_seed(train_cfg.seed)
     strategy = make_strategy(train_cfg.strategy)
     with strategy.scope():
-        model = build_model(model_cfg)
+        model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
         compile_model(model, train_cfg.learning_rate)
 
     checkpoint = keras.callbacks.ModelCheckpoint(
@@ -301,6 +324,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     ]
     if train_cfg.max_minutes:
         callbacks.append(TimeBudget(train_cfg.max_minutes))
+    if carry > 1:
+        callbacks.insert(0, ResetStates(carry))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if train_cfg.sample_every:
@@ -353,6 +378,9 @@ def make_parser():
     p.add_argument("--patience", type=cli.positive_int, default=None,
                    help=f"epochs without validation improvement before stopping (default {t.patience})")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--stateful", type=cli.nonneg_int, default=None, metavar="N",
+                   help="carry the recurrent state across N consecutive windows of the same "
+                        "audio (truncated backpropagation through time); 0: independent windows")
     p.add_argument("--max-minutes", type=cli.positive_float, default=None,
                    help="stop after the epoch in which this much training time has passed")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")

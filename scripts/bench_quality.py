@@ -1,6 +1,6 @@
 """Quality per CPU-minute (not a test): flat against tiered, same data, same wall-clock budget.
 
-  python scripts/bench_quality.py [--minutes 10] [--seconds 8] [--work DIR]
+  python scripts/bench_quality.py [--minutes 10] [--seconds 8] [--work DIR] [--cores ...]
 
 In one run, on the bundled corpus (`data --demo`): trains the flat core
 (2 x 256 LSTM) and the tiered core (the generate job's default) for the same
@@ -8,7 +8,9 @@ wall-clock budget each, scores both with eval's scorer on the same held-out
 audio, generates `--seconds` from each (seed 0), and prints side by side:
 held-out bits per sample, the generated-audio figures of `eval`, training
 predictions per second and generation samples per second. Spectrograms land
-in WORK/<core>/run/plots/.
+in WORK/<core>/run/plots/. `--cores` also takes the variants of the tiered
+default that were measured to choose it (frame size, frame-tier width,
+stateful training).
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ from audiornn.train import train  # noqa: E402
 CORES = {
     "flat": {"core": "flat", "layers": 2, "units": 256},
     "tiered": {},  # the generate job's defaults
+    # The choices measured for the tiered default (--cores tiered-f8 ...):
+    "tiered-f8": {"frame": 8},
+    "tiered-f32": {"frame": 32},
+    "tiered-512": {"units": 512},
+    "tiered-stateful": {"stateful": 8},
 }
 
 

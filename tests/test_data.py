@@ -206,3 +206,22 @@ def test_open_dataset_errors(tmp_path):
         json.dumps({"format": dataset.FORMAT, "version": 99}))
     with pytest.raises(AudioRNNError, match="newer"):
         dataset.open_dataset(tmp_path / "foreign")
+
+
+def test_max_silence_shortens_gaps_and_is_recorded(tmp_path, write_wav, capsys):
+    rate = 16000
+    tone = 0.5 * np.sin(2 * np.pi * 300 * np.arange(rate) / rate)
+    write_wav("src/a.wav", np.concatenate([tone, np.zeros(3 * rate), tone]))
+    assert _data_main([str(tmp_path / "src"), "--out", str(tmp_path / "ds"), "-q"]) == 0
+    meta = json.loads((tmp_path / "ds" / "dataset.json").read_text())
+    assert meta["max_silence"]["seconds"] == 0.25
+    assert meta["max_silence"]["removed_seconds"] == pytest.approx(2.75, abs=0.02)
+    assert meta["n_codes"] == pytest.approx(2.25 * rate, abs=200)
+    assert "2.8 s of silence removed" in capsys.readouterr().out
+    assert _data_main([str(tmp_path / "src"), "--out", str(tmp_path / "ds0"), "-q",
+                       "--max-silence", "0"]) == 0
+    assert json.loads((tmp_path / "ds0" / "dataset.json").read_text())["n_codes"] == 5 * rate
+    d = write_wav("dry.wav", tone)
+    assert _data_main(["--pair", str(d), str(d), "--out", str(tmp_path / "p"),
+                       "--max-silence", "0.3"]) == 2
+    assert "applies to folders of recordings" in capsys.readouterr().err

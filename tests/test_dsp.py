@@ -93,3 +93,19 @@ def test_gain_never_clips():
     assert np.max(np.abs(y * gain)) < 1.0
     with pytest.raises(ValueError):
         dsp.gain_for_peak(0.0)
+
+
+def test_silence_shortener_keeps_sound_and_cuts_long_silences_blockwise():
+    rate = 8000
+    tone = 0.5 * np.sin(2 * np.pi * 200 * np.arange(rate) / rate)
+    gap = 1e-4 * np.ones(2 * rate)  # -80 dBFS for 2 s
+    x = np.concatenate([tone, gap, tone, gap[: rate // 10]])
+    whole = dsp.SilenceShortener(int(0.25 * rate), -50, 80)
+    y = np.concatenate([whole.process(x), whole.flush()])
+    assert len(y) == 2 * rate + int(0.25 * rate) + rate // 10  # the short gap stays whole
+    np.testing.assert_array_equal(y[:rate], tone)
+    np.testing.assert_array_equal(y[rate + int(0.25 * rate):2 * rate + int(0.25 * rate)], tone)
+    assert whole.removed == len(x) - len(y)
+    blocks = dsp.SilenceShortener(int(0.25 * rate), -50, 80)
+    parts = [blocks.process(x[a:a + 999]) for a in range(0, len(x), 999)] + [blocks.flush()]
+    np.testing.assert_array_equal(np.concatenate(parts), y)

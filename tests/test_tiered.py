@@ -131,3 +131,39 @@ def test_tiny_clip_overfits(tmp_path):
     _, cfg = load_run(tmp_path / "run")
     assert cfg.model.core == "tiered" and cfg.model.frame == 8
     assert dsp.SILENCE_CODE == 128
+
+
+def test_stateful_windows_continue_and_the_run_loads_stateless(tmp_path):
+    from audiornn import dataset
+    from audiornn.config import TrainConfig
+    from audiornn.sequence import WindowSequence
+    from audiornn.train import train
+
+    ds_path = sine_dataset(tmp_path, seconds=(1.0, 1.0), val_fraction=0.5)
+    ds = dataset.open_dataset(ds_path)
+    seq = WindowSequence(ds, "train", 64, 8, 3, steps=6, carry=3)
+    (_, y0, _), (x1, _, _), (x3, _, _) = seq[0], seq[1], seq[3]
+    np.testing.assert_array_equal(x1["prev"][:, 0], y0[:, -1])  # row j goes on where it was
+    assert not np.array_equal(x3["prev"][:, 0], seq[2][1][:, -1])  # new stretches after 3
+    hist = train(ds_path, tmp_path / "run", options=dict(core="tiered", frame=8, layers=1, units=16,
+                                                          sample_units=16, embedding=8),
+                 train_cfg=TrainConfig(window=64, burn_in=8, batch_size=4, epochs=2, steps_per_epoch=6,
+                                       stateful=3), verbose=0)
+    assert len(hist["val_bits"]) == 2 and np.isfinite(hist["val_bits"]).all()
+    model, cfg = load_run(tmp_path / "run")
+    assert cfg.train.stateful == 3 and not any(getattr(la, "stateful", False) for la in model.layers)
+
+
+def test_scorer_chunks_tiered_sequences_exactly():
+    from scipy.special import log_softmax
+
+    from audiornn.scoring import Scorer
+
+    mc = tiered()
+    m = random_model(mc, seed=5)
+    codes = np.random.default_rng(3).integers(0, 256, 50).astype("int32")
+    prev = np.concatenate([[dsp.SILENCE_CODE], codes[:-1]]).astype("int32")
+    logp = log_softmax(m({"prev": prev[None]}).numpy()[0], axis=-1)
+    want = -np.mean(logp[np.arange(50), codes]) / np.log(2)
+    got = Scorer(m, run_config(mc), chunk=10).score([{"target": codes}])  # 10 -> 8: whole frames
+    assert got["bits"] == pytest.approx(want, abs=1e-4)

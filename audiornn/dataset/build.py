@@ -43,10 +43,14 @@ class DataConfig:
     seed: int = 0
     strict: bool = False
     headroom: float = 0.99
+    max_silence: float = 0.0  # seconds; 0 keeps silences as they are
+    silence_db: float = -50.0
 
     def validate(self) -> None:
         if not 1000 <= self.sample_rate <= 384000:
             raise AudioRNNError(f"--sample-rate must be in [1000, 384000] Hz, got {self.sample_rate}")
+        if not (0.0 <= self.max_silence < 1e6):
+            raise AudioRNNError(f"--max-silence must be >= 0 seconds, got {self.max_silence}")
         if not 0.0 <= self.preemphasis < 1.0:
             raise AudioRNNError(f"--preemphasis must be in [0, 1), got {self.preemphasis}")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -107,11 +111,17 @@ def collect_files(sources: Sequence[str | os.PathLike]) -> tuple[list[Path], int
 # ---------------------------------------------------------------- processing
 
 
-def scan_stream(path: str, config: DataConfig) -> tuple[int, float, audio.AudioInfo]:
-    """First pass over one file: (number of codes, peak after pre-emphasis, header)."""
+def scan_stream(path: str, config: DataConfig,
+                stats: dict | None = None) -> tuple[int, float, audio.AudioInfo]:
+    """First pass over one file: (number of codes, peak after pre-emphasis, header).
+
+    `stats`, if given, receives what processed_blocks measures (silence removed).
+    """
     i = audio.info(path)
-    n, peak, stats = 0, 0.0, {}
-    for y in processed_blocks(path, config.sample_rate, config.preemphasis, stats):
+    n, peak = 0, 0.0
+    stats = {} if stats is None else stats
+    for y in processed_blocks(path, config.sample_rate, config.preemphasis, stats,
+                              config.max_silence, config.silence_db):
         n += len(y)
         peak = max(peak, float(np.max(np.abs(y))))
     if n < MIN_CODES:
@@ -216,7 +226,9 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
             continue
         try:
             for stream, path in it.streams.items():
-                n, peak, i = scan_stream(path, config)
+                st: dict = {}
+                n, peak, i = scan_stream(path, config, st)
+                it.extra["silence_removed_s"] = st.get("silence_removed", 0) / config.sample_rate
                 it.lengths[stream], it.peaks[stream] = n, peak
                 it.source_rate, it.channels = i.sample_rate_hz, i.channels
                 it.seconds = max(it.seconds, i.seconds)
@@ -266,7 +278,8 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
                 for s in streams:
                     written, skip = 0, it.trim.get(s, 0)
                     for codes in encoded_blocks(it.streams[s], config.sample_rate,
-                                                config.preemphasis, gains[s]):
+                                                config.preemphasis, gains[s], config.max_silence,
+                                                config.silence_db):
                         if skip:
                             codes, skip = codes[skip:], max(0, skip - len(codes))
                         codes = codes[: it.lengths[s] - written]
@@ -310,6 +323,9 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
                         for s in streams},
             "labels": label_names,
             "conditions": conditions,
+            "max_silence": {"seconds": config.max_silence, "threshold_db": config.silence_db,
+                            "removed_seconds": sum(it.extra.get("silence_removed_s", 0.0)
+                                                   for it in good)},
             "n_codes": total,
             "counts": {
                 "files": len(good),

@@ -36,6 +36,9 @@ class Job:
       name: the registry key, saved in datasets and runs.
       summary: one line for help texts.
       preemphasis: the default pre-emphasis of its datasets.
+      max_silence: the default longest silence (seconds) kept in its datasets;
+        0: silences are kept whole, and shortening them is not offered (pairs
+        must stay aligned, hits keep their length).
       defaults: training defaults that differ from the dataclasses' (keys of
         config.ModelConfig or config.TrainConfig); the data-dependent ones come
         from `train_defaults`.
@@ -52,6 +55,7 @@ class Job:
     name: str
     summary: str
     preemphasis: float = 0.95
+    max_silence: float = 0.0
     defaults: dict = field(default_factory=dict)
     start_mode: str = "random"
     applies: bool = False

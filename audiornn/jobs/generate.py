@@ -48,6 +48,9 @@ TIERED = {"core": "tiered", "frame": 16, "layers": 2, "units": 256, "sample_unit
 JOB = GenerateJob(
     name="generate",
     summary="audio files or folders (SOURCE / --demo)",
+    # Long gaps between recordings teach that silence follows silence (a trap for
+    # generation); 0.25 s keeps pauses and drops the rest.
+    max_silence=0.25,
     defaults=dict(TIERED),
     form=WebForm("gen", "Generate", "generates audio", fields=("seconds",), upload="prime"),
 )
