@@ -7,11 +7,12 @@
 #   scripts/demo.sh oneshots   # drum one-shots from a synthesized kit
 #
 # Environment: DEMO_EPOCHS and DEMO_STEPS change the training budget
-# (default 4 epochs x 30 steps of 32 windows of 1024 samples: about 4 minutes
-# on a 2-core CPU; oneshots: 8 epochs x 30 steps of 16 whole hits, about 9).
+# (default 12 epochs x 30 steps of 32 windows of 1024 samples with the tiered
+# core: about 4 minutes on a 2-core CPU; oneshots: 8 epochs x 30 steps of 16
+# whole hits, about 9).
 source "$(dirname "$0")/_env.sh"
 JOB="${1:-generate}"
-EPOCHS="${DEMO_EPOCHS:-4}"
+EPOCHS="${DEMO_EPOCHS:-12}"
 STEPS="${DEMO_STEPS:-30}"
 PYRUN=("$VENV_PY" -m audiornn)
 
