@@ -121,4 +121,33 @@ class GRU(Cell):
 
 
 CELLS = {"lstm": LSTM, "gru": GRU}
+
+
+def stack_step(cells: list[Cell], z0, state: tuple):
+    """One step through stacked cells (layer 0 from its projected input): (top h, new state).
+
+    `state` is every cell's state tensors, flattened in order.
+    """
+    new, k, h = [], 0, None
+    for i, cell in enumerate(cells):
+        st = tuple(state[k:k + cell.n_state])
+        h, st = cell.step(z0, st) if i == 0 else cell.step_raw(h, st)
+        new += list(st)
+        k += cell.n_state
+    return h, tuple(new)
+
+
+def stack_sequence(cells: list[Cell], zs, state: tuple):
+    """Runs stacked cells over time from layer 0's projected inputs zs (T, batch, G).
+
+    Returns (the top layer's outputs (T, batch, H), the final flattened state).
+    """
+    new, k, hs = [], 0, None
+    for i, cell in enumerate(cells):
+        if i > 0:
+            zs = cell.project(hs)
+        hs, st = cell.sequence(zs, tuple(state[k:k + cell.n_state]))
+        new += list(st)
+        k += cell.n_state
+    return hs, tuple(new)
 KERAS_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}

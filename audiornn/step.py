@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from audiornn.cells import CELLS
+from audiornn.cells import CELLS, stack_sequence, stack_step
 from audiornn.config import ModelConfig
 
 
@@ -108,14 +108,8 @@ class Core:
         Returns:
           (logits (batch, 256), new state tuple).
         """
-        x0 = self.first_input(inputs, bias)
-        new, k, h = [], 0, None
-        for i, cell in enumerate(self.cells):
-            st = tuple(state[k:k + cell.n_state])
-            h, st = cell.step(x0, st) if i == 0 else cell.step_raw(h, st)
-            new += list(st)
-            k += cell.n_state
-        return ops.matmul(h, self.out_kernel) + self.out_bias, tuple(new)
+        h, new = stack_step(self.cells, self.first_input(inputs, bias), state)
+        return ops.matmul(h, self.out_kernel) + self.out_bias, new
 
     def run(self, inputs: dict, bias, state: tuple, logits: bool = True):
         """Runs whole sequences (teacher forcing): (batch, T) inputs -> (batch, T, 256) logits.
@@ -130,17 +124,11 @@ class Core:
           (logits or None, final state tuple).
         """
         zs = ops.transpose(self.first_input(inputs, ops.expand_dims(bias, 1)), (1, 0, 2))
-        new, k, hs = [], 0, None
-        for i, cell in enumerate(self.cells):
-            if i > 0:
-                zs = cell.project(hs)
-            hs, st = cell.sequence(zs, tuple(state[k:k + cell.n_state]))
-            new += list(st)
-            k += cell.n_state
+        hs, new = stack_sequence(self.cells, zs, state)
         out = None
         if logits:
             out = ops.transpose(ops.matmul(hs, self.out_kernel) + self.out_bias, (1, 0, 2))
-        return out, tuple(new)
+        return out, new
 
 
 def make_core(model: keras.Model, config: ModelConfig):

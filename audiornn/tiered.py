@@ -28,7 +28,7 @@ import numpy as np
 from keras import ops
 
 from audiornn import dsp
-from audiornn.cells import CELLS, KERAS_LAYERS
+from audiornn.cells import CELLS, KERAS_LAYERS, stack_sequence, stack_step
 
 # ---------------------------------------------------------------- Keras layers
 
@@ -220,14 +220,9 @@ class TieredCore:
     def _frame_step(self, buf, bias, cells: tuple):
         """One frame-tier step from the last F codes: (per-position conditioning, new cell states)."""
         z = ops.matmul(ops.take(self.values, buf, axis=0), self.frame_kernel) + bias
-        new, k, h = [], 0, None
-        for i, cell in enumerate(self.cells):
-            st = tuple(cells[k:k + cell.n_state])
-            h, st = cell.step(z, st) if i == 0 else cell.step_raw(h, st)
-            new += list(st)
-            k += cell.n_state
+        h, new = stack_step(self.cells, z, cells)
         cond = ops.matmul(h, self.proj_kernel) + self.proj_bias
-        return ops.reshape(cond, (-1, self.frame, self.width)), tuple(new)
+        return ops.reshape(cond, (-1, self.frame, self.width)), new
 
     def _sample_logits(self, z):
         """The MLP from the first layer's pre-activation to the logits (any leading shape)."""
@@ -283,14 +278,7 @@ class TieredCore:
         codes = ops.concatenate([buf, prev, ops.full((b, k * f), dsp.SILENCE_CODE, "int32")], axis=1)
         frames = ops.reshape(codes[:, :k * f], (b, k, f))  # frame j: the F codes before it
         zs = ops.matmul(ops.take(self.values, frames, axis=0), self.frame_kernel) + bias[:, None, :]
-        zs = ops.transpose(zs, (1, 0, 2))
-        new, j, hs = [], 0, None
-        for i, cell in enumerate(self.cells):
-            if i > 0:
-                zs = cell.project(hs)
-            hs, st = cell.sequence(zs, tuple(cells[j:j + cell.n_state]))
-            new += list(st)
-            j += cell.n_state
+        hs, new = stack_sequence(self.cells, ops.transpose(zs, (1, 0, 2)), cells)
         cond = ops.matmul(ops.transpose(hs, (1, 0, 2)), self.proj_kernel) + self.proj_bias  # (B, K, F*W)
         cond_frames = ops.reshape(cond, (b, k, f, self.width))
         window = ops.concatenate([buf[:, 1:], prev], axis=1)  # (B, F - 1 + T)
@@ -301,4 +289,4 @@ class TieredCore:
         out = self._sample_logits(z) if logits else None
         last = ops.concatenate([buf, prev], axis=1)[:, -f:]
         phase = ops.cast(ops.mod(ops.convert_to_tensor(t), f), "int32")
-        return out, tuple(new) + (cond_frames[:, -1], last, phase)
+        return out, new + (cond_frames[:, -1], last, phase)

@@ -2,8 +2,8 @@
 
   python scripts/bench_generate.py [--streams 1 64] [--seconds 2]
 
-Side by side in one run, for the default model (2 x 256 LSTM, random weights:
-speed does not depend on the weights):
+Side by side in one run, for the flat 2 x 256 LSTM and (--cores flat tiered)
+the tiered default (random weights: speed does not depend on the weights):
   * the compiled step loop (state carried, sampling on the device) with 1 stream
     and with 64 streams;
   * the original AudioRNN method: `model.predict` on a whole 1000-sample window
@@ -13,6 +13,7 @@ speed does not depend on the weights):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import time
@@ -24,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from audiornn.config import ModelConfig, run_config  # noqa: E402
+from audiornn.jobs.generate import TIERED  # noqa: E402
 from audiornn.loop import Generator  # noqa: E402
 from audiornn.model import build_model  # noqa: E402
 
@@ -63,21 +65,26 @@ def main():
     p.add_argument("--seconds", type=float, default=2.0, help="audio per stream to time")
     p.add_argument("--original-samples", type=int, default=30)
     p.add_argument("--chunk", type=int, default=4000)
+    p.add_argument("--cores", nargs="+", default=["flat"], choices=["flat", "tiered"],
+                   help="flat: 2 x 256 LSTM; tiered: the generate job's default")
     args = p.parse_args()
     gpu = tf.config.list_physical_devices("GPU")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{'GPU: ' + gpu[0].name if gpu else 'CPU only'}, TensorFlow {tf.__version__}")
-    mc = ModelConfig()
-    gen = Generator(build_model(mc), run_config(mc), chunk=args.chunk)
     rates = {}
-    for s in args.streams:
-        rates[s] = loop_rate(gen, s, args.seconds)
-        print(f"compiled loop, {s} stream(s): {rates[s]:,.0f} samples/s in total "
-              f"({rates[s] / 16000:.2f}x real time at 16 kHz)")
+    for core in args.cores:
+        mc = ModelConfig()
+        if core == "tiered":
+            mc = dataclasses.replace(mc, **TIERED)
+        gen = Generator(build_model(mc), run_config(mc), chunk=args.chunk)
+        for s in args.streams:
+            rates[core, s] = loop_rate(gen, s, args.seconds)
+            print(f"compiled loop, {core}, {s} stream(s): {rates[core, s]:,.0f} samples/s in total "
+                  f"({rates[core, s] / 16000:.2f}x real time at 16 kHz)")
     base = original_rate(args.original_samples)
     print(f"original method (predict on a 1000-sample window per sample): {base:.1f} samples/s")
-    for s, r in rates.items():
-        print(f"ratio, {s} stream(s) vs original: {r / base:,.0f}x")
+    for (core, s), r in rates.items():
+        print(f"ratio, {core}, {s} stream(s) vs original: {r / base:,.0f}x")
 
 
 if __name__ == "__main__":

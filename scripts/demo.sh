@@ -24,9 +24,9 @@ generate)
     rm -rf runs/demo
     "${PYRUN[@]}" train data/demo --run runs/demo --epochs "$EPOCHS" \
         --steps-per-epoch "$STEPS" --patience "$EPOCHS"
-    echo "== 3/4 generate: 4 seconds into out/demo.wav"
+    echo "== 3/4 generate: 8 seconds into out/demo.wav (temperature 0.9)"
     mkdir -p out
-    "${PYRUN[@]}" generate runs/demo --out out/demo.wav --seconds 4 --seed 0
+    "${PYRUN[@]}" generate runs/demo --out out/demo.wav --seconds 8 --seed 0 --temperature 0.9
     echo "== 4/4 eval: held-out bits per sample, baselines, plots"
     "${PYRUN[@]}" eval runs/demo --compare out/demo.wav
     echo

@@ -34,3 +34,17 @@ def mconf(cell="lstm", layers=1, units=16, embedding=8, feedback=True, dry_input
         streams.append(vector_stream(name, size, per))
     return ModelConfig(streams=tuple(streams), cell=cell, layers=layers, units=units,
                        dropout=dropout)
+
+
+def random_model(mc, seed=0, scale=0.2):
+    """The model a config builds, its trainable weights perturbed (seeded) away from the init."""
+    import keras
+
+    from audiornn.model import build_model
+
+    keras.utils.set_random_seed(seed)
+    m = build_model(mc)
+    rng = np.random.default_rng(seed)
+    for w in m.trainable_weights:
+        w.assign(w + rng.normal(0, scale, w.shape).astype("float32"))
+    return m

@@ -3,31 +3,20 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import mconf
+from helpers import mconf, random_model
 
 from audiornn import data, dataset, generate, metrics
 from audiornn import eval as evaluation
 from audiornn.config import run_config
 from audiornn.errors import AudioRNNError
 from audiornn.loop import Generator
-from audiornn.model import build_model, load_run
+from audiornn.model import load_run
 from audiornn.scoring import Scorer, split_sequences
 from audiornn.sequence import WindowSequence
 from audiornn.step import Core
 from audiornn.train import train
 
 RATE = 8000
-
-
-def random_model(mc, seed=0):
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    m = build_model(mc)
-    rng = np.random.default_rng(seed)
-    for w in m.weights:
-        w.assign(w + rng.normal(0, 0.2, w.shape).astype("float32"))
-    return m
 
 
 def test_step_core_equals_keras_with_every_kind_of_stream():
