@@ -26,6 +26,23 @@ from audiornn.cells import CELLS, stack_sequence, stack_step
 from audiornn.config import ModelConfig
 
 
+def fold_sequence_bias(bias0: np.ndarray, tables: dict, conditions: dict | None, batch: int):
+    """Layer 0's input bias plus each per-sequence stream's values times its table, (batch, G).
+
+    Args:
+      bias0: (G,) the first layer's input bias.
+      tables: per-sequence stream name -> (n, G) numpy table.
+      conditions: stream name -> (batch, n) values (left out: contributes nothing).
+      batch: number of sequences.
+    """
+    bias = np.tile(bias0, (batch, 1))
+    for name, table in tables.items():
+        v = (conditions or {}).get(name)
+        if v is not None:
+            bias = bias + np.broadcast_to(np.asarray(v, np.float32), (batch, table.shape[0])) @ table
+    return ops.convert_to_tensor(bias.astype(np.float32))
+
+
 class Core:
     """The trained network as plain tensors: per-stream tables, cells and the output layer."""
 
@@ -76,13 +93,9 @@ class Core:
             vector's values. A stream left out contributes nothing.
           batch: number of sequences.
         """
-        bias = np.tile(self.bias0, (batch, 1))
-        for s in self.sequence_streams:
-            v = (conditions or {}).get(s.name)
-            if v is not None:
-                v = np.broadcast_to(np.asarray(v, np.float32), (batch, self.tables[s.name].shape[0]))
-                bias = bias + v @ ops.convert_to_numpy(self.tables[s.name])
-        return ops.convert_to_tensor(bias.astype(np.float32))
+        return fold_sequence_bias(self.bias0, {n: ops.convert_to_numpy(self.tables[n])
+                                               for n in (s.name for s in self.sequence_streams)},
+                                  conditions, batch)
 
     def first_input(self, inputs: dict, bias):
         """Layer 0's projected input from the per-step streams ((batch,) or (batch, T) each)."""

@@ -29,6 +29,7 @@ from keras import ops
 
 from audiornn import dsp
 from audiornn.cells import CELLS, KERAS_LAYERS, stack_sequence, stack_step
+from audiornn.step import fold_sequence_bias
 
 # ---------------------------------------------------------------- Keras layers
 
@@ -207,13 +208,7 @@ class TieredCore:
 
     def sequence_bias(self, conditions: dict | None, batch: int):
         """The frame tier's layer-0 bias plus every per-sequence stream (see step.Core)."""
-        bias = np.tile(self.bias0, (batch, 1))
-        for s in self.sequence_streams:
-            v = (conditions or {}).get(s.name)
-            if v is not None:
-                table = self.tables[s.name]
-                bias = bias + np.broadcast_to(np.asarray(v, np.float32), (batch, table.shape[0])) @ table
-        return ops.convert_to_tensor(bias.astype(np.float32))
+        return fold_sequence_bias(self.bias0, self.tables, conditions, batch)
 
     # ------------------------------------------------------------------ pieces
 
