@@ -22,7 +22,8 @@ from audiornn.files import read_versioned, write_json_atomic
 RUN_FORMAT = "audiornn-run"
 RUN_VERSION = 2
 
-STREAM_KINDS = ("code", "label", "vector")
+STREAM_KINDS = ("code", "label", "vector", "signal")
+HEADS = ("classes", "regression")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class Stream:
     Attributes:
       name: the model input's name ("prev", "dry", "label", a knob's name, ...).
       kind: "code" (a mu-law code per step, embedded), "label" (a class index
-        per sequence, embedded) or "vector" (continuous values, fed as they are).
+        per sequence, embedded), "vector" (continuous values, fed as they are) or
+        "signal" (a code stream decoded to its float samples, per step: the
+        regression head's dry input).
       per: "step" (a value at every sample) or "sequence" (one per sequence).
       source: where a dataset holds it: "target" (the previous output code:
         the stream generation feeds back), "input" (the dry code of the same
@@ -53,9 +56,10 @@ class Stream:
             raise AudioRNNError(f"stream {self.name!r}: kind must be one of {STREAM_KINDS}")
         if self.per not in ("step", "sequence"):
             raise AudioRNNError(f"stream {self.name!r}: per must be step or sequence")
-        if self.kind == "code" and self.per != "step" or self.kind == "label" and self.per != "sequence":
+        if (self.kind in ("code", "signal") and self.per != "step"
+                or self.kind == "label" and self.per != "sequence"):
             raise AudioRNNError(f"stream {self.name!r}: a {self.kind} stream cannot be per {self.per}")
-        if self.size < 1 or (self.kind != "vector" and self.classes < 1):
+        if self.size < 1 or (self.kind in ("code", "label") and self.classes < 1):
             raise AudioRNNError(f"stream {self.name!r}: size and classes must be positive")
 
     @property
@@ -70,6 +74,10 @@ def code_stream(name: str, source: str, size: int) -> Stream:
 
 def label_stream(n_labels: int, size: int = 16) -> Stream:
     return Stream("label", "label", "sequence", "label", size, n_labels)
+
+
+def signal_stream(name: str, source: str) -> Stream:
+    return Stream(name, "signal", "step", source, 1, 0)
 
 
 def vector_stream(name: str, size: int, per: str = "sequence") -> Stream:
@@ -92,6 +100,10 @@ class ModelConfig:
       frame: tiered: samples per frame, F.
       sample_units: tiered: width of the sample-level MLP.
       sample_layers: tiered: its layers before the logits (the first reads the window).
+      head: "classes" (256 logits per step: a distribution over the next code)
+        or "regression" (one float per step: the wet sample; effects).
+      skip: regression: add the dry input to the output (the model learns the
+        difference; Wright et al.'s input skip).
     """
 
     streams: tuple[Stream, ...] = (code_stream("prev", "target", 64),)
@@ -103,6 +115,8 @@ class ModelConfig:
     frame: int = 16
     sample_units: int = 256
     sample_layers: int = 2
+    head: str = "classes"
+    skip: bool = False
 
     def validate(self) -> None:
         if self.cell not in ("lstm", "gru"):
@@ -132,6 +146,16 @@ class ModelConfig:
                 raise AudioRNNError("the tiered core models a signal from its own past; an input "
                                     f"stream ({', '.join(others) or 'no previous code'}) needs "
                                     "--core flat")
+
+        if self.head not in HEADS:
+            raise AudioRNNError(f"--head must be classes or regression, got {self.head!r}")
+        signals = [s for s in self.streams if s.kind == "signal"]
+        if self.head == "regression":
+            if self.core != "flat" or self.feedback or not signals:
+                raise AudioRNNError("the regression head maps a dry input to the wet output "
+                                    "(effects, with --core flat); it has no previous code to feed")
+        elif signals or self.skip:
+            raise AudioRNNError("float inputs and --skip go with --head regression")
 
     def stream(self, name: str) -> Stream | None:
         return next((s for s in self.streams if s.name == name), None)

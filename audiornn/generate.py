@@ -11,6 +11,8 @@ import sys
 import soundfile as sf
 
 from audiornn import audio, cli
+from audiornn.config import read_run_config
+from audiornn.effect import Effect
 from audiornn.errors import AudioRNNError
 from audiornn.loop import DECODE_MODES, Generator
 
@@ -38,6 +40,22 @@ def parse_mix(text: str) -> dict[str, float]:
     return {k: v[0] for k, v in parse_pairs(text, "--mix").items()}
 
 
+def _apply_regression(run: str, out: str, input_path: str | None, values: dict | None, *,
+                      fmt: str, normalize: bool, others: bool) -> str:
+    """generate --input for a regression effect: `Effect` over the whole file."""
+    if not input_path:
+        raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
+    if others:
+        raise AudioRNNError("--input applies a regression effect; --prime, --label, --mix, "
+                            "--seconds, --num and --decode do not go with it")
+    effect = Effect.from_run(run)
+    if values:
+        effect.set_knobs(**values)
+    path = effect.process_file(input_path, out, fmt=fmt, normalize=normalize)
+    knobs = ", ".join(f"{k}={v:g}" for k, v in zip(effect.knob_names, effect.knobs))
+    return f"wrote {path}: {input_path} through the effect" + (f" ({knobs})" if knobs else "")
+
+
 def generate(run: str, out: str, *, input_path: str | None = None, decode: str | None = None,
              seconds: float | None = None, num: int = 1, temperature: float = 1.0,
              greedy: bool = False, prime: str | None = None, seed: int = 0, batch_size: int = 64,
@@ -52,8 +70,12 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
     for f in (prime, input_path):
         if f:
             audio.info(f)
+    values = parse_pairs(cond, "--knob/--cond") if cond else None
+    if read_run_config(run).model.head == "regression":
+        return _apply_regression(run, out, input_path, values, fmt=fmt, normalize=normalize,
+                                 others=bool(prime or label or mix or num > 1 or seconds is not None
+                                             or decode))
     gen = Generator.from_run(run)
-    values = parse_pairs(cond, "--cond") if cond else None
     if gen.job.applies:
         if not input_path:
             raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
@@ -100,9 +122,10 @@ def make_parser():
     p.add_argument("--normalize", action="store_true", help="scale each file's peak to -1 dBFS")
     p.add_argument("--label", help="labelled runs (one-shots): the class to generate")
     p.add_argument("--mix", help="labelled runs: blend classes, e.g. kick=0.3,snare=0.7")
-    p.add_argument("--cond", metavar="NAME=VALUE[,...]",
+    p.add_argument("--cond", "--knob", metavar="NAME=VALUE[,...]",
                    help="runs trained with conditions (data --conditions): their values, e.g. "
-                        "amp=0.5 (default: the middle of the training values)")
+                        "amp=0.5; effects: knob settings, e.g. --knob gain=0.45 (default: the "
+                        "middle of the training values)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -46,12 +46,14 @@ def stream_input(s: Stream, batch_size: int | None = None) -> keras.KerasTensor:
         return keras.Input((None,), batch_size, dtype="int32", name=s.name)
     if s.kind == "label":
         return keras.Input((), batch_size, dtype="int32", name=s.name)
+    if s.kind == "signal":
+        return keras.Input((None, 1), batch_size, dtype="float32", name=s.name)
     shape = (None, s.size) if s.per == "step" else (s.size,)
     return keras.Input(shape, batch_size, dtype="float32", name=s.name)
 
 
 def build_model(config: ModelConfig, stateful_batch: int | None = None) -> keras.Model:
-    """Builds the many-to-many classifier: streams -> recurrent layers -> Dense(256) logits.
+    """Builds the many-to-many model: streams -> recurrent layers -> Dense(256) logits (or Dense(1)).
 
     Args:
       config: the architecture.
@@ -61,7 +63,8 @@ def build_model(config: ModelConfig, stateful_batch: int | None = None) -> keras
         same as the stateless model's.
 
     Returns a model whose inputs are a dict keyed by stream name and whose
-    output is (batch, time, 256) float32 logits.
+    output is (batch, time, 256) float32 logits, or with the regression head
+    (batch, time, 1) float32 samples (plus the dry input with `skip`).
     """
     config.validate()
     inputs = {s.name: stream_input(s, stateful_batch) for s in config.streams}
@@ -85,6 +88,12 @@ def build_model(config: ModelConfig, stateful_batch: int | None = None) -> keras
         x = rnn(config.units, return_sequences=True, stateful=stateful, name=f"rnn{i}")(x)
         if config.dropout and i < config.layers - 1:
             x = keras.layers.Dropout(config.dropout, name=f"dropout{i}")(x)
+    if config.head == "regression":
+        y = keras.layers.Dense(1, name="head", dtype="float32")(x)
+        if config.skip:
+            dry = next(inputs[s.name] for s in config.streams if s.kind == "signal")
+            y = keras.layers.Add(name="skip")([y, dry])
+        return keras.Model(inputs, y, name="audiornn")
     logits = keras.layers.Dense(dsp.N_CLASSES, name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name="audiornn")
 

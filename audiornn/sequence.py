@@ -49,16 +49,21 @@ class WindowSequence(keras.utils.PyDataset):
         state is carried across batches. 1: independent windows.
       full_batches: pad the last validation batch to `batch_size` rows (with
         zero weights), for models with a fixed batch size.
+      regression: targets are the wet samples (batch, T, 1) as floats (the
+        codes decoded) and weights are per row (batch,): the regression loss
+        leaves out the burn-in itself.
       **kwargs: passed to PyDataset (workers, use_multiprocessing, ...).
 
-    Inputs are a dict keyed by model input name; targets are (batch, T) codes.
+    Inputs are a dict keyed by model input name; targets are (batch, T) codes
+    (or samples, with `regression`). A "signal" stream is its code stream
+    decoded to float samples (batch, T, 1).
     """
 
     def __init__(self, dataset: Dataset, split: str, window: int, burn_in: int,
                  batch_size: int, steps: int | None = None, seed: int = 0,
                  streams: tuple[Stream, ...] | None = None, start_mode: str = "random",
                  max_windows: int | None = 256, carry: int = 1, full_batches: bool = False,
-                 **kwargs):
+                 regression: bool = False, **kwargs):
         super().__init__(**kwargs)
         if burn_in >= window:
             raise AudioRNNError(f"burn-in ({burn_in}) must be shorter than the window ({window})")
@@ -66,10 +71,13 @@ class WindowSequence(keras.utils.PyDataset):
         self.batch_size, self.seed, self.start_mode = batch_size, seed, start_mode
         self.streams = tuple(ModelConfig().streams if streams is None else streams)
         self.carry, self.full_batches = max(1, int(carry)), full_batches
+        self.regression = regression
+        codec = dataset.codec
+        self.sample_values = {k: codec.values() / np.float32(codec.gain(k)) for k in codec.gains}
         self.epoch = 0
         self.target = dataset.streams["target"]
         for st in self.streams:
-            have = (dataset.streams if st.kind == "code" else dataset.meta["conditions"]
+            have = (dataset.streams if st.kind in ("code", "signal") else dataset.meta["conditions"]
                     if st.kind == "vector" else {"label": 1})
             if st.source not in have:
                 raise AudioRNNError(f"{dataset.path}: the model's stream {st.name!r} needs "
@@ -176,7 +184,7 @@ class WindowSequence(keras.utils.PyDataset):
                 x[st.name] = np.full((b, T), dsp.SILENCE_CODE, np.int32)
             elif st.kind == "label":
                 x[st.name] = np.zeros((b,), np.int32)
-            elif st.per == "step":
+            elif st.per == "step" or st.kind == "signal":
                 x[st.name] = np.zeros((b, T, st.size), np.float32)
             else:
                 x[st.name] = np.zeros((b, st.size), np.float32)
@@ -196,10 +204,16 @@ class WindowSequence(keras.utils.PyDataset):
                         x[st.name][j] = self.target[s:s + T]
                 elif st.kind == "code":
                     x[st.name][j, :n] = self.dataset.streams[st.source][a:a + n]
+                elif st.kind == "signal":
+                    table = self.sample_values[st.source]
+                    x[st.name][j, :n, 0] = table[self.dataset.streams[st.source][a:a + n]]
                 elif st.kind == "label":
                     x[st.name][j] = seg.label if seg.label is not None else 0
                 elif st.per == "step":
                     x[st.name][j, :n] = self.dataset.step_values[st.source][a:a + n]
                 else:
                     x[st.name][j] = seg.values[st.source]
+        if self.regression:
+            y = self.sample_values["target"][target][..., None]
+            return x, y, np.ones((b,), np.float32)
         return x, target, weight

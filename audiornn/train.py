@@ -33,6 +33,7 @@ from audiornn.config import (
 )
 from audiornn.dataset import Dataset, open_dataset
 from audiornn.errors import AudioRNNError
+from audiornn.esr import ESRLoss, esr_metric
 from audiornn.metrics import LN2
 from audiornn.model import build_model
 from audiornn.sequence import WindowSequence
@@ -53,8 +54,17 @@ class BitsPerSample(keras.metrics.Mean):
         return super().update_state(ce / LN2, sample_weight=sample_weight)
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> None:
-    """Adam with gradient clipping; sparse CE on logits, averaged over scored positions."""
+def compile_model(model: keras.Model, learning_rate: float, head: str = "classes",
+                  burn_in: int = 0) -> None:
+    """Adam with gradient clipping; sparse CE on logits, averaged over scored positions.
+
+    The regression head instead minimizes the ESR of the pre-emphasized output
+    plus a DC term (esr.py), and reports the plain ESR as "esr".
+    """
+    if head == "regression":
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+                      loss=ESRLoss(burn_in), weighted_metrics=[esr_metric(burn_in)])
+        return
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(
@@ -76,7 +86,8 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     job = jobs.get(meta["job"])
     given = {k: v for k, v in (options or {}).items() if v is not None}
     merged = {**job.train_defaults(meta), **given}
-    streams = job.streams(meta, int(merged.get("embedding", 64)), bool(merged.get("feedback", True)))
+    streams = job.streams(meta, int(merged.get("embedding", 64)), bool(merged.get("feedback", True)),
+                          head=merged.get("head", "classes"))
     arch = {f.name for f in dataclasses.fields(ModelConfig)} - {"streams"}
     model = ModelConfig(streams=streams, **{k: merged[k] for k in arch if k in merged})
     if model.core == "tiered":  # windows and burn-in in whole frames
@@ -269,18 +280,23 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             log.warning("--mixed-precision ignored: no GPU is visible")
 
     streams, start_mode = model_cfg.streams, job.start_mode
+    regression = model_cfg.head == "regression"
+    if regression and dataset.preemphasis:
+        raise AudioRNNError(f"{dataset_path}: --head regression needs a dataset built with "
+                            f"--preemphasis 0 (the effects' default), not {dataset.preemphasis:g}")
     carry = train_cfg.stateful if train_cfg.stateful > 1 and start_mode == "random" else 1
     train_seq = WindowSequence(dataset, "train", train_cfg.window, train_cfg.burn_in,
                                train_cfg.batch_size, steps=train_cfg.steps_per_epoch,
                                seed=train_cfg.seed, streams=streams, start_mode=start_mode,
-                               carry=carry)
+                               carry=carry, regression=regression)
     val_seq = None
     if dataset.split("val"):
         try:
             val_seq = WindowSequence(dataset, "val", train_cfg.window, train_cfg.burn_in,
                                      train_cfg.batch_size, seed=train_cfg.seed, streams=streams,
                                      start_mode=start_mode, max_windows=train_cfg.val_windows,
-                                     full_batches=True)  # no replica gets an empty batch
+                                     full_batches=True,  # no replica gets an empty batch
+                                     regression=regression)
             if len(val_seq) == 0:
                 val_seq = None
         except AudioRNNError:
@@ -307,7 +323,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     strategy = make_strategy(train_cfg.strategy)
     with strategy.scope():
         model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
-        compile_model(model, train_cfg.learning_rate)
+        compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
 
     checkpoint = keras.callbacks.ModelCheckpoint(
         str(run_dir / ".best-epoch{epoch:04d}.keras"), monitor=monitor, save_best_only=True)
@@ -367,6 +383,12 @@ def make_parser():
     p.add_argument("--embedding", type=cli.positive_int, default=None,
                    help="size of the code embeddings (default 64)")
     p.add_argument("--dropout", type=cli.fraction, default=None, help=f"default {m.dropout}")
+    p.add_argument("--head", choices=["classes", "regression"], default=None,
+                   help="classes: a distribution over 256 codes per step; regression: effects "
+                        "only, one float sample per step, trained on ESR (default for effects; "
+                        "the one that exports to plugins)")
+    p.add_argument("--skip", action="store_true", default=None,
+                   help="regression: add the dry input to the output (input skip)")
     p.add_argument("--no-feedback", dest="feedback", action="store_false", default=None,
                    help="effects: an input-only model (one parallel pass when applied)")
     p.add_argument("--batch-size", type=cli.positive_int, default=None, help=f"default {t.batch_size}")
@@ -395,6 +417,10 @@ def make_parser():
 
 
 def summary(history: dict, run: str) -> str:
+    esr = "val_esr" if history.get("val_esr") else "esr"
+    if history.get(esr):
+        return (f"run written to {run}: best {esr.replace('_', ' ')} "
+                f"{float(np.min(history[esr])):.3%} (model.keras, history.csv, config.json)")
     key = "val_bits" if history.get("val_bits") else "bits"
     if not history.get(key):
         return f"run {run} was already complete"

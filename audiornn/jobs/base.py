@@ -78,25 +78,27 @@ class Job:
 
     # ------------------------------------------------------------------ model
 
-    def streams(self, meta: dict, embedding: int, feedback: bool = True) -> tuple[Stream, ...]:
+    def streams(self, meta: dict, embedding: int, feedback: bool = True,
+                head: str = "classes") -> tuple[Stream, ...]:
         """The model's input streams for a dataset: what the model sees at each step.
 
         Every job sees its previous output code (unless an input-only model is
         asked for where an input exists), the dataset's labels as a label
-        stream, and each of the dataset's conditions as a vector stream.
+        stream, and each of the dataset's conditions as a vector stream. The
+        regression head sees no previous output: its inputs are float signals.
         """
         out = []
-        if feedback:
+        if feedback and head != "regression":
             out.append(code_stream("prev", "target", embedding))
-        out += self.input_streams(meta, embedding)
+        out += self.input_streams(meta, embedding, head)
         if meta.get("labels"):
             out.append(label_stream(len(meta["labels"])))
         for name, c in sorted(meta.get("conditions", {}).items()):
             out.append(vector_stream(name, int(c["size"]), c.get("per", "sequence")))
         return tuple(out)
 
-    def input_streams(self, meta: dict, embedding: int) -> list[Stream]:
-        """Per-step code streams besides the previous output (effects: the dry code)."""
+    def input_streams(self, meta: dict, embedding: int, head: str = "classes") -> list[Stream]:
+        """Per-step streams besides the previous output (effects: the dry code or signal)."""
         return []
 
     def train_defaults(self, meta: dict) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from audiornn import audio, dataset
-from audiornn.config import code_stream
+from audiornn.config import code_stream, signal_stream
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.base import Job, WebForm
 
@@ -37,7 +37,9 @@ class EffectJob(Job):
                 f"({1000 * s['latency'] / meta['sample_rate']:+.2f} ms), "
                 f"correlation {s['correlation']:.2f}" for s in meta["sources"] if "latency" in s]
 
-    def input_streams(self, meta: dict, embedding: int):
+    def input_streams(self, meta: dict, embedding: int, head: str = "classes"):
+        if head == "regression":
+            return [signal_stream("dry", "input")]
         return [code_stream("dry", "input", embedding)]
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
