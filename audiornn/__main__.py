@@ -6,10 +6,12 @@ import importlib
 import sys
 
 COMMANDS = {
+    "capture": "write the reamp signal to record an amp or pedal through",
     "data": "build a dataset from audio files",
     "train": "train a model on a dataset",
     "generate": "generate audio, apply an effect or make one-shots",
     "eval": "plots and quality numbers for a run",
+    "export": "export an effect run to AIDA-X or NAM plugins",
     "serve": "a local web page for generating, effects and one-shots",
 }
 
