@@ -148,11 +148,11 @@ def write(path: str | os.PathLike, x: np.ndarray, sample_rate_hz: int,
       path: the output file; its extension picks the container (WAV by default).
       x: float samples, (n,) or (n, channels); must be within [-1, 1] for pcm16.
       sample_rate_hz: the sample rate.
-      fmt: "pcm16" for 16-bit integer or "float" for 32-bit float.
+      fmt: "pcm16" or "pcm24" for 16- or 24-bit integer, "float" for 32-bit float.
     """
     path = Path(path)
     check_writable(path)
-    subtype = {"pcm16": "PCM_16", "float": "FLOAT"}[fmt]
+    subtype = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}[fmt]
     ext = path.suffix.lower().lstrip(".") or "wav"
     container = {"wav": "WAV", "flac": "FLAC", "aif": "AIFF", "aiff": "AIFF"}.get(ext, "WAV")
     if container == "FLAC" and subtype == "FLOAT":

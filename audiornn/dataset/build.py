@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audiornn import __version__, audio, dsp
+from audiornn import __version__, audio, capture, dsp
 from audiornn.codec import encoded_blocks, processed_blocks
 from audiornn.dataset.store import FORMAT, FORMAT_VERSION, Segment
 from audiornn.errors import AudioRNNError
@@ -73,6 +73,7 @@ class Item:
     extra: dict = field(default_factory=dict)  # reported in dataset.json's sources
     values: dict = field(default_factory=dict)  # per-sequence conditions: name -> list of floats
     step_values: dict = field(default_factory=dict)  # per-step conditions: name -> (n, size) array
+    splits: list = field(default_factory=list)  # fixed (split, start, length) pieces (captures)
 
 
 # ---------------------------------------------------------------- file discovery
@@ -146,7 +147,8 @@ def split_items(items: list[Item], val_fraction: float, seed: int) -> list[tuple
     rng = np.random.default_rng(seed)
     groups: dict[str | None, list[int]] = {}
     for k, it in enumerate(items):
-        groups.setdefault(it.label, []).append(k)
+        if not it.splits:
+            groups.setdefault(it.label, []).append(k)
     val: set[int] = set()
     pieces: list[tuple[Item, str, int, int]] = []
     lone_split: dict[int, int] = {}
@@ -169,7 +171,9 @@ def split_items(items: list[Item], val_fraction: float, seed: int) -> list[tuple
                 lone_split[idx[0]] = n - n_val
     for k, it in enumerate(items):
         n = it.lengths["target"]
-        if k in lone_split:
+        if it.splits:
+            pieces += [(it, split, start, length) for split, start, length in it.splits]
+        elif k in lone_split:
             cut = lone_split[k]
             pieces.append((it, "train", 0, cut))
             pieces.append((it, "val", cut, n - cut))
@@ -528,6 +532,9 @@ def pair_item(dry: str | os.PathLike, wet: str | os.PathLike, config: DataConfig
     probe = int(probe_s * rate)
     d, w = _probe(dry, config, probe), _probe(wet, config, probe)
     est, corr = dsp.estimate_latency(d, w, int(max_latency_s * rate))
+    is_capture = capture.recognize(d, rate)
+    if is_capture:  # the blips' echo gives the latency to the sample
+        est = capture.latency(d, w, rate, int(max_latency_s * rate))
     if corr < MIN_PAIR_CORRELATION:
         raise AudioRNNError(f"{name}: the wet file does not follow the dry one (best correlation "
                             f"{corr:.3f} within +-{max_latency_s:g} s; a pair is the same "
@@ -541,13 +548,50 @@ def pair_item(dry: str | os.PathLike, wet: str | os.PathLike, config: DataConfig
     n = min(n_dry - trim["input"], n_wet - trim["target"])
     if n < MIN_CODES:
         raise AudioRNNError(f"{name}: nothing left after removing the latency of {lag} samples")
+    extra, splits = {}, []
+    if is_capture:
+        extra, splits = _capture_checks(name, dry, wet, config, lag, trim, n_dry, n)
     log.info("%s: latency %+d samples (%+.2f ms)%s, correlation %.2f", name, lag,
              1000 * lag / rate, "" if latency is None else f" (given; estimated {est:+d})", corr)
     return Item(streams={"input": dry, "target": wet}, name=name,
                 lengths={"input": n, "target": n}, peaks={"input": peak_dry, "target": peak_wet},
                 source_rate=i_dry.sample_rate_hz, channels=i_dry.channels,
-                seconds=max(i_dry.seconds, i_wet.seconds), trim=trim,
-                extra={"latency": lag, "latency_estimated": est, "correlation": corr})
+                seconds=max(i_dry.seconds, i_wet.seconds), trim=trim, splits=splits,
+                extra={"latency": lag, "latency_estimated": est, "correlation": corr, **extra})
+
+
+def _capture_checks(name: str, dry: str, wet: str, config: DataConfig, lag: int,
+                    trim: dict, n_dry: int, n: int) -> tuple[dict, list]:
+    """A recorded capture signal: the replicate ESR, and its fixed train/validation pieces.
+
+    Validation segment B is the validation split; segment A (the same audio)
+    is left out of training, so nothing of the validation audio is trained on.
+    """
+    from audiornn import metrics
+
+    lay = capture.Layout(config.sample_rate, n_dry)
+    w = _probe(wet, config, n_dry + abs(lag))
+    (a0, a1), (b0, b1) = lay.val_a, lay.val_b
+    rec_a, rec_b = w[a0 + lag:a1 + lag], w[b0 + lag:b1 + lag]
+    if len(rec_b) < b1 - b0 or a0 + lag < 0:
+        raise AudioRNNError(f"{name}: the recording stops before the capture signal ends "
+                            f"(record all of {Path(dry).name}, {n_dry / config.sample_rate:.1f} s)")
+    replicate = metrics.esr(rec_a, rec_b)
+    if replicate > capture.REPLICATE_WARN:
+        log.warning("%s: the two recordings of the validation segment differ (replicate ESR "
+                    "%.2f%%, above %.0f%%): noise or hum in the recording, a time-varying effect "
+                    "(modulation, a gate, a compressor's release), or not one take of the whole "
+                    "file", name, 100 * replicate, 100 * capture.REPLICATE_WARN)
+    else:
+        log.info("%s: capture signal recognized; replicate ESR %.3f%%", name, 100 * replicate)
+    shift = trim["input"]
+    cuts = [(0, a0, "train"), (a1, b0, "train"), (b0, b1, "val"), (b1, n_dry, "train")]
+    splits = []
+    for start, end, split in cuts:
+        start, end = max(0, start - shift), min(n, end - shift)
+        if end - start >= MIN_CODES:
+            splits.append((split, start, end - start))
+    return {"capture": True, "replicate_esr": replicate}, splits
 
 
 def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, config: DataConfig,

@@ -35,7 +35,11 @@ class EffectJob(Job):
     def describe_dataset(self, meta: dict) -> list[str]:
         return [f"  {s['name']}: latency {s['latency']:+d} samples "
                 f"({1000 * s['latency'] / meta['sample_rate']:+.2f} ms), "
-                f"correlation {s['correlation']:.2f}" for s in meta["sources"] if "latency" in s]
+                f"correlation {s['correlation']:.2f}"
+                + (f"; capture signal: latency from the blips, replicate ESR "
+                   f"{s['replicate_esr']:.3%}, validation = its last segment"
+                   if s.get("capture") else "")
+                for s in meta["sources"] if "latency" in s]
 
     def input_streams(self, meta: dict, embedding: int, head: str = "classes"):
         if head == "regression":
