@@ -5,9 +5,12 @@ Which kind of dataset (which job's) follows from the options given; the job buil
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from audiornn import cli, dataset, jobs
 from audiornn.errors import AudioRNNError
@@ -37,8 +40,12 @@ def make_parser():
     p.add_argument("--demo", action="store_true",
                    help="build from the bundled, synthesized default corpus instead of SOURCE")
     e = p.add_argument_group("effects (dry/wet pairs)")
-    e.add_argument("--pair", nargs=2, action="append", metavar=("DRY", "WET"), dest="pairs",
+    e.add_argument("--pair", nargs=2, action=PairAction, metavar=("DRY", "WET"), dest="pairs",
                    help="a dry recording and the same through the effect (repeatable)")
+    e.add_argument("--knob", action=KnobAction, metavar="NAME=VALUE[,NAME=VALUE]", dest="knobs",
+                   help="the effect's knob settings for the --pair before it (repeat --pair "
+                        "... --knob gain=0.3 for each recorded setting); the model learns to "
+                        "follow them and generate --knob interpolates")
     e.add_argument("--dry-dir", help="folder of dry files, matched by name with --wet-dir")
     e.add_argument("--wet-dir", help="folder of wet files")
     e.add_argument("--latency", type=int, metavar="N",
@@ -62,6 +69,31 @@ def make_parser():
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
+
+
+class PairAction(argparse.Action):
+    """--pair DRY WET, repeatable; each pair gets a slot for its --knob settings."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.pairs = (namespace.pairs or []) + [list(values)]
+        namespace.knobs = (getattr(namespace, "knobs", None) or []) + [{}]
+
+
+class KnobAction(argparse.Action):
+    """--knob NAME=VALUE[,...]: the settings of the --pair just before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if not namespace.pairs:
+            parser.error("--knob follows the --pair it describes")
+        for part in values.split(","):
+            name, sep, value = part.partition("=")
+            try:
+                number = float(value)
+            except ValueError:
+                number = float("nan")
+            if not sep or not name.strip() or not np.isfinite(number):
+                parser.error(f"--knob expects NAME=NUMBER, got {part!r}")
+            namespace.knobs[-1][name.strip()] = [number]
 
 
 def progress_bars(total_seconds: float, n_files: int, quiet: bool = False):
@@ -136,7 +168,7 @@ def main(argv=None) -> int:
 
     request = {k: getattr(args, k) for k in (
         "sources", "demo", "pairs", "dry_dir", "wet_dir", "latency", "oneshot", "demo_kit",
-        "attack", "length", "label", "conditions")}
+        "attack", "length", "label", "conditions", "knobs")}
     return cli.run(PROG, lambda: print(build_dataset(
         request, args.out, sample_rate=args.sample_rate, preemphasis=args.preemphasis,
         val_fraction=args.val_fraction, seed=args.seed, strict=args.strict,

@@ -87,12 +87,23 @@ class Model:
     """One loaded run, its worker thread and its bounded queue."""
 
     def __init__(self, run_id: str, path: Path, app: App):
+        from audiornn import jobs
+        from audiornn.config import read_run_config
+        from audiornn.effect import Effect
         from audiornn.loop import Generator
 
         self.id, self.path, self.app = run_id, path, app
-        self.gen = Generator.from_run(path)
-        self.job = self.gen.job  # the run's job: its web form, parameters and work
-        self.labels = self.gen.labels
+        config = read_run_config(path)
+        self.head = config.model.head
+        # Regression effects apply through Effect; every other run through the step loop.
+        self.gen = Effect.from_run(path) if self.head == "regression" else Generator.from_run(path)
+        self.job = jobs.get(config.job.name)  # the run's job: its web form, parameters and work
+        self.labels = list(config.job.labels)
+        self.knobs = [{"name": s.name, "min": config.job.conditions.get(s.name, {}).get("min", [0])[0],
+                       "max": config.job.conditions.get(s.name, {}).get("max", [1])[0]}
+                      for s in config.model.streams if s.kind == "vector" and s.size == 1]
+        for k in self.knobs:
+            k["value"] = (k["min"] + k["max"]) / 2
         self.queue: queue.Queue[Job] = queue.Queue(maxsize=app.limits.queue)
         self.thread = threading.Thread(target=self._work, name=f"audiornn-{run_id}", daemon=True)
         self.thread.start()
@@ -100,8 +111,8 @@ class Model:
     def describe(self) -> dict:
         d = {"id": self.id, "job": self.job.name, "form": dataclasses.asdict(self.job.form),
              "labels": self.labels, "sample_rate": self.gen.sample_rate,
-             "queued": self.queue.qsize()}
-        if self.gen.layout:
+             "queued": self.queue.qsize(), "head": self.head, "knobs": self.knobs}
+        if getattr(self.gen, "layout", None):
             d["hit_seconds"] = self.gen.layout.length
         return d
 

@@ -52,12 +52,15 @@ PAGE = r"""<!doctype html>
   <div id="fx-controls" class="hidden">
     <label for="dry">Dry audio file</label>
     <input id="dry" type="file" accept="audio/*">
+    <div id="decoderow">
     <label for="decode">Decoding</label>
     <select id="decode">
       <option value="argmax" selected>argmax (most likely)</option>
       <option value="mean">mean (expected value)</option>
       <option value="sample">sample</option>
     </select>
+    </div>
+    <div id="knobs"></div>
   </div>
 
   <div id="shot-controls" class="hidden">
@@ -116,6 +119,15 @@ function showControls() {
     $("mode").disabled = r.labels.length < 2;
   }
   $("seconds").max = limits.max_seconds; $("count").max = limits.max_count;
+  $("decoderow").classList.toggle("hidden", r.head === "regression");
+  $("knobs").innerHTML = "";
+  for (const k of r.knobs || []) {  // one slider per knob, over the recorded settings
+    const lab = document.createElement("label"); const val = document.createElement("span");
+    const s = document.createElement("input"); s.type = "range"; s.className = "knob"; s.dataset.name = k.name;
+    const span = (k.max - k.min) || 1; s.min = k.min; s.max = k.max; s.step = span / 100; s.value = k.value;
+    val.textContent = Number(k.value).toFixed(2); s.oninput = () => { val.textContent = Number(s.value).toFixed(2); };
+    lab.append(`${k.name} `, val); $("knobs").append(lab, s);
+  }
 }
 
 function status(text, isError) { $("status").textContent = text; $("status").classList.toggle("error", !!isError); }
@@ -135,6 +147,7 @@ function addResult(job, r, k) {
   if (p.label) bits.push(p.label);
   if (p.mix) bits.push(Object.entries(p.mix).map(([l, w]) => `${l} ${Math.round(w * 100)}%`).join(" + "));
   if (p.decode) bits.push(`decode ${p.decode}`);
+  if (p.knobs) bits.push(Object.entries(p.knobs).map(([n, v]) => `${n} ${Number(v).toFixed(2)}`).join(" · "));
   bits.push(`temperature ${p.temperature}`, `seed ${p.seed}`);
   div.innerHTML = `<div><b>${job.run}</b> #${k + 1} <span class="meta">${bits.join(" · ")}</span></div>`;
   const img = document.createElement("img"); img.src = r.png; img.alt = "waveform";
@@ -156,6 +169,7 @@ async function go() {
       q.set("mix", la === lb ? `${la}=1` : `${la}=${(1 - b).toFixed(3)},${lb}=${b.toFixed(3)}`);
     } else { q.set("label", $("label").value); }
   }
+  for (const s of document.querySelectorAll("#knobs .knob")) q.set(`knob.${s.dataset.name}`, s.value);
   const file = f.upload ? ($(f.upload).files[0] || null) : null;
   if (f.upload_required && !file) { status("Choose an audio file first.", true); return; }
   if (file && file.size > limits.max_upload_mb * 1048576) { status(`The file is over the ${limits.max_upload_mb} MB limit.`, true); return; }

@@ -31,7 +31,8 @@ import soundfile as sf  # noqa: E402
 from scipy import signal  # noqa: E402
 
 from audiornn import corpus, dataset, metrics  # noqa: E402
-from audiornn.config import ModelConfig, code_stream, run_config  # noqa: E402
+from audiornn.config import ModelConfig, code_stream, read_run_config, run_config  # noqa: E402
+from audiornn.effect import Effect  # noqa: E402
 from audiornn.loop import Generator  # noqa: E402
 from audiornn.model import build_model  # noqa: E402
 from audiornn.train import train  # noqa: E402
@@ -57,9 +58,8 @@ def apply_rate(feedback: bool, seconds: float, layers: int = 2, units: int = 256
 
 
 def drive(x, rate):
-    y = np.tanh(4.0 * x)
-    a = np.exp(-2 * np.pi * 3000 / rate)  # one-pole low-pass "tone" at 3 kHz
-    return 0.9 * signal.lfilter([1 - a], [1, -a], y)
+    """tanh drive, then a one-pole low-pass "tone" at 3 kHz."""
+    return drive_tone(np.tanh(4.0 * x), rate)
 
 
 def reverb(x, rate):
@@ -72,34 +72,48 @@ def reverb(x, rate):
     return 0.9 * y / np.max(np.abs(y))
 
 
-def esr_run(tmp: Path, name: str, effect, minutes: float, feedback: bool) -> dict:
+def write_pairs(tmp: Path, name: str, effect) -> list[tuple[Path, Path]]:
+    """The synthesized corpus's tracks (dry) and the same through `effect` (wet)."""
     src = tmp / "corpus"
     if not src.exists():
         corpus.write_demo_corpus(src)
     files = sorted(src.glob("*.wav"))
     pd = tmp / name / "pairs"
     pairs = [(pd / f"dry_{f.name}", pd / f"wet_{f.name}") for f in files]
-    if not pd.exists():  # the feedback and input-only runs share the pairs and dataset
+    if not pd.exists():
         pd.mkdir(parents=True)
         for f, (dry, wet) in zip(files, pairs):
             x, r = sf.read(f)
             sf.write(dry, x, r, subtype="FLOAT")
             sf.write(wet, effect(x, r), r, subtype="FLOAT")
+    return pairs
+
+
+def apply_run(run: Path, dry: Path, out: Path, knobs: dict | None = None) -> float:
+    """Applies a run to a file; returns the seconds it took."""
+    t0 = time.perf_counter()
+    if read_run_config(run).model.head == "regression":
+        fx = Effect.from_run(run)
+        fx.set_knobs(**(knobs or {}))
+        fx.process_file(dry, out, fmt="float")
+    else:
+        Generator.from_run(run).apply(dry, out, progress=False, fmt="float")
+    return time.perf_counter() - t0
+
+
+def esr_run(tmp: Path, name: str, effect, minutes: float, label: str, options: dict) -> dict:
+    pairs = write_pairs(tmp, name, effect)
     ds = tmp / name / "ds"
     if not ds.exists():
         # As the data CLI does for pairs: no pre-emphasis.
         dataset.build_pairs(pairs[:-1], ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
-    run = tmp / name / f"run-{'fb' if feedback else 'nofb'}"
-    # The effect job's defaults (1 x 32, its learning rate), with a time budget.
-    train(ds, run, options={"feedback": feedback, "epochs": 1000, "steps_per_epoch": 20,
-                            "patience": 1000, "max_minutes": minutes, "val_windows": 64},
-          verbose=0)
-    gen = Generator.from_run(run)
+    run = tmp / name / f"run-{label}"
+    # The effect job's defaults (1 x 32 LSTM, its learning rate), with a time budget.
+    train(ds, run, options={"epochs": 1000, "steps_per_epoch": 20, "patience": 1000,
+                            "max_minutes": minutes, "val_windows": 64, **options}, verbose=0)
     dry, wet = pairs[-1]
-    out = tmp / name / f"out-{'fb' if feedback else 'nofb'}.wav"
-    t0 = time.perf_counter()
-    gen.apply(dry, out, progress=False, fmt="float")
-    elapsed = time.perf_counter() - t0
+    out = tmp / name / f"out-{label}.wav"
+    elapsed = apply_run(run, dry, out)
     y, r = sf.read(out)
     x = sf.read(dry)[0]
     t = sf.read(wet)[0]
@@ -107,11 +121,80 @@ def esr_run(tmp: Path, name: str, effect, minutes: float, feedback: bool) -> dic
             "do_nothing": metrics.esr(t, x), "seconds": len(x) / r, "apply_s": elapsed}
 
 
+def knob_drive(k: float):
+    def fx(x, rate):
+        g = 1.0 + 7.0 * k
+        return drive_tone(np.tanh(g * x) / np.tanh(g), rate)
+    return fx
+
+
+def drive_tone(y, rate):
+    a = np.exp(-2 * np.pi * 3000 / rate)
+    return 0.9 * signal.lfilter([1 - a], [1, -a], y)
+
+
+def knob_run(tmp: Path, minutes: float, settings=(0.0, 0.5, 1.0), held_out: float = 0.25) -> dict:
+    """A knob model on 3 settings of a drive, judged at a 4th setting between them."""
+    pairs, knobs = [], []
+    for k in settings:
+        ps = write_pairs(tmp, f"knob{k:g}", knob_drive(k))
+        pairs += ps[:-1]
+        knobs += [{"gain": [k]}] * (len(ps) - 1)
+    ds = tmp / "knob" / "ds"
+    if not ds.exists():
+        dataset.build_pairs(pairs, ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0),
+                            knobs=knobs)
+    run = tmp / "knob" / "run"
+    train(ds, run, options={"head": "regression", "epochs": 1000, "steps_per_epoch": 20,
+                            "patience": 1000, "max_minutes": minutes, "val_windows": 64}, verbose=0)
+    test = write_pairs(tmp, f"knob{held_out:g}", knob_drive(held_out))[-1]
+    nearest = min(settings, key=lambda k: (abs(k - held_out), -k))
+    t = sf.read(test[1])[0]
+    out = {}
+    for label, k in (("held-out", held_out), ("nearest", nearest)):
+        path = tmp / "knob" / f"out-{label}.wav"
+        apply_run(run, test[0], path, {"gain": k})
+        out[label] = metrics.esr(t, sf.read(path)[0])
+    recorded = knob_drive(nearest)(sf.read(test[0])[0], RATE)
+    out["recorded-nearest"] = metrics.esr(t, recorded)
+    out["nearest_k"] = nearest
+    return out
+
+
+def effect_speed(rate: int = 48000, seconds: float = 20.0) -> dict:
+    """The 1 x 32 regression model (random weights): streaming blocks and offline pieces."""
+    from audiornn.config import signal_stream
+
+    keras.utils.set_random_seed(0)
+    mc = ModelConfig(streams=(signal_stream("dry", "input"),), layers=1, units=32,
+                     head="regression")
+    fx = Effect(build_model(mc), run_config(mc, job="effect"))
+    x = (0.5 * np.random.default_rng(0).standard_normal(int(seconds * rate))).astype("float32")
+    out = {}
+    for block in (256, 4096):
+        blocks = [x[i:i + block] for i in range(0, len(x) - block + 1, block)]
+        fx.process(blocks[0])  # compile
+        t0 = time.perf_counter()
+        for b in blocks:
+            fx.process(b)
+        out[f"streaming, {block}-sample blocks"] = len(blocks) * block / (time.perf_counter() - t0)
+    fx.process_parallel(x)  # compile
+    t0 = time.perf_counter()
+    y = fx.process_parallel(x)
+    out["offline pieces (process_parallel)"] = len(x) / (time.perf_counter() - t0)
+    fx.reset()
+    exact = np.concatenate([fx.process(x[i:i + 4096]) for i in range(0, len(x), 4096)])
+    out["max_difference"] = float(np.max(np.abs(y - exact)))
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="audio for the speed test")
     p.add_argument("--minutes", type=float, default=5.0, help="training budget per model")
     p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--skip-reverb", action="store_true")
+    p.add_argument("--skip-knobs", action="store_true")
     p.add_argument("--work", help="keep the work files here (default: a temporary folder)")
     args = p.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs, "
@@ -123,20 +206,37 @@ def main():
         size = f"{layers} x {units} LSTM"
         print(f"{size + ', input-only (parallel pass)':<44}{nofb:>12,.0f}{nofb / RATE:>13.1f}")
         print(f"{size + ', feedback (step loop)':<44}{fb:>12,.0f}{fb / RATE:>13.2f}")
+    speed = effect_speed()
+    print(f"\n{'1 x 32 regression model at 48 kHz':<44}{'samples/s':>12}{'x real time':>13}")
+    for k, v in speed.items():
+        if k != "max_difference":
+            print(f"{k:<44}{v:>12,.0f}{v / 48000:>13.1f}")
+    print(f"offline pieces vs streaming: max difference {speed['max_difference']:.1e}")
     if args.skip_training:
         return
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(args.work or t)
         tmp.mkdir(parents=True, exist_ok=True)
-        print(f"\nESR on a held-out track after {args.minutes:g} CPU-minutes of training "
-              "(the effect default, 1 x 32 LSTM, argmax decoding)")
-        print(f"{'test':<12}{'model':<14}{'ESR':>9}{'ESR pre-emph.':>15}{'do nothing':>12}")
-        for name, effect in (("drive", drive), ("reverb", reverb)):
-            for feedback in (False, True):
-                r = esr_run(tmp, name, effect, args.minutes, feedback)
-                label = "feedback" if feedback else "input-only"
-                print(f"{name:<12}{label:<14}{r['esr']:>9.2%}{r['esr_pre']:>15.2%}"
-                      f"{r['do_nothing']:>12.2%}", flush=True)
+        print(f"\nESR on a held-out track after {args.minutes:g} CPU-minutes of training each "
+              "(1 x 32 LSTM)")
+        print(f"{'test':<10}{'model':<34}{'ESR':>9}{'ESR pre-emph.':>15}{'do nothing':>12}")
+        runs = [("drive", drive, "classes, input-only, argmax", {"feedback": False}),
+                ("drive", drive, "regression", {"head": "regression"})]
+        if not args.skip_reverb:
+            runs.append(("reverb", reverb, "regression, --stateful 4",
+                         {"head": "regression", "stateful": 4}))
+        for name, effect, label, options in runs:
+            r = esr_run(tmp, name, effect, args.minutes, label.split(",")[0] + str(len(options)),
+                        options)
+            print(f"{name:<10}{label:<34}{r['esr']:>9.2%}{r['esr_pre']:>15.2%}"
+                  f"{r['do_nothing']:>12.2%}", flush=True)
+        if not args.skip_knobs:
+            k = knob_run(tmp, args.minutes)
+            print(f"\nknob model, 3 settings of a drive (gain 0, 0.5, 1), {args.minutes:g} "
+                  "CPU-minutes; ESR at the held-out setting 0.25:")
+            print(f"  the knob model at 0.25:                 {k['held-out']:.2%}")
+            print(f"  the knob model at the nearest ({k['nearest_k']:g}):     {k['nearest']:.2%}")
+            print(f"  the gear itself at the nearest setting: {k['recorded-nearest']:.2%}")
 
 
 if __name__ == "__main__":

@@ -596,10 +596,24 @@ def _capture_checks(name: str, dry: str, wet: str, config: DataConfig, lag: int,
 
 def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, config: DataConfig,
                 *, latency: int | None = None, progress: ProgressFn | None = None,
-                conditions: str | None = None, **kwargs) -> dict:
-    """Builds an effect dataset: aligned `input` (dry) and `target` (wet) code streams."""
+                conditions: str | None = None, knobs: list[dict] | None = None,
+                **kwargs) -> dict:
+    """Builds an effect dataset: aligned `input` (dry) and `target` (wet) code streams.
+
+    knobs: per pair, its knob settings ({name: [value]}, from --knob): they
+    become per-sequence conditions, like a --conditions CSV's.
+    """
     if not pairs:
         raise AudioRNNError("no dry/wet pairs given")
+    knobs = [k for k in (knobs or []) if k is not None]
+    if any(knobs):
+        if conditions:
+            raise AudioRNNError("give knob settings either with --knob or in a --conditions CSV")
+        if len(knobs) != len(pairs) or not all(knobs):
+            missing = next(i for i in range(len(pairs)) if i >= len(knobs) or not knobs[i])
+            raise AudioRNNError(f"pair {Path(pairs[missing][0]).name} -> "
+                                f"{Path(pairs[missing][1]).name}: no --knob settings (give every "
+                                "pair its settings)")
     items = []
     for dry, wet in pairs:
         for f in (dry, wet):
@@ -607,6 +621,8 @@ def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, co
                 raise AudioRNNError(f"pair {Path(dry).name} -> {Path(wet).name}: {f}: no such file")
         items.append(pair_item(dry, wet, config, latency))
     attach_conditions(items, conditions)
+    for it, k in zip(items, knobs if any(knobs) else []):
+        it.values = dict(k)
     return build(items, out_dir, config, progress=progress, extra_meta={"job": "effect"}, **kwargs)
 
 

@@ -30,7 +30,7 @@ class EffectJob(Job):
                     if Path(d).is_file() and Path(w).is_file())
         return dataset.build_pairs(pairs, out, config, latency=r.get("latency"), overwrite=overwrite,
                                  progress=progress_factory(total, 2 * len(pairs)),
-                                 conditions=r.get("conditions"))
+                                 conditions=r.get("conditions"), knobs=r.get("knobs"))
 
     def describe_dataset(self, meta: dict) -> list[str]:
         return [f"  {s['name']}: latency {s['latency']:+d} samples "
@@ -47,6 +47,11 @@ class EffectJob(Job):
         return [code_stream("dry", "input", embedding)]
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
+        if not body:
+            raise AudioRNNError("an effect needs a dry audio file (the request body)")
+        if hasattr(gen, "knob_names"):  # a regression Effect: its knobs, no decoding
+            return {"knobs": {k: number(f"knob.{k}", float(v), -1e6, 1e6)
+                              for k, v in zip(gen.knob_names, gen.knobs)}}
         decode = q.get("decode", "argmax")
         if decode not in DECODE_MODES:
             raise AudioRNNError(f"decode must be sample, argmax or mean, got {decode!r}")
@@ -55,6 +60,9 @@ class EffectJob(Job):
         return {"decode": decode}
 
     def serve_run(self, gen, p: dict, upload, out, progress) -> list:
+        if "knobs" in p:
+            gen.set_knobs(**p["knobs"])
+            return [gen.process_file(upload, out / "00.wav", normalize=True)]
         return [gen.apply(upload, out / "00.wav", decode=p["decode"], temperature=p["temperature"],
                           seed=p["seed"], normalize=True, progress=False, callback=progress)]
 
