@@ -96,13 +96,17 @@ def effect_numbers(target: np.ndarray, output: np.ndarray) -> dict:
 def evaluate_effect(model, config: RunConfig, run_dir: Path, input_path: str, target_path: str,
                     decode: str = "argmax", quiet: bool = False) -> tuple[dict, str]:
     """Applies an effect run to DRY and compares with WET; returns (numbers, plot path)."""
+    from audiornn.effect import Effect
     from audiornn.loop import Generator
 
-    gen = Generator(model, config)
     out = run_dir / "samples" / "eval-effect.wav"
     out.parent.mkdir(exist_ok=True)
     t0 = time.perf_counter()
-    gen.apply(input_path, out, decode=decode, progress=not quiet)
+    if config.model.head == "regression":
+        decode = "regression"
+        Effect(model, config).process_file(input_path, out, fmt="float")
+    else:
+        Generator(model, config).apply(input_path, out, decode=decode, progress=not quiet)
     elapsed = time.perf_counter() - t0
     y, rate = audio.read(out)
     x, _ = audio.read(input_path)
@@ -227,7 +231,10 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     # Held-out likelihood.
     max_codes = int(max_seconds * rate)
     sets = []
-    if ds is not None and ds.split("val"):
+    if config.model.head == "regression":
+        result["skipped"]["heldout"] = ("the regression head predicts samples, not a "
+                                        "distribution: its validation ESR is in the curves")
+    elif ds is not None and ds.split("val"):
         sets.append(("validation split", dataset_sequences(ds, "val", max_codes, seed)))
     elif ds is not None:
         result["skipped"]["heldout"] = f"{ds_path}: no validation split (built with --val-fraction 0)"
@@ -243,11 +250,11 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
             seqs.append({"target": codes, "name": str(f)})
         sets.append(("--audio files", seqs))
     baselines = None
-    if ds is not None and ds.split("train"):
+    if ds is not None and ds.split("train") and sets:
         train = dataset_sequences(ds, "train", 2_000_000, seed)
         baselines = {"unigram": metrics.unigram(np.concatenate([s["target"] for s in train])),
                      "lpc": metrics.LPC(lpc_order).fit([s["target"] for s in train])}
-    scorer = Scorer(model, config)
+    scorer = Scorer(model, config) if sets else None
     result["heldout"] = []
     for name, seqs in sets:
         total = sum(len(s["target"]) for s in seqs)

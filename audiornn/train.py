@@ -202,7 +202,18 @@ class PreviewSamples(keras.callbacks.Callback):
 
         out = self.run_dir / "samples" / f"epoch{epoch + 1:04d}.wav"
         out.parent.mkdir(exist_ok=True)
-        Generator(self.model, self.config).preview(out, self.seconds, epoch, self.dataset)
+        if self.config.model.head == "regression":  # the first held-out dry stretch, applied
+            from audiornn import audio
+            from audiornn.effect import Effect
+
+            ds, codec = self.dataset, self.config.codec
+            s = (ds.split("val") or ds.split("train"))[0]
+            n = min(s.length, int(self.seconds * codec.sample_rate))
+            dry = codec.values()[ds.streams["input"][s.offset:s.offset + n]] / codec.gain("input")
+            y = Effect(self.model, self.config).process(dry)
+            audio.write(out, np.clip(y, -1, 1), codec.sample_rate)
+        else:
+            Generator(self.model, self.config).preview(out, self.seconds, epoch, self.dataset)
         log.info("preview written to %s", out)
 
 

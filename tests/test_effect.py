@@ -158,7 +158,8 @@ def drive_run(tmp_path_factory):
     sf.write(tmp / "test_wet.wav", np.tanh(4 * test_x), RATE)
     dataset.build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "ds",
                         dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
-    train(tmp / "ds", tmp / "run", options=dict(layers=1, units=32, embedding=16, feedback=False), train_cfg=
+    train(tmp / "ds", tmp / "run", options=dict(layers=1, units=32, embedding=16, feedback=False,
+                                                   head="classes"), train_cfg=
           TrainConfig(window=256, burn_in=4, batch_size=16, epochs=3, steps_per_epoch=60,
                       learning_rate=1e-2), verbose=0)
     return tmp

@@ -62,7 +62,8 @@ def test_a_knob_model_trains_generates_and_serves(knob_pairs, tmp_path, capsys):
     data.main(args + ["--out", str(tmp_path / "ds"), "--sample-rate", str(RATE), "-q"])
     train(tmp_path / "ds", tmp_path / "run",
           options={"head": "regression", "epochs": 2, "steps_per_epoch": 10, "window": 256,
-                   "burn_in": 16, "batch_size": 8, "units": 8}, verbose=0)
+                   "burn_in": 16, "batch_size": 8, "units": 8, "sample_every": 1}, verbose=0)
+    assert (tmp_path / "run" / "samples" / "epoch0002.wav").exists()  # previews apply the effect
     out = tmp_path / "out.wav"
     assert generate.main([str(tmp_path / "run"), "--input",
                           str(tmp / "dry0.5.wav"), "--knob", "gain=0.25", "--out", str(out)]) == 0
@@ -72,6 +73,13 @@ def test_a_knob_model_trains_generates_and_serves(knob_pairs, tmp_path, capsys):
     assert generate.main([str(tmp_path / "run"), "--input", str(tmp / "dry0.5.wav"),
                           "--knob", "tone=1", "--out", str(out)]) == 2
     assert "unknown knob 'tone'" in capsys.readouterr().err
+
+    from audiornn import eval as evaluation
+
+    assert evaluation.main([str(tmp_path / "run"), "--input", str(tmp / "dry0.5.wav"),
+                            "--target", str(tmp / "wet0.5.wav"), "-q"]) == 0
+    ev = (tmp_path / "run" / "eval.json").read_text()
+    assert '"regression"' in ev and "predicts samples" in ev
 
     from audiornn.serve import App
 

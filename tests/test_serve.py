@@ -36,7 +36,8 @@ def runs(tmp_path_factory):
     sf.write(tmp / "wet.wav", np.tanh(3 * x), RATE)
     dataset.build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "fx_ds",
                         dataset.DataConfig(sample_rate=RATE))
-    train(tmp / "fx_ds", tmp / "pedal", options=dict(layers=1, units=8, embedding=4, feedback=False),
+    train(tmp / "fx_ds", tmp / "pedal", options=dict(layers=1, units=8, embedding=4, feedback=False,
+                                                       head="classes"),
           train_cfg=TINY, verbose=0)
     rng = np.random.default_rng(0)
     for name, f in (("kick", 60.0), ("hat", 3000.0)):
