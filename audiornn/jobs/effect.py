@@ -47,9 +47,9 @@ class EffectJob(Job):
         return [code_stream("dry", "input", embedding)]
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
-        if not body:
-            raise AudioRNNError("an effect needs a dry audio file (the request body)")
         if hasattr(gen, "knob_names"):  # a regression Effect: its knobs, no decoding
+            if not body:
+                raise AudioRNNError("an effect needs a dry audio file (the request body)")
             return {"knobs": {k: number(f"knob.{k}", float(v), -1e6, 1e6)
                               for k, v in zip(gen.knob_names, gen.knobs)}}
         decode = q.get("decode", "argmax")
