@@ -22,7 +22,7 @@ from audiornn.files import read_versioned, write_json_atomic
 RUN_FORMAT = "audiornn-run"
 RUN_VERSION = 2
 
-STREAM_KINDS = ("code", "label", "vector", "signal")
+STREAM_KINDS = ("code", "label", "vector", "signal", "latent", "position")
 HEADS = ("classes", "regression")
 
 
@@ -35,7 +35,11 @@ class Stream:
       kind: "code" (a mu-law code per step, embedded), "label" (a class index
         per sequence, embedded), "vector" (continuous values, fed as they are) or
         "signal" (a code stream decoded to its float samples, per step: the
-        regression head's dry input).
+        regression head's dry input), "latent" (a learned point per training
+        sequence: an index into a table of `classes` points of `size`
+        dimensions while training, the point itself when generating; the
+        one-shots' map) or "position" (per step: the step's index within the
+        sequence divided by the one-shot length, computed, not stored).
       per: "step" (a value at every sample) or "sequence" (one per sequence).
       source: where a dataset holds it: "target" (the previous output code:
         the stream generation feeds back), "input" (the dry code of the same
@@ -56,16 +60,21 @@ class Stream:
             raise AudioRNNError(f"stream {self.name!r}: kind must be one of {STREAM_KINDS}")
         if self.per not in ("step", "sequence"):
             raise AudioRNNError(f"stream {self.name!r}: per must be step or sequence")
-        if (self.kind in ("code", "signal") and self.per != "step"
-                or self.kind == "label" and self.per != "sequence"):
+        if (self.kind in ("code", "signal", "position") and self.per != "step"
+                or self.kind in ("label", "latent") and self.per != "sequence"):
             raise AudioRNNError(f"stream {self.name!r}: a {self.kind} stream cannot be per {self.per}")
-        if self.size < 1 or (self.kind in ("code", "label") and self.classes < 1):
+        if self.size < 1 or (self.kind in ("code", "label", "latent") and self.classes < 1):
             raise AudioRNNError(f"stream {self.name!r}: size and classes must be positive")
 
     @property
     def feedback(self) -> bool:
         """True for the previous output code, which generation feeds back."""
         return self.kind == "code" and self.source == "target"
+
+    @property
+    def embedded(self) -> bool:
+        """An index input looked up in a learned table (codes, labels, latent points)."""
+        return self.kind in ("code", "label", "latent")
 
 
 def code_stream(name: str, source: str, size: int) -> Stream:
@@ -82,6 +91,15 @@ def signal_stream(name: str, source: str) -> Stream:
 
 def vector_stream(name: str, size: int, per: str = "sequence") -> Stream:
     return Stream(name, "vector", per, name, size, 0)
+
+
+def latent_stream(n_points: int, size: int = 2) -> Stream:
+    """A learned point per training hit (n_points rows: the hits, then the centre)."""
+    return Stream("latent", "latent", "sequence", "hit", size, n_points)
+
+
+def position_stream() -> Stream:
+    return Stream("position", "position", "step", "position", 1, 0)
 
 
 @dataclass(frozen=True)
@@ -236,17 +254,21 @@ class JobConfig:
       layout: the one-shot layout of a hit dataset, else None.
       conditions: each dataset condition's (continuous stream's) name -> the
         values seen in training, for defaults and range checks.
+      hits: one-shot runs with a map: each training hit's (file name, label
+        index or None), in the order of the latent table's rows.
     """
 
     name: str = "generate"
     labels: tuple[str, ...] = ()
     layout: Layout | None = None
     conditions: dict = field(default_factory=dict)
+    hits: tuple = ()
 
     @classmethod
     def from_dict(cls, d: dict) -> JobConfig:
         d = dict(d)
         d["labels"] = tuple(d.get("labels", ()))
+        d["hits"] = tuple(tuple(h) for h in d.get("hits", ()))
         if d.get("layout"):
             d["layout"] = Layout(**d["layout"])
         return cls(**_known(cls, d))

@@ -10,7 +10,9 @@ the job declares which of the last three apply):
   generated  (--generate SECONDS or --compare WAV...) spectrograms and
              average spectra of generated against real held-out audio;
   effect     (--input DRY --target WET) the run applied to DRY against WET;
-  oneshots   generated hits per label against the real ones.
+  oneshots   generated hits per label against the real ones (spectra, attack
+             time, second onsets); with a map, its picture and how well a
+             point predicts its sound.
 
 Writes RUN/plots/*.png (plots.py), RUN/eval.json, and prints a table (report.py).
 """
@@ -38,6 +40,7 @@ from audiornn.plots import (
     plot_hit_spectra,
     plot_hits,
     plot_levels,
+    plot_map,
     plot_spectra,
     plot_spectrograms,
 )
@@ -152,6 +155,7 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
         fakes[name] = hits
         peaks = np.array([int(np.argmax(np.abs(h))) for h in hits])
         err_ms = np.abs(peaks - attack) / rate * 1000
+        again = [metrics.second_onset(h, rate) is not None for h in hits]
         spectra[name] = {"real": metrics.mean_spectrum(real[name], rate),
                          "generated": metrics.mean_spectrum(hits, rate)}
         section[name] = {
@@ -162,11 +166,56 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
             "centroid_hz_generated": float(np.mean([metrics.spectral_centroid(h, rate) for h in hits])),
             "attack_error_ms_median": float(np.median(err_ms)),
             "attack_within_5ms": float(np.mean(err_ms <= 5.0)),
+            "second_onsets": float(np.mean(again)),
+            "second_onsets_real": float(np.mean([metrics.second_onset(h, rate) is not None
+                                                 for h in real[name]])),
             "files": [str(p) for p in paths],
         }
     plots = [plot_hits(real, fakes, rate, attack, run_dir / "plots" / "oneshots.png"),
              plot_hit_spectra(spectra, run_dir / "plots" / "oneshot_spectra.png")]
+    if gen.latent is not None:
+        section["map"], plot = evaluate_map(gen, ds, run_dir, seed, temperature, quiet)
+        plots.append(plot)
     return section, plots
+
+
+def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: float = 1.0,
+                 quiet: bool = False, grid: int = 5) -> tuple[dict, str]:
+    """The map: its picture, and how well a point predicts its sound.
+
+    For each training hit, a hit generated at its own point (with its label)
+    counts as placed when its average spectrum is closer to that training hit's
+    than to the average spectrum of every other label's hits.
+    """
+    hm = gen.map()
+    rate = gen.sample_rate
+    real = [gen.codec.decode(np.asarray(ds.streams["target"][s.offset:s.offset + s.length]))[0]
+            for s in ds.split("train")]
+    out_dir = run_dir / "samples" / "eval-map"
+    paths = gen.write(out_dir / "own", num=len(hm.points), seed=seed, temperature=temperature,
+                      points=hm.points, label_weights=hm.label_weights(hm.points),
+                      progress=not quiet)
+    own = [metrics.average_spectrum(audio.read(p)[0], rate, 256)[1] for p in paths]
+    spectra = [metrics.average_spectrum(x, rate, 256)[1] for x in real]
+    per_label = {k: np.mean([spectra[i] for i in np.flatnonzero(hm.labels == k)], axis=0)
+                 for k in set(hm.labels.tolist())}
+    placed = []
+    for i, p in enumerate(own):
+        d_own = metrics.log_spectral_distance_db(p, spectra[i])
+        others = [metrics.log_spectral_distance_db(p, s) for k, s in per_label.items()
+                  if k != hm.labels[i]]
+        placed.append(d_own < min(others) if others else True)
+    pts = hm.grid(grid)
+    grid_paths = gen.write(out_dir / "grid", num=len(pts), seed=seed, temperature=temperature,
+                           points=pts, label_weights=hm.label_weights(pts), progress=not quiet)
+    plot = plot_map(hm, pts, [audio.read(p)[0] for p in grid_paths], run_dir / "plots" / "map.png")
+    by_label = {}
+    for k in sorted(set(hm.labels.tolist())):
+        sel = hm.labels == k
+        by_label[hm.label_names[k] if k >= 0 else "all"] = float(np.mean(np.array(placed)[sel]))
+    return {"dim": hm.dim, "radius": hm.radius, "hits": len(hm.points),
+            "closer_to_own_hit": float(np.mean(placed)), "closer_to_own_hit_by_label": by_label,
+            "grid": [str(p) for p in grid_paths]}, plot
 
 
 def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
@@ -331,6 +380,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
         else:
             section, plots = evaluate_oneshots(model, config, ds, run_dir, hits_per_label, seed,
                                                temperature, quiet)
+            result["map"] = section.pop("map", None)
             result["oneshots"] = section
             result["plots"] += plots
 

@@ -60,14 +60,15 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
              seconds: float | None = None, num: int = 1, temperature: float = 1.0,
              greedy: bool = False, prime: str | None = None, seed: int = 0, batch_size: int = 64,
              fmt: str = "pcm16", normalize: bool = False, label: str | None = None,
-             mix: str | None = None, cond: str | None = None, quiet: bool = False) -> str:
+             mix: str | None = None, cond: str | None = None, quiet: bool = False,
+             at: str | None = None, like: str | None = None, spread: float = 0.1) -> str:
     """What `generate` does for the run's job: sample files, or apply the run to `input_path`.
 
     Returns a one-line summary of what was written.
     """
     if seconds is not None and not (seconds > 0 and seconds < 1e6):
         raise AudioRNNError(f"--seconds must be in (0, 1e6), got {seconds}")
-    for f in (prime, input_path):
+    for f in (prime, input_path, like):
         if f:
             audio.info(f)
     values = parse_pairs(cond, "--knob/--cond") if cond else None
@@ -90,12 +91,42 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
         raise AudioRNNError(f"{run}: --input applies effect runs; this run generates audio")
     if decode == "mean":
         raise AudioRNNError("--decode mean applies to effects (--input); use sample or argmax")
+    points, placed = None, ""
+    if at or like:
+        points, label, placed = _map_points(gen, at, like, prime, label, mix, num, spread, seed)
     paths = gen.write(out, seconds=seconds, num=num, temperature=temperature,
                       greedy=greedy or decode == "argmax", seed=seed, prime=prime,
                       batch_size=batch_size, fmt=fmt, normalize=normalize, label=label,
-                      mix=parse_mix(mix) if mix else None, values=values, progress=not quiet)
+                      mix=parse_mix(mix) if mix else None, values=values, progress=not quiet,
+                      points=points)
     where = paths[0] if len(paths) == 1 else f"{out}/ ({len(paths)} files)"
-    return f"wrote {where}: {sf.info(str(paths[0])).duration:g} s each at {gen.sample_rate} Hz"
+    return (placed + f"wrote {where}: {sf.info(str(paths[0])).duration:g} s each at "
+            f"{gen.sample_rate} Hz")
+
+
+def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: float, seed: int):
+    """--at / --like on a one-shot map: (num points, the label to use, a line on the placement)."""
+    from audiornn import hitmap
+
+    if at and like:
+        raise AudioRNNError("give --at or --like, not both")
+    if prime:
+        raise AudioRNNError("--prime starts from a hit's first milliseconds; --at and --like "
+                            "choose a point of the map instead: give one of them")
+    hm = gen.map()
+    placed = ""
+    if at:
+        centre = hitmap.parse_point(at, hm.dim)
+        fitted = hm.label_of(hm.nearest(centre))
+    else:
+        res = hitmap.place(gen.model, gen.config, like)
+        centre, k = res["point"], res["nearest"]
+        fitted = gen.labels[res["label"]] if res["label"] >= 0 else None
+        placed = (f"placed {like} at ({', '.join(f'{v:.3f}' for v in centre)}): "
+                  f"{res['bits']:.3f} bits/sample, nearest training hit {hm.names[k]}"
+                  + (f" ({hm.label_of(k)})" if hm.label_of(k) else "") + "\n")
+    points = hitmap.variations(centre, num, spread, hm.radius, seed)
+    return points, label or (None if mix else fitted), placed
 
 
 def make_parser():
@@ -122,6 +153,15 @@ def make_parser():
     p.add_argument("--normalize", action="store_true", help="scale each file's peak to -1 dBFS")
     p.add_argument("--label", help="labelled runs (one-shots): the class to generate")
     p.add_argument("--mix", help="labelled runs: blend classes, e.g. kick=0.3,snare=0.7")
+    p.add_argument("--at", metavar="X,Y",
+                   help="one-shot runs with a map: generate at this point of the map (its "
+                        "coordinates: RUN/map.json, the eval picture or the web page)")
+    p.add_argument("--like", metavar="HIT.wav",
+                   help="one-shot runs with a map: place this hit on the map (the point where the "
+                        "model finds it most likely) and generate variations of it")
+    p.add_argument("--spread", type=cli.nonneg_float, default=0.1,
+                   help="--at/--like with --num: how far the variations stray, as a fraction of "
+                        "the map's radius (default %(default)s; the first file is at the point)")
     p.add_argument("--cond", "--knob", metavar="NAME=VALUE[,...]",
                    help="runs trained with conditions (data --conditions): their values, e.g. "
                         "amp=0.5; effects: knob settings, e.g. --knob gain=0.45 (default: the "

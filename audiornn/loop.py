@@ -25,6 +25,7 @@ from audiornn.config import RunConfig
 from audiornn.errors import AudioRNNError
 from audiornn.model import load_run
 from audiornn.progress import Progress
+from audiornn.sequence import position_values
 from audiornn.step import make_core
 from audiornn.writer import AudioWriter, output_paths
 
@@ -66,7 +67,7 @@ class Generator:
     """
 
     def __init__(self, model: keras.Model, config: RunConfig, chunk: int = 4000, jit: bool = True):
-        self.config = config
+        self.config, self.model = config, model
         self.codec = config.codec
         self.job = jobs.get(config.job.name)
         self.core = make_core(model, config.model)
@@ -77,6 +78,9 @@ class Generator:
         self._loops: dict = {}
         self.jit = jit
         self._values = tf.constant(self.codec.values(), tf.float32)
+        self.position = next((s.name for s in config.model.streams if s.kind == "position"), None)
+        self.position_scale = 1.0 / (self.layout.length_samples if self.layout else 1)
+        self.latent = next((s for s in config.model.streams if s.kind == "latent"), None)
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike, **kwargs) -> Generator:
@@ -95,8 +99,9 @@ class Generator:
         if mode in self._loops:
             return self._loops[mode]
         core, table = self.core, self._values
+        position, scale = self.position, self.position_scale
 
-        def run(state, prev, given, bias, temperature, seed, step0, n):
+        def run(state, prev, given, bias, temperature, seed, step0, n, pos0):
             codes = tf.TensorArray(tf.int32, size=n)
             values = tf.TensorArray(tf.float32, size=n)
 
@@ -104,6 +109,9 @@ class Generator:
                 inputs = {name: v[:, t] for name, v in given.items()}
                 if core.feedback:
                     inputs[core.feedback] = prev
+                if position:  # the step's place within the hit
+                    inputs[position] = tf.fill([tf.shape(prev)[0], 1],
+                                               tf.cast(pos0 + t, tf.float32) * scale)
                 logits, state = core.step(inputs, bias, state)
                 nxt, val = _decode(logits, mode, temperature, tf.stack([seed, step0 + t]), table)
                 return t + 1, nxt, state, codes.write(t, nxt), values.write(t, val)
@@ -166,13 +174,15 @@ class Generator:
 
     def conditions(self, values: dict[str, list[float]] | None, batch: int,
                    mix: np.ndarray | None = None) -> dict:
-        """The per-sequence streams' values: the label weights and every vector.
+        """The per-sequence streams' values: the label weights, every vector, the map's point.
 
-        A vector left out takes the middle of the values seen in training.
+        A vector left out takes the middle of the values seen in training; a
+        map's point ("latent": (dim,) or (batch, dim)) left out, the mean point
+        of the chosen label's (or blend's) training hits.
         """
         out = {} if mix is None else {"label": mix}
         values = dict(values or {})
-        known = {s.name: s for s in self.core.sequence_streams if s.kind == "vector"}
+        known = {s.name: s for s in self.core.sequence_streams if s.kind in ("vector", "latent")}
         for name in values:
             if name not in known:
                 raise AudioRNNError(f"unknown condition {name!r} (this model takes "
@@ -180,6 +190,15 @@ class Generator:
         for name, s in known.items():
             seen = self.config.job.conditions.get(name, {})
             v = values.get(name)
+            if s.kind == "latent":
+                if v is None:
+                    v = self.map().centroid(None if mix is None else mix[0])
+                v = np.asarray(v, np.float64)
+                v = np.broadcast_to(v, (batch, s.size)) if v.size == s.size else v
+                if v.shape != (batch, s.size) or not np.all(np.isfinite(v)):
+                    raise AudioRNNError(f"a point of the map takes {s.size} finite numbers")
+                out[name] = v
+                continue
             if v is None:
                 v = [(a + b) / 2 for a, b in zip(seen.get("min", [0.0] * s.size),
                                                   seen.get("max", [0.0] * s.size))]
@@ -188,6 +207,15 @@ class Generator:
                 raise AudioRNNError(f"condition {name!r} takes {s.size} finite number(s), got {v.tolist()}")
             out[name] = np.tile(v, (batch, 1))
         return out
+
+    def map(self):
+        """The run's map of training hits (one-shot runs trained with --latent-dim)."""
+        from audiornn.hitmap import HitMap
+
+        if self.latent is None:
+            raise AudioRNNError("this run has no map of hits (train a one-shot run with "
+                                "--latent-dim 2, the default)")
+        return HitMap.from_table(self.core.latent_points, self.config)
 
     def encode_prime_hit(self, path: str | os.PathLike, after_peak: float = 0.01) -> np.ndarray:
         """A user's hit, aligned like the dataset's, up to `after_peak` seconds past its peak."""
@@ -217,8 +245,11 @@ class Generator:
             return state, tf.constant(prev)
         seq = np.tile(codes[None, :], (batch, 1))
         if len(codes) > 1:
-            _, state = self.core.run({self.core.feedback: tf.constant(seq[:, :-1])}, bias, state,
-                                     logits=False)
+            inputs = {self.core.feedback: tf.constant(seq[:, :-1])}
+            if self.position:  # code k is the input of step k + 1
+                pos = position_values(1, len(codes) - 1, self.position_scale)
+                inputs[self.position] = tf.constant(np.tile(pos[None, :, None], (batch, 1, 1)))
+            _, state = self.core.run(inputs, bias, state, logits=False)
         return state, tf.constant(seq[:, -1])
 
     # ------------------------------------------------------------ sampling
@@ -242,18 +273,20 @@ class Generator:
         _check_temperature(temperature)
         if self.job.applies or self.core.feedback is None:
             raise AudioRNNError("this run models an effect: give --input DRY.wav to apply it")
-        others = [s.name for s in self.core.step_streams if not s.feedback]
+        others = [s.name for s in self.core.step_streams if not s.feedback and s.kind != "position"]
         if others:
             raise AudioRNNError(f"this model needs per-step inputs ({', '.join(others)}) to sample")
         bias = self.core.sequence_bias(self.conditions(values, batch, mix), batch)
         state, prev = self.prime(prime_codes, batch, bias)
         loop = self._loop("argmax" if greedy else "sample")
         done = 0
+        pos0 = 0 if prime_codes is None else len(prime_codes)
         while done < n_steps:
             n = min(self.chunk, n_steps - done)
             codes, _, prev, state = loop(state, prev, {}, bias, tf.constant(float(temperature)),
                                          tf.constant(int(seed) % (2**31), tf.int32),
-                                         tf.constant(done, tf.int32), tf.constant(n, tf.int32))
+                                         tf.constant(done, tf.int32), tf.constant(n, tf.int32),
+                                         tf.constant(pos0 + done, tf.int32))
             done += n
             yield codes.numpy()
             if progress:
@@ -290,7 +323,8 @@ class Generator:
                 codes, vals, state = self._parallel(decode)(state, given, bias, temp, seed_t, step0)
             else:
                 codes, vals, prev, state = self._loop(decode)(
-                    state, prev, given, bias, temp, seed_t, step0, tf.constant(len(chunk), tf.int32))
+                    state, prev, given, bias, temp, seed_t, step0, tf.constant(len(chunk), tf.int32),
+                    step0)
             done += len(chunk)
             yield codes.numpy()[0], vals.numpy()[0]
 
@@ -337,10 +371,14 @@ class Generator:
               prime: str | os.PathLike | None = None, batch_size: int = 64,
               fmt: str = "pcm16", normalize: bool = False, label: str | None = None,
               mix: dict[str, float] | None = None, values: dict | None = None,
-              progress: bool = True, callback=None) -> list[Path]:
+              progress: bool = True, callback=None, points: np.ndarray | None = None,
+              label_weights: np.ndarray | None = None) -> list[Path]:
         """Generates `num` files of `seconds` each; returns their paths.
 
         With num == 1, `out` is a file; otherwise a folder of numbered files.
+        `points` (num, dim): one-shot runs with a map: each file's point;
+        `label_weights` (num, n_labels): each file's label blend (instead of
+        `label`/`mix`).
         `seconds` defaults to 4, or to the hit length for runs with a one-shot
         layout, whose files start with the primed part of the hit (--prime).
         """
@@ -372,13 +410,16 @@ class Generator:
             for g0 in range(0, num, batch_size):
                 group = writers[g0:g0 + batch_size]
                 b = len(group)
-                m = self.mix_matrix(label, mix, b)
+                m = (self.mix_matrix(label, mix, b) if label_weights is None
+                     else np.asarray(label_weights[g0:g0 + b], np.float64))
+                vals = values if points is None else {**(values or {}),
+                                                       "latent": points[g0:g0 + b]}
 
                 def tick(done, base=g0 * n_steps, b=b):
                     bar(base + done * b)
 
                 for codes in self.sample(n_steps, b, temperature, greedy, seed + g0, prime_codes,
-                                         m, values, progress=tick):
+                                         m, vals, progress=tick):
                     for w, row in zip(group, codes):
                         w.append(row)
             for w in writers:

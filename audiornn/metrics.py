@@ -327,3 +327,35 @@ def best_gain(reference: np.ndarray, x: np.ndarray) -> float:
     x = np.asarray(x, np.float64)
     n = min(len(r), len(x))
     return float(np.dot(r[:n], x[:n]) / max(np.dot(x[:n], x[:n]), 1e-20))
+
+
+def energy_db(x: np.ndarray, sample_rate: int, frame_s: float = 0.010, hop_s: float = 0.005):
+    """Short-time energy in dB: mean square of `frame_s` frames every `hop_s` seconds."""
+    x = np.asarray(x, np.float64)
+    frame, hop = max(1, int(round(frame_s * sample_rate))), max(1, int(round(hop_s * sample_rate)))
+    n = max(1, 1 + (len(x) - frame) // hop)
+    idx = np.arange(frame)[None, :] + hop * np.arange(n)[:, None]
+    frames = np.pad(x, (0, max(0, idx.max() + 1 - len(x))))[idx]
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
+
+def second_onset(x: np.ndarray, sample_rate: int, rise_db: float = 12.0, floor_db: float = 48.0,
+                 guard_s: float = 0.010) -> float | None:
+    """When a hit fires again after its attack: the time (s) of its second onset, or None.
+
+    The definition: take the energy of 10 ms frames every 5 ms (`energy_db`);
+    the attack is the loudest frame. After it, the decaying envelope is the
+    running minimum of the energy, floored at `floor_db` below the attack (so
+    the rustle of a decay into silence does not count). A second onset is the
+    first frame, more than `guard_s` after the attack, whose energy is more
+    than `rise_db` above the envelope up to the frame before it.
+    """
+    e = energy_db(x, sample_rate)
+    p = int(np.argmax(e))
+    floor = e[p] - floor_db
+    env = np.minimum.accumulate(np.maximum(e[p:], floor))
+    guard = p + max(1, int(np.ceil(guard_s / 0.005)))
+    for k in range(max(guard, p + 1), len(e)):
+        if e[k] > env[k - 1 - p] + rise_db:
+            return k * 0.005
+    return None

@@ -40,13 +40,28 @@ class BroadcastTime(keras.layers.Layer):
         return super().get_config()
 
 
+#: The latent map's penalty: this times the sum of squared coordinates of every
+#: point joins the loss, which keeps the map compact and centred on 0.
+LATENT_PENALTY = 1e-4
+
+
+def embedding(s: Stream) -> keras.layers.Embedding:
+    """The table of an embedded stream; a latent map's points start near 0 and are penalized."""
+    if s.kind == "latent":
+        return keras.layers.Embedding(
+            s.classes, s.size, name=f"{s.name}_embedding",
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            embeddings_regularizer=keras.regularizers.L2(LATENT_PENALTY))
+    return keras.layers.Embedding(s.classes, s.size, name=f"{s.name}_embedding")
+
+
 def stream_input(s: Stream, batch_size: int | None = None) -> keras.KerasTensor:
     """The Keras input of a declared stream (int32 codes/labels, float32 vectors)."""
     if s.kind == "code":
         return keras.Input((None,), batch_size, dtype="int32", name=s.name)
-    if s.kind == "label":
+    if s.kind in ("label", "latent"):
         return keras.Input((), batch_size, dtype="int32", name=s.name)
-    if s.kind == "signal":
+    if s.kind in ("signal", "position"):
         return keras.Input((None, 1), batch_size, dtype="float32", name=s.name)
     shape = (None, s.size) if s.per == "step" else (s.size,)
     return keras.Input(shape, batch_size, dtype="float32", name=s.name)
@@ -77,8 +92,8 @@ def build_model(config: ModelConfig, stateful_batch: int | None = None) -> keras
     parts = []
     for s in config.streams:
         x = inputs[s.name]
-        if s.kind in ("code", "label"):
-            x = keras.layers.Embedding(s.classes, s.size, name=f"{s.name}_embedding")(x)
+        if s.embedded:
+            x = embedding(s)(x)
         if s.per == "sequence":
             x = BroadcastTime(name=f"{s.name}_broadcast")([x, reference])
         parts.append(x)

@@ -193,3 +193,30 @@ def waveform_png(wav: Path, png: Path) -> str:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     return _save(fig, png)
+
+
+def plot_map(hm, grid_points: np.ndarray, grid_hits: list[np.ndarray], path: Path) -> str:
+    """The one-shots' map: a small waveform of the hit generated at each grid point (grey),
+    and a dot per training hit coloured by label (the first two dimensions)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 6))
+    n = int(round(np.sqrt(len(grid_points))))
+    xs, ys = np.unique(grid_points[:, 0]), np.unique(grid_points[:, 1])
+    w = (xs[-1] - xs[0]) / max(n - 1, 1) if len(xs) > 1 else 1.0
+    h = (ys[-1] - ys[0]) / max(n - 1, 1) if len(ys) > 1 else 1.0
+    for (gx, gy), hit in zip(grid_points[:, :2], grid_hits):
+        hit = np.asarray(hit, np.float64)
+        t = np.linspace(-0.45, 0.45, len(hit))
+        ax.plot(gx + t * w, gy + 0.45 * h * hit / max(np.max(np.abs(hit)), 1e-9),
+                color="0.55", lw=0.5, zorder=1)
+    names = hm.label_names or ["hits"]
+    for k, name in enumerate(names):
+        sel = hm.labels == k if hm.label_names else np.ones(len(hm.points), bool)
+        ax.scatter(hm.points[sel, 0], hm.points[sel, 1], s=28, color=f"C{k}", label=name,
+                   edgecolor="k", lw=0.4, zorder=3)
+    ax.set(xlabel="map x", ylabel="map y",
+           title="the map of hits: training hits (dots); grey: a hit generated at each grid point")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.2)
+    return _save(fig, path)

@@ -47,13 +47,26 @@ def table(result: dict) -> str:
     if hits:
         lines.append("")
         lines.append(f"  {'label':<10}{'hits':>10}{'spec. dist. dB':>16}{'centroid Hz':>18}"
-                     f"{'attack err.':>13}{'<= 5 ms':>9}")
-        lines.append(f"  {'':<10}{'real/gen':>10}{'':>16}{'real / gen':>18}{'median ms':>13}")
+                     f"{'attack err.':>13}{'<= 5 ms':>9}{'2nd onset':>12}")
+        lines.append(f"  {'':<10}{'real/gen':>10}{'':>16}{'real / gen':>18}{'median ms':>13}"
+                     f"{'':>9}{'real / gen':>12}")
         for name, v in hits.items():
             lines.append(f"  {name:<10}{v['real_hits']:>5}/{v['generated_hits']:<4}"
                          f"{v['spectral_distance_db']:>16.1f}"
                          f"{v['centroid_hz_real']:>9.0f} / {v['centroid_hz_generated']:<6.0f}"
-                         f"{v['attack_error_ms_median']:>13.1f}{v['attack_within_5ms']:>9.0%}")
+                         f"{v['attack_error_ms_median']:>13.1f}{v['attack_within_5ms']:>9.0%}"
+                         f"{v.get('second_onsets_real', 0):>6.0%} / {v.get('second_onsets', 0):<4.0%}")
+        lines.append("  (2nd onset: hits whose energy rises > 12 dB over the decaying envelope "
+                     "after the attack)")
+    m = result.get("map")
+    if m:
+        lines.append("")
+        lines.append(f"map: {m['hits']} training hits in {m['dim']} dimensions (radius "
+                     f"{m['radius']:.3f}); hits generated at a training hit's point that are "
+                     f"closer to it than to every other label's average: "
+                     f"{m['closer_to_own_hit']:.0%} ("
+                     + ", ".join(f"{k} {v:.0%}" for k, v in m["closer_to_own_hit_by_label"].items())
+                     + ")")
     e = result.get("effect")
     if e:
         lines.append("")

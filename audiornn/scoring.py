@@ -15,13 +15,15 @@ from audiornn import dsp
 from audiornn.config import RunConfig
 from audiornn.dataset import Dataset
 from audiornn.metrics import LN2
+from audiornn.sequence import position_values
 
 
 class Scorer:
     """Scores code sequences with a trained model, carrying the state across each sequence.
 
     Position n is predicted from target codes before n (the first from
-    silence) and every other stream's value at n, exactly as in training.
+    silence) and every other stream's value at n, exactly as in training
+    (a one-shot map's point: the sequence's "latent", else the centre row).
     Sequences run side by side in batches, each in chunks of `chunk` steps
     with the state carried over.
     """
@@ -36,6 +38,8 @@ class Scorer:
         # A chunk ends on a frame boundary, where the tiered core's run continues exactly.
         frame = config.model.frame if config.model.core == "tiered" else 1
         self.chunk, self.batch = max(frame, int(chunk) // frame * frame), int(batch)
+        layout = config.job.layout
+        self.position_scale = 1.0 / (layout.length_samples if layout else 1)
         self._fn = tf.function(self._chunk_fn, reduce_retracing=True, jit_compile=True)
 
     def _chunk_fn(self, inputs, bias, targets, state):
@@ -65,6 +69,12 @@ class Scorer:
                 cond[st.name] = np.zeros((b, st.classes))
                 for r, s in enumerate(seqs):
                     cond[st.name][r, s.get("label") or 0] = 1.0
+            elif st.kind == "latent":  # a sequence's own point, else the map's centre row
+                centre = self.core.latent_points[-1]
+                cond[st.name] = np.array([s.get("latent", centre) for s in seqs], np.float32)
+            elif st.kind == "position":
+                step[st.name] = np.tile(position_values(0, n, self.position_scale)[None, :, None],
+                                        (b, 1, 1))
             elif st.per == "step":
                 step[st.name] = np.zeros((b, n, st.size), np.float32)
                 for r, s in enumerate(seqs):

@@ -25,6 +25,21 @@ from audiornn.dataset import Dataset, Segment
 from audiornn.errors import AudioRNNError
 
 
+def hit_index(dataset: Dataset) -> dict[int, int]:
+    """Each training segment's row in a latent map (by its offset): the training split's order."""
+    return {seg.offset: k for k, seg in enumerate(dataset.split("train"))}
+
+
+def position_length(meta: dict) -> int:
+    """The length that position 1.0 stands for: a one-shot dataset's hit length (else 1)."""
+    return int(meta.get("oneshot", {}).get("length_samples", 1))
+
+
+def position_values(start: int, n: int, scale: float) -> np.ndarray:
+    """The position stream's values for steps start .. start + n - 1 within a hit."""
+    return (np.arange(start, start + n, dtype=np.float32) * np.float32(scale))
+
+
 class WindowSequence(keras.utils.PyDataset):
     """A `keras.utils.PyDataset` of (inputs, targets, sample_weights) batches.
 
@@ -76,13 +91,21 @@ class WindowSequence(keras.utils.PyDataset):
         self.sample_values = {k: codec.values() / np.float32(codec.gain(k)) for k in codec.gains}
         self.epoch = 0
         self.target = dataset.streams["target"]
+        segs = dataset.split(split)
+        self.hit_index = hit_index(dataset)
+        self.position_scale = 1.0 / position_length(dataset.meta)
         for st in self.streams:
+            if st.kind in ("latent", "position"):
+                if st.kind == "latent" and st.classes != len(dataset.split("train")) + 1:
+                    raise AudioRNNError(f"{dataset.path}: the model's map has {st.classes - 1} "
+                                        "training hits; this dataset has "
+                                        f"{len(dataset.split('train'))}")
+                continue
             have = (dataset.streams if st.kind in ("code", "signal") else dataset.meta["conditions"]
                     if st.kind == "vector" else {"label": 1})
             if st.source not in have:
                 raise AudioRNNError(f"{dataset.path}: the model's stream {st.name!r} needs "
                                     f"{st.source!r}, which this dataset does not have")
-        segs = dataset.split(split)
         if not segs:
             raise AudioRNNError(f"{dataset.path}: the dataset has no {split!r} split")
         span = window * (self.carry if split == "train" else 1)
@@ -182,8 +205,10 @@ class WindowSequence(keras.utils.PyDataset):
         for st in self.streams:
             if st.kind == "code":
                 x[st.name] = np.full((b, T), dsp.SILENCE_CODE, np.int32)
-            elif st.kind == "label":
+            elif st.kind in ("label", "latent"):
                 x[st.name] = np.zeros((b,), np.int32)
+            elif st.kind == "position":
+                x[st.name] = np.zeros((b, T, 1), np.float32)
             elif st.per == "step" or st.kind == "signal":
                 x[st.name] = np.zeros((b, T, st.size), np.float32)
             else:
@@ -209,6 +234,10 @@ class WindowSequence(keras.utils.PyDataset):
                     x[st.name][j, :n, 0] = table[self.dataset.streams[st.source][a:a + n]]
                 elif st.kind == "label":
                     x[st.name][j] = seg.label if seg.label is not None else 0
+                elif st.kind == "latent":  # a training hit's own point; others the centre row
+                    x[st.name][j] = self.hit_index.get(seg.offset, st.classes - 1)
+                elif st.kind == "position":
+                    x[st.name][j, :, 0] = position_values(a - seg.offset, T, self.position_scale)
                 elif st.per == "step":
                     x[st.name][j, :n] = self.dataset.step_values[st.source][a:a + n]
                 else:

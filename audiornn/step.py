@@ -7,6 +7,8 @@ split by declared stream (config.Stream), in the builder's order:
   code stream (per step)       embedding @ kernel rows -> a (256, G) lookup table
   label (per sequence)         embedding @ kernel rows -> a (labels, G) table
   vector (per step/sequence)   the kernel rows themselves, (size, G)
+  latent (per sequence)        the kernel rows, (size, G): a point of the map
+  position (per step)          the kernel rows, (1, G)
 
 Per-sequence streams and layer 0's input bias add up to one (batch, G)
 `sequence_bias`; per-step streams are looked up (codes) or multiplied (vectors)
@@ -56,7 +58,9 @@ class Core:
         pos = 0
         for s in config.streams:
             rows = k0[pos:pos + s.size]
-            if s.kind == "vector":
+            if s.kind == "latent":  # the points are the map; generation gives any point
+                self.latent_points = model.get_layer(f"{s.name}_embedding").embeddings.numpy()
+            if s.kind in ("vector", "position", "latent", "signal"):
                 self.tables[s.name] = ops.convert_to_tensor(rows.astype(np.float32))
             else:
                 e = model.get_layer(f"{s.name}_embedding").embeddings.numpy()

@@ -107,7 +107,7 @@ def build(config, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
       inputs: stream name -> Keras input.
       stateful: the frame tier keeps its state across batches (training only).
     """
-    from audiornn.model import BroadcastTime
+    from audiornn.model import BroadcastTime, embedding
 
     f, w = config.frame, config.sample_units
     prev_stream = next(s for s in config.streams if s.feedback)
@@ -123,8 +123,8 @@ def build(config, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
         if s.per != "sequence":
             continue
         x = inputs[s.name]
-        if s.kind == "label":
-            x = keras.layers.Embedding(s.classes, s.size, name=f"{s.name}_embedding")(x)
+        if s.embedded:
+            x = embedding(s)(x)
         parts.append(BroadcastTime(name=f"{s.name}_broadcast")([x, frames]))
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="frame_concat")(parts)
     rnn = KERAS_LAYERS[config.cell]
@@ -137,7 +137,7 @@ def build(config, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
     z = keras.layers.Conv1D(w, f, padding="valid", name="sample_in")(emb)
     z = keras.layers.Add(name="sample_cond")([z, cond])
     for s in config.streams:
-        if s.per == "step" and s.kind == "vector":
+        if s.per == "step" and s.kind in ("vector", "position"):
             z = keras.layers.Add(name=f"{s.name}_add")(
                 [z, keras.layers.Dense(w, use_bias=False, name=f"{s.name}_sample")(inputs[s.name])])
     z = keras.layers.Activation("relu", name="sample_relu0")(z)
@@ -169,6 +169,8 @@ class TieredCore:
             rows = k0[pos:pos + s.size]
             if s.kind == "label":
                 rows = model.get_layer(f"{s.name}_embedding").embeddings.numpy() @ rows
+            elif s.kind == "latent":
+                self.latent_points = model.get_layer(f"{s.name}_embedding").embeddings.numpy()
             self.tables[s.name] = rows.astype(np.float32)
             pos += s.size
         assert pos == k0.shape[0], "frame-tier kernel rows do not match the declared streams"
@@ -186,7 +188,7 @@ class TieredCore:
         self.sample_bias = ops.convert_to_tensor(conv.bias.numpy())
         self.step_vectors = {s.name: ops.convert_to_tensor(
             model.get_layer(f"{s.name}_sample").kernel.numpy())
-            for s in config.streams if s.per == "step" and s.kind == "vector"}
+            for s in config.streams if s.per == "step" and s.kind in ("vector", "position")}
         self.step_streams = [s for s in config.streams if s.per == "step"]
         self.mlp = []
         for i in range(1, config.sample_layers):

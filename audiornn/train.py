@@ -87,7 +87,8 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     given = {k: v for k, v in (options or {}).items() if v is not None}
     merged = {**job.train_defaults(meta), **given}
     streams = job.streams(meta, int(merged.get("embedding", 64)), bool(merged.get("feedback", True)),
-                          head=merged.get("head", "classes"))
+                          head=merged.get("head", "classes"), latent_dim=merged.get("latent_dim"),
+                          position=merged.get("position"))
     arch = {f.name for f in dataclasses.fields(ModelConfig)} - {"streams"}
     model = ModelConfig(streams=streams, **{k: merged[k] for k in arch if k in merged})
     if model.core == "tiered":  # windows and burn-in in whole frames
@@ -174,9 +175,9 @@ class TimeBudget(keras.callbacks.Callback):
 class PublishBest(keras.callbacks.Callback):
     """Renames ModelCheckpoint's newest file to model.keras (atomic: a rename)."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, config: RunConfig):
         super().__init__()
-        self.run_dir = run_dir
+        self.run_dir, self.config = run_dir, config
 
     def on_epoch_end(self, epoch, logs=None):
         found = sorted(self.run_dir.glob(".best-epoch*.keras"))
@@ -184,6 +185,10 @@ class PublishBest(keras.callbacks.Callback):
             os.replace(found[-1], self.run_dir / "model.keras")
             for f in found[:-1]:
                 f.unlink(missing_ok=True)
+            if self.config.model.stream("latent"):  # the published model's map
+                from audiornn.hitmap import write_map
+
+                write_map(self.run_dir, self.model, self.config)
 
 
 class PreviewSamples(keras.callbacks.Callback):
@@ -321,7 +326,10 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         codec=dataset.codec,
         job=JobConfig(name=job.name, labels=tuple(dataset.labels),
                       layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
-                      conditions=dataset.meta["conditions"]),
+                      conditions=dataset.meta["conditions"],
+                      hits=tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label)
+                                 for s in dataset.split("train"))
+                      if model_cfg.stream("latent") else ()),
         model=model_cfg, train=train_cfg,
         dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
     if has_run:  # keep the original, with the settings that may change on resume updated
@@ -345,7 +353,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         PinEpoch(train_seq),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         checkpoint,
-        PublishBest(run_dir),
+        PublishBest(run_dir, config),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience),
     ]
@@ -400,6 +408,10 @@ def make_parser():
                         "the one that exports to plugins)")
     p.add_argument("--skip", action="store_true", default=None,
                    help="regression: add the dry input to the output (input skip)")
+    p.add_argument("--latent-dim", type=cli.nonneg_int, default=None, metavar="D",
+                   help="one-shots: dimensions of the learned map of hits (default 2; 0: no map)")
+    p.add_argument("--no-position", dest="position", action="store_false", default=None,
+                   help="one-shots: do not tell the model each step's position within the hit")
     p.add_argument("--no-feedback", dest="feedback", action="store_false", default=None,
                    help="effects: an input-only model (one parallel pass when applied)")
     p.add_argument("--batch-size", type=cli.positive_int, default=None, help=f"default {t.batch_size}")

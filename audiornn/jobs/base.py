@@ -79,13 +79,15 @@ class Job:
     # ------------------------------------------------------------------ model
 
     def streams(self, meta: dict, embedding: int, feedback: bool = True,
-                head: str = "classes") -> tuple[Stream, ...]:
+                head: str = "classes", **options) -> tuple[Stream, ...]:
         """The model's input streams for a dataset: what the model sees at each step.
 
         Every job sees its previous output code (unless an input-only model is
         asked for where an input exists), the dataset's labels as a label
         stream, and each of the dataset's conditions as a vector stream. The
         regression head sees no previous output: its inputs are float signals.
+        `options` are the training options a job may read (one-shots:
+        latent_dim, position).
         """
         out = []
         if feedback and head != "regression":

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from audiornn import corpus, dataset
+from audiornn.config import latent_stream, position_stream
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.base import Job, WebForm
 
@@ -37,6 +38,20 @@ class OneshotJob(Job):
         o = meta["oneshot"]
         return [f"  hits of {o['length']:g} s, peak at {o['attack']:g} s; per label (train/val): "
                 + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in per.items())]
+
+    def streams(self, meta: dict, embedding: int, feedback: bool = True,
+                head: str = "classes", **options):
+        """The previous code and labels as for every job; then the hit's point on the map
+        (--latent-dim, default 2; 0: none) and the step's position within the hit."""
+        out = list(super().streams(meta, embedding, feedback, head))
+        dim = options.get("latent_dim")
+        dim = 2 if dim is None else int(dim)
+        if dim:
+            n_train = sum(1 for s in meta["segments"] if s["split"] == "train")
+            out.append(latent_stream(n_train + 1, dim))
+        if options.get("position", True) is not False:
+            out.append(position_stream())
+        return tuple(out)
 
     def train_defaults(self, meta: dict) -> dict:
         # Whole hits from silence: a window covers the hit, nothing to burn in.
