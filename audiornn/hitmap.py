@@ -3,7 +3,9 @@
 The one-shot job learns a latent point per training hit together with the
 model (an auto-decoder: the point is a per-sequence stream, its table a
 trainable embedding with a small L2 penalty that keeps the map compact and
-centred). The table's last row is the centre, used for held-out hits. A
+centred). Training starts the points from the hits' sound (`initial_points`),
+so that similar hits start close and the network can use the map from its
+first step. The table's last row is the centre (0), used for held-out hits. A
 point anywhere on the map conditions generation (`generate --at`); a new hit
 is placed by fitting its point with the model frozen (`generate --like`).
 """
@@ -40,8 +42,9 @@ class HitMap:
 
     @classmethod
     def from_model(cls, model: keras.Model, config: RunConfig) -> HitMap:
-        table = model.get_layer("latent_embedding").embeddings
-        return cls.from_table(keras.ops.convert_to_numpy(table), config)
+        from audiornn.model import latent_points
+
+        return cls.from_table(latent_points(model), config)
 
     @classmethod
     def from_table(cls, table: np.ndarray, config: RunConfig) -> HitMap:
@@ -107,6 +110,30 @@ class HitMap:
                 "radius": self.radius,
                 "points": [{"name": n, "label": self.label_of(k), "xy": p.round(5).tolist()}
                            for k, (n, p) in enumerate(zip(self.names, self.points))]}
+
+
+def hit_features(x: np.ndarray, rate: int) -> np.ndarray:
+    """What a hit sounds like, as numbers: its average log spectrum (dB in 129 bands)
+    and its energy envelope (dB in 12 stretches)."""
+    from audiornn import metrics
+
+    spectrum = 10 * np.log10(metrics.average_spectrum(x, rate, 256)[1] + 1e-10)
+    env = [10 * np.log10(np.mean(p**2) + 1e-10) for p in np.array_split(np.asarray(x), 12)]
+    return np.concatenate([spectrum, env])
+
+
+def initial_points(hits: list[np.ndarray], rate: int, dim: int) -> np.ndarray:
+    """Where training starts the map: the principal components of the hits' features
+    (`hit_features`, each standardized), scaled to a radius of 1, so hits that sound
+    alike start close together. Training then moves them (an auto-decoder)."""
+    f = np.array([hit_features(x, rate) for x in hits])
+    f = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)
+    u, s, _ = np.linalg.svd(f, full_matrices=False)
+    pts = np.zeros((len(hits), dim))
+    k = min(dim, u.shape[1])
+    pts[:, :k] = u[:, :k] * s[:k]
+    r = np.sqrt(np.mean(np.sum(pts**2, axis=1)))
+    return pts / r if r > 0 else pts
 
 
 def write_map(run_dir: str | os.PathLike, model: keras.Model, config: RunConfig) -> Path:
@@ -217,12 +244,13 @@ def place(model: keras.Model, config: RunConfig, path: str | os.PathLike, *, sta
 
     Returns {"point", "label" (index or -1), "bits", "nearest", "bits_start"}.
     """
+    from audiornn.model import latent_points, set_latent_points
+
     hm = HitMap.from_model(model, config)
     codes = hit_codes(path, config, seconds)
     n = len(hm.points)
     fm = _fit_model(model, config, n)
-    table = fm.get_layer("latent_embedding").embeddings
-    table.assign(hm.points.astype(np.float32))
+    set_latent_points(fm, hm.points)
     x, y = _batch(fm, config, codes, hm.labels)
     bits = _row_bits(fm, x, y)
     if progress:
@@ -230,20 +258,18 @@ def place(model: keras.Model, config: RunConfig, path: str | os.PathLike, *, sta
     best = np.argsort(bits)[:starts]
     k = len(best)
     fm = _fit_model(model, config, k)
-    table = fm.get_layer("latent_embedding").embeddings
-    start = hm.points[best].astype(np.float32)
-    table.assign(start)
+    set_latent_points(fm, hm.points[best])
     lo, hi = hm.bounds()
     fm.compile(optimizer=keras.optimizers.Adam(step_size * hm.radius),
                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x, y = _batch(fm, config, codes, hm.labels[best])
     for i in range(steps):
         fm.train_on_batch(x, y)
-        table.assign(np.clip(keras.ops.convert_to_numpy(table), lo, hi).astype(np.float32))
+        set_latent_points(fm, np.clip(latent_points(fm), lo, hi))
         if progress:
             progress(2 + i)
     fitted = _row_bits(fm, x, y)
-    points = keras.ops.convert_to_numpy(table).astype(np.float64)
+    points = latent_points(fm)
     j = int(np.argmin(fitted))
     if fitted[j] > bits[best[0]]:  # the steps made it worse: keep the best start
         point, b, label = hm.points[best[0]], float(bits[best[0]]), int(hm.labels[best[0]])

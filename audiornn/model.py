@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import ops
 
 from audiornn import dsp
@@ -40,13 +41,24 @@ class BroadcastTime(keras.layers.Layer):
         return super().get_config()
 
 
-#: The latent map's penalty: this times the sum of squared coordinates of every
-#: point joins the loss, which keeps the map compact and centred on 0.
+#: The latent map's penalty: this times the sum of squared table entries joins the
+#: loss, which keeps the map compact and centred on 0.
 LATENT_PENALTY = 1e-4
 
 
+def latent_points(model: keras.Model) -> np.ndarray:
+    """A map model's points: its latent table, (rows, dim)."""
+    table = model.get_layer("latent_embedding").embeddings
+    return keras.ops.convert_to_numpy(table).astype(np.float64)
+
+
+def set_latent_points(model: keras.Model, points: np.ndarray) -> None:
+    model.get_layer("latent_embedding").embeddings.assign(np.asarray(points, np.float32))
+
+
 def embedding(s: Stream) -> keras.layers.Embedding:
-    """The table of an embedded stream; a latent map's points start near 0 and are penalized."""
+    """The table of an embedded stream; a latent map's points are penalized (training starts
+    them from the hits' sound: hitmap.initial_points)."""
     if s.kind == "latent":
         return keras.layers.Embedding(
             s.classes, s.size, name=f"{s.name}_embedding",

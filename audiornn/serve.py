@@ -114,6 +114,8 @@ class Model:
              "queued": self.queue.qsize(), "head": self.head, "knobs": self.knobs}
         if getattr(self.gen, "layout", None):
             d["hit_seconds"] = self.gen.layout.length
+        if getattr(self.gen, "latent", None) is not None:  # a one-shot map: the page's main control
+            d["map"] = self.gen.map().to_json()
         return d
 
     def _work(self) -> None:

@@ -59,7 +59,9 @@ class Core:
         for s in config.streams:
             rows = k0[pos:pos + s.size]
             if s.kind == "latent":  # the points are the map; generation gives any point
-                self.latent_points = model.get_layer(f"{s.name}_embedding").embeddings.numpy()
+                from audiornn.model import latent_points
+
+                self.latent_points = latent_points(model)
             if s.kind in ("vector", "position", "latent", "signal"):
                 self.tables[s.name] = ops.convert_to_tensor(rows.astype(np.float32))
             else:

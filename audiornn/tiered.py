@@ -170,7 +170,9 @@ class TieredCore:
             if s.kind == "label":
                 rows = model.get_layer(f"{s.name}_embedding").embeddings.numpy() @ rows
             elif s.kind == "latent":
-                self.latent_points = model.get_layer(f"{s.name}_embedding").embeddings.numpy()
+                from audiornn.model import latent_points
+
+                self.latent_points = latent_points(model)
             self.tables[s.name] = rows.astype(np.float32)
             pos += s.size
         assert pos == k0.shape[0], "frame-tier kernel rows do not match the declared streams"

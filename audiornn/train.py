@@ -343,6 +343,16 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     with strategy.scope():
         model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
         compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
+    latent = model_cfg.stream("latent")
+    if latent:  # the map starts from the hits' sound (restored weights replace it on resume)
+        from audiornn.hitmap import initial_points
+        from audiornn.model import set_latent_points
+
+        codec = dataset.codec
+        hits = [codec.decode(np.asarray(dataset.streams["target"][s.offset:s.offset + s.length]))[0]
+                for s in dataset.split("train")]
+        pts = initial_points(hits, codec.sample_rate, latent.size)
+        set_latent_points(model, np.vstack([pts, np.zeros((1, latent.size))]))
 
     checkpoint = keras.callbacks.ModelCheckpoint(
         str(run_dir / ".best-epoch{epoch:04d}.keras"), monitor=monitor, save_best_only=True)

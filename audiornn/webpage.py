@@ -32,6 +32,10 @@ PAGE = r"""<!doctype html>
   .meta { font-size: 12px; color: #6b7385; }
   .hidden { display: none; }
   #blendrow span { font-size: 12px; color: #6b7385; }
+  #map { width: 300px; height: 300px; border: 1px solid #d5d9e2; border-radius: 6px; cursor: crosshair;
+         background: #fbfcfd; display: block; }
+  #maplegend span { display: inline-block; margin-right: 10px; }
+  body.dragging #map { outline: 3px dashed #2a6fdb; }
 </style>
 </head>
 <body>
@@ -64,6 +68,11 @@ PAGE = r"""<!doctype html>
   </div>
 
   <div id="shot-controls" class="hidden">
+    <div id="maprow" class="hidden">
+      <label for="map">Map of hits: click anywhere to make a hit there; drop a WAV on the page to place it</label>
+      <canvas id="map" width="300" height="300"></canvas>
+      <div class="meta" id="maplegend"></div>
+    </div>
     <label for="mode">Sound</label>
     <select id="mode"><option value="label">one class</option><option value="blend">blend two classes</option></select>
     <div id="labelrow"><label for="label">Class</label><select id="label"></select></div>
@@ -98,7 +107,39 @@ PAGE = r"""<!doctype html>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
-let runs = [], limits = {};
+let runs = [], limits = {}, marks = [];
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+
+// The one-shot map: the training hits as dots (by label), clicks and placed hits as marks.
+function mapBox(m) { const [lo, hi] = m.bounds; return {x0: lo[0], x1: hi[0], y0: lo[1], y1: hi[1]}; }
+function toPixel(m, xy) {
+  const b = mapBox(m), c = $("map");
+  return [(xy[0] - b.x0) / (b.x1 - b.x0) * c.width, (b.y1 - xy[1]) / (b.y1 - b.y0) * c.height];
+}
+function toMap(m, px, py) {
+  const b = mapBox(m), c = $("map");
+  return [b.x0 + px / c.width * (b.x1 - b.x0), b.y1 - py / c.height * (b.y1 - b.y0)];
+}
+function drawMap() {
+  const r = current(); if (!r || !r.map) return;
+  const m = r.map, c = $("map"), g = c.getContext("2d");
+  g.clearRect(0, 0, c.width, c.height);
+  const labels = m.labels.length ? m.labels : [null];
+  for (const p of m.points) {
+    const [x, y] = toPixel(m, p.xy); g.beginPath(); g.arc(x, y, 4.5, 0, 2 * Math.PI);
+    g.fillStyle = COLORS[Math.max(0, labels.indexOf(p.label)) % COLORS.length]; g.fill();
+    g.strokeStyle = "#0008"; g.stroke();
+  }
+  for (const k of marks) {
+    const [x, y] = toPixel(m, k.xy); g.strokeStyle = k.placed ? "#b3261e" : "#1d2330"; g.lineWidth = 2;
+    g.beginPath(); g.moveTo(x - 6, y - 6); g.lineTo(x + 6, y + 6); g.moveTo(x + 6, y - 6); g.lineTo(x - 6, y + 6);
+    g.stroke(); g.lineWidth = 1;
+    if (k.placed) { g.fillStyle = "#b3261e"; g.font = "12px system-ui"; g.fillText(k.name, x + 8, y - 6); }
+  }
+  $("maplegend").innerHTML = labels.filter((l) => l).map((l, i) =>
+    `<span style="color:${COLORS[i % COLORS.length]}">● ${l}</span>`).join("") +
+    `<span>✕ your clicks</span><span style="color:#b3261e">✕ dropped hits</span>`;
+}
 
 function current() { return runs.find((r) => r.id === $("run").value); }
 
@@ -120,6 +161,7 @@ function showControls() {
   }
   $("seconds").max = limits.max_seconds; $("count").max = limits.max_count;
   $("decoderow").classList.toggle("hidden", r.head === "regression");
+  $("maprow").classList.toggle("hidden", !r.map); marks = []; drawMap();
   $("knobs").innerHTML = "";
   for (const k of r.knobs || []) {  // one slider per knob, over the recorded settings
     const lab = document.createElement("label"); const val = document.createElement("span");
@@ -145,6 +187,8 @@ function addResult(job, r, k) {
   const p = job.params; const bits = [];
   if (p.seconds) bits.push(`${p.seconds} s`);
   if (p.label) bits.push(p.label);
+  if (p.at) bits.push(`at (${p.at.map((v) => v.toFixed(3)).join(", ")})`);
+  if (p.placed) bits.push(`like your hit, placed at (${p.placed.xy.map((v) => v.toFixed(3)).join(", ")})`);
   if (p.mix) bits.push(Object.entries(p.mix).map(([l, w]) => `${l} ${Math.round(w * 100)}%`).join(" + "));
   if (p.decode) bits.push(`decode ${p.decode}`);
   if (p.knobs) bits.push(Object.entries(p.knobs).map(([n, v]) => `${n} ${Number(v).toFixed(2)}`).join(" · "));
@@ -158,21 +202,7 @@ function addResult(job, r, k) {
   $("list").prepend(div);
 }
 
-async function go() {
-  const r = current(); if (!r) return;
-  const q = new URLSearchParams({temperature: $("temperature").value, seed: $("seed").value});
-  const f = r.form;
-  for (const name of f.fields) if (name !== "label" && name !== "mix") q.set(name, $(name).value);
-  if (f.fields.includes("label")) {
-    if ($("mode").value === "blend") {
-      const b = $("blend").value / 100; const la = $("labela").value, lb = $("labelb").value;
-      q.set("mix", la === lb ? `${la}=1` : `${la}=${(1 - b).toFixed(3)},${lb}=${b.toFixed(3)}`);
-    } else { q.set("label", $("label").value); }
-  }
-  for (const s of document.querySelectorAll("#knobs .knob")) q.set(`knob.${s.dataset.name}`, s.value);
-  const file = f.upload ? ($(f.upload).files[0] || null) : null;
-  if (f.upload_required && !file) { status("Choose an audio file first.", true); return; }
-  if (file && file.size > limits.max_upload_mb * 1048576) { status(`The file is over the ${limits.max_upload_mb} MB limit.`, true); return; }
+async function runJob(r, q, file, play) {
   $("go").disabled = true; $("progress").classList.remove("hidden"); $("progress").value = 0; status("Sending…");
   try {
     const res = await fetch(`/api/runs/${encodeURIComponent(r.id)}/jobs?${q}`, {method: "POST", body: file});
@@ -189,9 +219,61 @@ async function go() {
     $("progress").value = 1;
     job.results.forEach((res, k) => addResult(job, res, k));
     status(`Done: ${job.results.length} file${job.results.length > 1 ? "s" : ""}.`);
-  } catch (e) { status(String(e.message || e), true); }
+    if (play) document.querySelector(".result audio")?.play().catch(() => {});
+    return job;
+  } catch (e) { status(String(e.message || e), true); return null; }
   finally { $("go").disabled = false; setTimeout(() => $("progress").classList.add("hidden"), 600); }
 }
+
+function baseQuery() { return new URLSearchParams({temperature: $("temperature").value, seed: $("seed").value}); }
+
+async function go() {
+  const r = current(); if (!r) return;
+  const q = baseQuery();
+  const f = r.form;
+  for (const name of f.fields) if (name !== "label" && name !== "mix") q.set(name, $(name).value);
+  if (f.fields.includes("label")) {
+    if ($("mode").value === "blend") {
+      const b = $("blend").value / 100; const la = $("labela").value, lb = $("labelb").value;
+      q.set("mix", la === lb ? `${la}=1` : `${la}=${(1 - b).toFixed(3)},${lb}=${b.toFixed(3)}`);
+    } else { q.set("label", $("label").value); }
+  }
+  for (const s of document.querySelectorAll("#knobs .knob")) q.set(`knob.${s.dataset.name}`, s.value);
+  const file = f.upload ? ($(f.upload).files[0] || null) : null;
+  if (f.upload_required && !file) { status("Choose an audio file first.", true); return; }
+  if (file && file.size > limits.max_upload_mb * 1048576) { status(`The file is over the ${limits.max_upload_mb} MB limit.`, true); return; }
+  await runJob(r, q, file, false);
+}
+
+// A click on the map: one hit at that point, played when it is ready.
+$("map").addEventListener("click", (e) => {
+  const r = current(); if (!r || !r.map || $("go").disabled) return;
+  const c = $("map"), box = c.getBoundingClientRect();
+  const xy = toMap(r.map, (e.clientX - box.left) * c.width / box.width, (e.clientY - box.top) * c.height / box.height);
+  marks.push({xy}); drawMap();
+  const q = baseQuery(); q.set("at", xy.map((v) => v.toFixed(5)).join(",")); q.set("count", "1");
+  runJob(r, q, null, true);
+});
+
+// A WAV dropped anywhere on the page: placed on the map, and its variations made.
+document.addEventListener("dragover", (e) => {
+  if (current()?.map) { e.preventDefault(); document.body.classList.add("dragging"); }
+});
+document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+document.addEventListener("drop", async (e) => {
+  const r = current(); document.body.classList.remove("dragging");
+  if (!r || !r.map) return;
+  e.preventDefault();
+  const file = e.dataTransfer.files[0]; if (!file) return;
+  if (file.size > limits.max_upload_mb * 1048576) { status(`The file is over the ${limits.max_upload_mb} MB limit.`, true); return; }
+  const q = baseQuery(); q.set("like", "1"); q.set("count", $("count").value);
+  status(`Placing ${file.name} on the map…`);
+  const job = await runJob(r, q, file, true);
+  if (job && job.params.placed) {
+    marks.push({xy: job.params.placed.xy, placed: true, name: file.name}); drawMap();
+    status(`${file.name}: placed near ${job.params.placed.nearest}; ${job.results.length} variations.`);
+  }
+});
 
 $("run").addEventListener("change", showControls);
 $("mode").addEventListener("change", () => {

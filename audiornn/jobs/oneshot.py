@@ -60,8 +60,22 @@ class OneshotJob(Job):
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
         from audiornn.generate import parse_mix
+        from audiornn.hitmap import parse_point
 
         p = {"count": number("count", 4, 1, limits.max_count, int), "prime": bool(body)}
+        if q.get("at") or q.get("like"):  # the map: a clicked point, or a dropped hit
+            hm = gen.map()
+            if q.get("at") and q.get("like"):
+                raise AudioRNNError("give at or like, not both")
+            if q.get("like") and not body:
+                raise AudioRNNError("like needs a hit (the request body) to place on the map")
+            p["spread"] = number("spread", 0.1, 0.0, 2.0)
+            p["prime"] = False
+            if q.get("at"):
+                p["at"] = parse_point(q["at"], hm.dim).tolist()
+            else:
+                p["like"] = True
+            return p
         if q.get("mix"):
             p["mix"] = parse_mix(q["mix"])
             gen.mix_matrix(None, p["mix"], 1)
@@ -73,7 +87,29 @@ class OneshotJob(Job):
 
     def serve_run(self, gen, p: dict, upload, out, progress) -> list:
         n = p["count"]
-        return gen.write(out / "00.wav" if n == 1 else out, num=n, seed=p["seed"],
+        target = out / "00.wav" if n == 1 else out
+        if "at" in p or p.get("like"):
+            import numpy as np
+
+            from audiornn.hitmap import place, variations
+
+            hm = gen.map()
+            if p.get("like"):
+                res = place(gen.model, gen.config, upload)
+                point = res["point"]
+                p["placed"] = {"xy": [round(float(v), 5) for v in point],
+                               "nearest": hm.names[res["nearest"]],
+                               "label": hm.label_names[res["label"]] if res["label"] >= 0 else None}
+            else:
+                point = np.asarray(p["at"], np.float64)
+            pts = variations(point, n, p["spread"], hm.radius, p["seed"])
+            weights = hm.label_weights(pts)
+            if p.get("like") and weights is not None and res["label"] >= 0:
+                weights[:] = np.eye(len(hm.label_names))[res["label"]]
+            return gen.write(target, num=n, seed=p["seed"], temperature=p["temperature"],
+                             points=pts, label_weights=weights, normalize=True, progress=False,
+                             callback=progress)
+        return gen.write(target, num=n, seed=p["seed"],
                          temperature=p["temperature"], label=p.get("label"), mix=p.get("mix"),
                          prime=upload, normalize=True, progress=False, callback=progress)
 
