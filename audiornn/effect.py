@@ -5,7 +5,8 @@ returns the wet block, carrying the recurrent state from one call to the
 next, so a stream cut into blocks of any size gives the same samples as the
 whole signal at once. Knob models take their settings with `set_knobs`.
 
-The step loop is the cells' `keras.ops` math (cells.py) compiled with XLA;
+The step loop is the cells' `keras.ops` math (cells.py) compiled with XLA
+(backend.py: TensorFlow or JAX);
 each while-loop iteration runs `UNROLL` steps, which halves the loop's
 overhead on a CPU. Blocks are padded to a whole number of iterations, and a
 padded step leaves the state as it was.
@@ -18,9 +19,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from audiornn import backend
 from audiornn.cells import CELLS, stack_step
 from audiornn.config import RunConfig
 from audiornn.errors import AudioRNNError
@@ -55,7 +56,7 @@ class Effect:
         self.w_out = ops.convert_to_tensor(head.kernel.numpy()[:, 0])
         self.b_out = float(head.bias.numpy()[0])
         self.skip = bool(m.skip)
-        self._run = tf.function(self._loop, jit_compile=True, reduce_retracing=True)
+        self._run = backend.jit(self._loop)
         # Knobs start in the middle of the settings seen in training.
         mid = []
         for name, size in zip(self.knob_names, self.knob_sizes):
@@ -152,7 +153,7 @@ class Effect:
         if threads > 1 and part > 4 * warmup:
             from concurrent.futures import ThreadPoolExecutor
 
-            # XLA's CPU loop runs on one core; TensorFlow releases the GIL while it runs.
+            # XLA's CPU loop runs on one core; the backend releases the GIL while it runs.
             # Each thread's first piece warms up on the samples before it.
             with ThreadPoolExecutor(threads) as pool:
                 outs = list(pool.map(

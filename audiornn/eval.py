@@ -146,6 +146,7 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
         codes = np.asarray(ds.streams["target"][seg.offset:seg.offset + seg.length])
         real[ds.labels[seg.label]].append(config.codec.decode(codes)[0])
     out_dir = run_dir / "samples" / "eval-oneshots"
+    out_dir.mkdir(parents=True, exist_ok=True)
     section, fakes, spectra = {}, {}, {}
     for name in ds.labels:
         target = out_dir / name if per_label > 1 else out_dir / f"{name}.wav"

@@ -1,8 +1,10 @@
 """The compiled generation loop: sample a run's model, or apply it to an input, step by step.
 
 The recurrent state is carried from step to step (a window is never re-run).
-Each chunk of steps is one call of a compiled `tf.while_loop` that samples on
-the device (inverse CDF from `tf.random.stateless_uniform`), for B streams at once. The
+Each chunk of steps is one call of a compiled loop (`keras.ops.fori_loop`,
+XLA-compiled on TensorFlow or JAX: backend.py) that samples on the device by
+inverse CDF from uniform numbers drawn per chunk with Keras' seeded random
+ops, for B streams at once. The
 loop iterates over the model's declared streams: the feedback stream gets the
 code just chosen, every other per-step stream its given value at that step,
 and every per-sequence stream is folded into one bias before the loop.
@@ -17,10 +19,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from audiornn import audio, dsp, jobs
+from audiornn import audio, backend, dsp, jobs
 from audiornn.config import RunConfig
 from audiornn.errors import AudioRNNError
 from audiornn.model import load_run
@@ -32,23 +33,31 @@ from audiornn.writer import AudioWriter, output_paths
 DECODE_MODES = ("sample", "argmax", "mean")
 
 
-def _decode(logits, mode: str, temperature, seed, table):
-    """Turns (B, 256) logits into (codes, decoded values) by one of DECODE_MODES."""
+def _decode(logits, mode: str, temperature, u, table):
+    """Turns (B, 256) logits into (codes, decoded values) by one of DECODE_MODES.
+
+    u: (B,) uniform numbers in [0, 1) (sampling only).
+    """
     if mode == "argmax":
-        codes = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        return codes, tf.gather(table, codes)
+        codes = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        return codes, ops.take(table, codes, axis=0)
     if mode == "sample":
         # Inverse-CDF sampling: one uniform number per stream. On a 2-core CPU it
-        # made the loop 1.5x (flat) to 2.8x (tiered) faster than
-        # tf.random.stateless_categorical, which draws one per class.
-        u = tf.random.stateless_uniform(tf.shape(logits)[:1], seed=seed)
-        cdf = tf.cumsum(tf.nn.softmax(logits / temperature, axis=-1), axis=-1)
-        codes = tf.reduce_sum(tf.cast(cdf < u[:, None] * cdf[:, -1:], tf.int32), axis=-1)
-        codes = tf.minimum(codes, dsp.N_CLASSES - 1)
-        return codes, tf.gather(table, codes)
-    probs = tf.nn.softmax(logits / temperature, axis=-1)
-    values = tf.linalg.matvec(probs, table)
+        # made the loop 1.5x (flat) to 2.8x (tiered) faster than a categorical
+        # draw, which takes one number per class.
+        cdf = ops.cumsum(ops.softmax(logits / temperature, axis=-1), axis=-1)
+        codes = ops.sum(ops.cast(cdf < ops.expand_dims(u, 1) * cdf[:, -1:], "int32"), axis=-1)
+        codes = ops.minimum(codes, dsp.N_CLASSES - 1)
+        return codes, ops.take(table, codes, axis=0)
+    probs = ops.softmax(logits / temperature, axis=-1)
+    values = ops.matmul(probs, table)
     return ops.cast(dsp.mu_law_levels(values, xp=ops), "int32"), values
+
+
+def uniforms(seed: int, chunk: int, n: int, batch: int):
+    """The uniform numbers of one chunk of sampling, (n, batch): Keras' seeded random ops,
+    a fixed function of (seed, chunk index) on a given backend."""
+    return keras.random.uniform((n, batch), seed=int(seed) % (2**31) * 1009 + int(chunk))
 
 
 def _check_temperature(temperature: float) -> None:
@@ -77,7 +86,7 @@ class Generator:
         self.layout = config.job.layout
         self._loops: dict = {}
         self.jit = jit
-        self._values = tf.constant(self.codec.values(), tf.float32)
+        self._values = ops.convert_to_tensor(self.codec.values().astype(np.float32))
         self.position = next((s.name for s in config.model.streams if s.kind == "position"), None)
         self.position_scale = 1.0 / (self.layout.length_samples if self.layout else 1)
         self.latent = next((s for s in config.model.streams if s.kind == "latent"), None)
@@ -92,35 +101,40 @@ class Generator:
     def _loop(self, mode: str):
         """The compiled step loop for a decode mode: "sample", "argmax" or "mean".
 
-        It returns the chosen codes and their decoded values (pre-emphasized,
-        gained domain); "mean" outputs the expectation of the decoded values and
-        feeds back the code nearest to it.
+        Its inputs: the state, the previous codes (B,), the other per-step
+        inputs (B, n) by name, the per-sequence bias, the temperature, the
+        chunk's uniform numbers (n, B) (which also fix n) and the position of
+        its first step. It returns the chosen codes and their decoded values
+        (pre-emphasized, gained domain), each (B, n), and the last code and
+        state to continue from; "mean" outputs the expectation of the decoded
+        values and feeds back the code nearest to it.
         """
         if mode in self._loops:
             return self._loops[mode]
         core, table = self.core, self._values
         position, scale = self.position, self.position_scale
 
-        def run(state, prev, given, bias, temperature, seed, step0, n, pos0):
-            codes = tf.TensorArray(tf.int32, size=n)
-            values = tf.TensorArray(tf.float32, size=n)
+        def run(state, prev, given, bias, temperature, u, pos0):
+            n, b = ops.shape(u)[0], ops.shape(prev)[0]
 
-            def body(t, prev, state, codes, values):
+            def body(t, carry):
+                prev, state, codes, values = carry
                 inputs = {name: v[:, t] for name, v in given.items()}
                 if core.feedback:
                     inputs[core.feedback] = prev
                 if position:  # the step's place within the hit
-                    inputs[position] = tf.fill([tf.shape(prev)[0], 1],
-                                               tf.cast(pos0 + t, tf.float32) * scale)
+                    inputs[position] = ops.full((b, 1), ops.cast(pos0 + t, "float32") * scale)
                 logits, state = core.step(inputs, bias, state)
-                nxt, val = _decode(logits, mode, temperature, tf.stack([seed, step0 + t]), table)
-                return t + 1, nxt, state, codes.write(t, nxt), values.write(t, val)
+                nxt, val = _decode(logits, mode, temperature, u[t], table)
+                codes = ops.slice_update(codes, (t, 0), ops.expand_dims(nxt, 0))
+                values = ops.slice_update(values, (t, 0), ops.expand_dims(val, 0))
+                return nxt, state, codes, values
 
-            _, prev, state, codes, values = tf.while_loop(
-                lambda t, *_: t < n, body, (tf.constant(0), prev, state, codes, values))
-            return tf.transpose(codes.stack()), tf.transpose(values.stack()), prev, state
+            init = (prev, state, ops.zeros((n, b), "int32"), ops.zeros((n, b), "float32"))
+            prev, state, codes, values = ops.fori_loop(0, n, body, init)
+            return ops.transpose(codes), ops.transpose(values), prev, state
 
-        fn = tf.function(run, jit_compile=self.jit, reduce_retracing=True)
+        fn = backend.jit(run) if self.jit else run
         self._loops[mode] = fn
         return fn
 
@@ -131,14 +145,14 @@ class Generator:
             return self._loops[key]
         core, table = self.core, self._values
 
-        def run(state, given, bias, temperature, seed, step0):
+        def run(state, given, bias, temperature, u):
             logits, state = core.run(given, bias, state)
-            b, n = tf.shape(logits)[0], tf.shape(logits)[1]
-            flat = tf.reshape(logits, [b * n, -1])
-            codes, values = _decode(flat, mode, temperature, tf.stack([seed, step0]), table)
-            return tf.reshape(codes, [b, n]), tf.reshape(values, [b, n]), state
+            b, n = ops.shape(logits)[0], ops.shape(logits)[1]
+            flat = ops.reshape(logits, (b * n, -1))
+            codes, values = _decode(flat, mode, temperature, ops.reshape(u, (-1,)), table)
+            return ops.reshape(codes, (b, n)), ops.reshape(values, (b, n)), state
 
-        fn = tf.function(run, jit_compile=self.jit, reduce_retracing=True)
+        fn = backend.jit(run) if self.jit else run
         self._loops[key] = fn
         return fn
 
@@ -242,15 +256,15 @@ class Generator:
         state = self.core.zero_state(batch)
         prev = np.full((batch,), dsp.SILENCE_CODE, np.int32)
         if codes is None or len(codes) == 0:
-            return state, tf.constant(prev)
+            return state, ops.convert_to_tensor(prev)
         seq = np.tile(codes[None, :], (batch, 1))
         if len(codes) > 1:
-            inputs = {self.core.feedback: tf.constant(seq[:, :-1])}
+            inputs = {self.core.feedback: ops.convert_to_tensor(seq[:, :-1])}
             if self.position:  # code k is the input of step k + 1
                 pos = position_values(1, len(codes) - 1, self.position_scale)
-                inputs[self.position] = tf.constant(np.tile(pos[None, :, None], (batch, 1, 1)))
+                inputs[self.position] = ops.convert_to_tensor(np.tile(pos[None, :, None], (batch, 1, 1)))
             _, state = self.core.run(inputs, bias, state, logits=False)
-        return state, tf.constant(seq[:, -1])
+        return state, ops.convert_to_tensor(seq[:, -1])
 
     # ------------------------------------------------------------ sampling
 
@@ -281,14 +295,14 @@ class Generator:
         loop = self._loop("argmax" if greedy else "sample")
         done = 0
         pos0 = 0 if prime_codes is None else len(prime_codes)
+        temp = ops.convert_to_tensor(np.float32(temperature))
         while done < n_steps:
             n = min(self.chunk, n_steps - done)
-            codes, _, prev, state = loop(state, prev, {}, bias, tf.constant(float(temperature)),
-                                         tf.constant(int(seed) % (2**31), tf.int32),
-                                         tf.constant(done, tf.int32), tf.constant(n, tf.int32),
-                                         tf.constant(pos0 + done, tf.int32))
+            u = uniforms(seed, done // self.chunk, n, batch)
+            codes, _, prev, state = loop(state, prev, {}, bias, temp, u,
+                                         ops.convert_to_tensor(np.int32(pos0 + done)))
             done += n
-            yield codes.numpy()
+            yield np.asarray(codes)
             if progress:
                 progress(done)
 
@@ -311,22 +325,21 @@ class Generator:
         _check_temperature(temperature)
         bias = core.sequence_bias(self.conditions(values, 1), 1)
         state = core.zero_state(1)
-        prev = tf.constant([dsp.SILENCE_CODE], tf.int32)
-        temp = tf.constant(float(temperature))
-        seed_t = tf.constant(int(seed) % (2**31), tf.int32)
+        prev = ops.convert_to_tensor(np.array([dsp.SILENCE_CODE], np.int32))
+        temp = ops.convert_to_tensor(np.float32(temperature))
         inputs = [s.name for s in core.step_streams if not s.feedback]
         done = 0
-        for chunk in dry_chunks:
-            given = {name: tf.constant(np.asarray(chunk, np.int32)[None, :]) for name in inputs}
-            step0 = tf.constant(done, tf.int32)
+        for k, chunk in enumerate(dry_chunks):
+            given = {name: ops.convert_to_tensor(np.asarray(chunk, np.int32)[None, :])
+                     for name in inputs}
+            u = uniforms(seed, k, len(chunk), 1)
             if core.feedback is None and not stepwise:
-                codes, vals, state = self._parallel(decode)(state, given, bias, temp, seed_t, step0)
+                codes, vals, state = self._parallel(decode)(state, given, bias, temp, u)
             else:
                 codes, vals, prev, state = self._loop(decode)(
-                    state, prev, given, bias, temp, seed_t, step0, tf.constant(len(chunk), tf.int32),
-                    step0)
+                    state, prev, given, bias, temp, u, ops.convert_to_tensor(np.int32(done)))
             done += len(chunk)
-            yield codes.numpy()[0], vals.numpy()[0]
+            yield np.asarray(codes)[0], np.asarray(vals)[0]
 
     def dry_code_chunks(self, path: str | os.PathLike):
         """A dry file's codes in chunks of `self.chunk`, preprocessed like the training input."""

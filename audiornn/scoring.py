@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from keras import ops
 
 from audiornn import dsp
 from audiornn.config import RunConfig
@@ -29,25 +30,22 @@ class Scorer:
     """
 
     def __init__(self, model, config: RunConfig, chunk: int = 4096, batch: int = 32):
-        import tensorflow as tf
-
+        from audiornn import backend
         from audiornn.step import make_core
 
-        self.tf = tf
         self.core = make_core(model, config.model)
         # A chunk ends on a frame boundary, where the tiered core's run continues exactly.
         frame = config.model.frame if config.model.core == "tiered" else 1
         self.chunk, self.batch = max(frame, int(chunk) // frame * frame), int(batch)
         layout = config.job.layout
         self.position_scale = 1.0 / (layout.length_samples if layout else 1)
-        self._fn = tf.function(self._chunk_fn, reduce_retracing=True, jit_compile=True)
+        self._fn = backend.jit(self._chunk_fn)
 
     def _chunk_fn(self, inputs, bias, targets, state):
-        tf = self.tf
         logits, state = self.core.run(inputs, bias, state)
-        logp = tf.nn.log_softmax(logits)
-        lp = tf.gather(logp, targets, batch_dims=2)
-        top = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        logp = ops.log_softmax(logits, axis=-1)
+        lp = ops.take_along_axis(logp, ops.expand_dims(targets, -1), axis=-1)[..., 0]
+        top = ops.cast(ops.argmax(logits, axis=-1), "int32")
         return lp, top, state
 
     def _batch_inputs(self, seqs: list[dict], n: int):
@@ -86,7 +84,6 @@ class Scorer:
 
     def log_probs(self, sequences: list[dict], progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per sequence: (natural-log probability of each target code, the model's top-1 code)."""
-        tf = self.tf
         core = self.core
         order = sorted(range(len(sequences)), key=lambda k: -len(sequences[k]["target"]))
         results: list = [None] * len(sequences)
@@ -101,10 +98,11 @@ class Scorer:
             lps, tops = [], []
             for s0 in range(0, n, self.chunk):
                 s1 = min(n, s0 + self.chunk)
-                lp, top, state = self._fn({k: tf.constant(v[:, s0:s1]) for k, v in step.items()},
-                                          bias, tf.constant(tgt[:, s0:s1]), state)
-                lps.append(lp.numpy())
-                tops.append(top.numpy())
+                lp, top, state = self._fn({k: ops.convert_to_tensor(v[:, s0:s1])
+                                           for k, v in step.items()},
+                                          bias, ops.convert_to_tensor(tgt[:, s0:s1]), state)
+                lps.append(np.asarray(lp))
+                tops.append(np.asarray(top))
                 if progress:
                     progress(done + sum(min(len(sequences[k]["target"]), s1) for k in idx))
             lp_all, top_all = np.concatenate(lps, axis=1), np.concatenate(tops, axis=1)

@@ -250,9 +250,7 @@ class TieredCore:
         def same_frame():
             return (cond,) + tuple(cells)
 
-        import tensorflow as tf  # the loops are TensorFlow's (see loop.py)
-
-        out = tf.cond(ops.equal(phase, 0), new_frame, same_frame)
+        out = ops.cond(ops.equal(phase, 0), new_frame, same_frame)
         cond, cells = out[0], tuple(out[1:])
         prev = ops.cast(inputs[self.feedback], "int32")
         buf = ops.concatenate([buf[:, 1:], prev[:, None]], axis=1)

@@ -9,6 +9,7 @@ EarlyStopping, TensorBoard, and a preview-sample writer.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import importlib.util
@@ -19,9 +20,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from audiornn import cli, jobs
+from audiornn import backend, cli, jobs
 from audiornn.config import (
     RESUMABLE,
     JobConfig,
@@ -99,18 +99,35 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     return model, TrainConfig(**{k: v for k, v in merged.items() if k in names})
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
-    """auto: default device; mirrored: all GPUs (or all logical CPUs); multiworker: TF_CONFIG."""
+def make_strategy(name: str):
+    """The scope training builds its model in, for a `--strategy`.
+
+    auto: the default device; mirrored: all GPUs (or all logical CPUs);
+    multiworker: the cluster in TF_CONFIG. On TensorFlow these are
+    `tf.distribute` strategies; on JAX, mirrored is Keras'
+    `keras.distribution.DataParallel` over every device (it has no scope: the
+    distribution is set globally), and multiworker is TensorFlow's only.
+    """
+    if backend.NAME != "tensorflow":
+        if name == "multiworker":
+            raise AudioRNNError(f"--strategy multiworker needs the TensorFlow backend "
+                                f"(this is {backend.NAME}); on JAX use --strategy mirrored")
+        if name == "mirrored":
+            keras.distribution.set_distribution(
+                keras.distribution.DataParallel(devices=backend.devices()))
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         cpus = tf.config.list_logical_devices("CPU")
         devices = [d.name for d in gpus] or [d.name for d in cpus]
-        return tf.distribute.MirroredStrategy(devices=devices)
+        return tf.distribute.MirroredStrategy(devices=devices).scope()
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
             raise AudioRNNError("--strategy multiworker needs TF_CONFIG describing the cluster")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
+        return tf.distribute.MultiWorkerMirroredStrategy().scope()
+    return tf.distribute.get_strategy().scope()
 
 
 # ---------------------------------------------------------------- callbacks
@@ -276,8 +293,10 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_cfg = train_cfg or default_train
     train_cfg.validate()
     model_cfg.validate()
-    if tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
+    if tensorboard and (importlib.util.find_spec("tensorboard") is None
+                        or importlib.util.find_spec("tensorflow") is None):
+        raise AudioRNNError("--tensorboard needs the tensorboard and tensorflow packages "
+                            "(pip install tensorboard tensorflow)")
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise AudioRNNError(f"{run_dir}: exists and is not a directory")
@@ -290,8 +309,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     if resume:
         _check_resume(read_run_config(run_dir), model_cfg, train_cfg, dataset, run_dir)
     if train_cfg.mixed_precision:
-        if tf.config.list_physical_devices("GPU"):
-            keras.mixed_precision.set_global_policy("mixed_float16")
+        if backend.gpus():  # bfloat16 compute; the logits (and the regression head) stay float32
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
         else:
             log.warning("--mixed-precision ignored: no GPU is visible")
 
@@ -339,8 +358,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     config.save(run_dir)
 
     keras.utils.set_random_seed(train_cfg.seed)
-    strategy = make_strategy(train_cfg.strategy)
-    with strategy.scope():
+    with make_strategy(train_cfg.strategy):
         model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
         compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
     latent = model_cfg.stream("latent")
@@ -376,8 +394,12 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     if train_cfg.sample_every:
         callbacks.append(PreviewSamples(run_dir, train_cfg.sample_every,
                                         train_cfg.sample_seconds, config, dataset))
-    history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
-                        callbacks=callbacks, verbose=verbose)
+    try:
+        history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
+                            callbacks=callbacks, verbose=verbose)
+    finally:
+        if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
+            keras.distribution.set_distribution(None)
     return history.history
 
 
@@ -444,7 +466,7 @@ def make_parser():
                    help="write a short preview WAV to RUN/samples every N epochs")
     p.add_argument("--strategy", choices=["auto", "mirrored", "multiworker"], default=None)
     p.add_argument("--mixed-precision", action="store_true", default=None,
-                   help="float16 compute on a GPU")
+                   help="bfloat16 compute on a GPU (logits stay float32)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -101,6 +101,9 @@ def test_runs_are_listed_with_their_jobs(server):
         "speech": "generate", "pedal": "effect", "drums": "oneshot"}
     drums = next(r for r in info["runs"] if r["id"] == "drums")
     assert drums["labels"] == ["hat", "kick"] and drums["hit_seconds"] == 0.1
+    m = drums["map"]  # the one-shots' map: every training hit's point and label
+    assert m["dim"] == 2 and len(m["points"]) == 4 and {p["label"] for p in m["points"]} == {"hat", "kick"}
+    assert all("map" not in r for r in info["runs"] if r["id"] != "drums")
     assert info["limits"] == {"max_seconds": 30, "max_count": 16, "max_upload_mb": 0.5, "queue": 3}
     status, ctype, page = call(base + "/")
     assert status == 200 and ctype.startswith("text/html") and b"Generate" in page
@@ -112,15 +115,22 @@ def test_runs_are_listed_with_their_jobs(server):
     ("pedal", "decode=mean", "dry", 1, 0.5),
     ("drums", "label=kick&count=3", None, 3, 0.1),
     ("drums", "mix=kick%3D0.3%2Chat%3D0.7&count=2", None, 2, 0.1),
+    ("drums", "at=0.5%2C-0.2&count=1", None, 1, 0.1),
+    ("drums", "like=1&count=2&spread=0.2", "hit", 2, 0.1),
 ])
 def test_each_job_returns_playable_wavs_and_pictures(server, run, query, body, n, seconds):
     _, base = server
     x = 0.4 * np.sin(np.arange(int(0.5 * RATE)) * 0.2)
+    if body == "hit":
+        x = x[:int(0.08 * RATE)] * np.exp(-np.arange(int(0.08 * RATE)) / 100)
     status, job = post_json(base, run, query, wav_bytes(x) if body else None)
     assert status == 202, job
     job = wait(base, job["id"])
     assert job["state"] == "done", job["error"]
     assert len(job["results"]) == n
+    if "like" in query:  # the dropped hit's place on the map comes back with the job
+        placed = job["params"]["placed"]
+        assert len(placed["xy"]) == 2 and placed["label"] in ("hat", "kick")
     for r in job["results"]:
         status, ctype, data = call(base + r["wav"])
         assert status == 200 and ctype == "audio/wav"
@@ -140,6 +150,10 @@ def test_each_job_returns_playable_wavs_and_pictures(server, run, query, body, n
     ("drums", "count=0", "count must be in"),
     ("drums", "label=snare", "unknown label"),
     ("drums", "mix=kick%3D-1", ">= 0"),
+    ("drums", "at=1", "--at takes 2 finite numbers"),
+    ("drums", "at=nan%2C0", "--at takes 2 finite numbers"),
+    ("drums", "like=1", "needs a hit"),
+    ("drums", "at=0%2C0&spread=5", "spread must be in"),
     ("pedal", "", "needs a dry audio file"),
     ("pedal", "decode=loud", "decode must be"),
     ("nope", "", "no run"),
@@ -257,5 +271,67 @@ def test_page_in_headless_chromium(server, runs, tmp_path):
             assert browser.execute_script("return arguments[0].naturalWidth", img) > 0
             assert browser.find_element(By.CSS_SELECTOR, ".result a").get_attribute("download")
         assert len(browser.find_elements(By.CSS_SELECTOR, ".result")) >= 4  # recent results kept
+    finally:
+        browser.quit()
+
+
+@pytest.mark.skipif(find_browser() is None,
+                    reason="Chromium, chromedriver or selenium is not installed "
+                           "(.ci/run installs them with apt-get where it can)")
+def test_map_click_and_drop_in_headless_chromium(server, tmp_path):
+    import base64
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    chromium, driver_path = find_browser()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--window-size=1200,900", "--autoplay-policy=no-user-gesture-required"):
+        opts.add_argument(a)
+    browser = webdriver.Chrome(service=Service(driver_path), options=opts)
+    try:
+        _, base = server
+        browser.get(base + "/")
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda b: len(Select(b.find_element(By.ID, "run")).options) == 3)
+        Select(browser.find_element(By.ID, "run")).select_by_value("drums")
+        canvas = browser.find_element(By.ID, "map")
+        assert canvas.is_displayed()
+        # The training hits are drawn: some pixels of the canvas are not blank.
+        drawn = browser.execute_script("""
+            const c = document.getElementById('map');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;""")
+        assert drawn > 4 * 20
+        # A click generates one hit at that point, and it is played.
+        ActionChains(browser).move_to_element_with_offset(canvas, 40, -30).click().perform()
+        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".result audio")) == 1)
+        assert "error" not in browser.find_element(By.ID, "status").get_attribute("class")
+        assert "at (" in browser.find_element(By.CSS_SELECTOR, ".result .meta").text
+        wait.until(lambda b: b.execute_script(
+            "const a = document.querySelector('.result audio'); return a.readyState >= 1 && a.duration > 0"))
+        # A WAV dropped on the page is placed on the map; its variations appear.
+        browser.find_element(By.ID, "count").clear()
+        browser.find_element(By.ID, "count").send_keys("2")
+        n = int(0.08 * RATE)
+        hit = wav_bytes(0.5 * np.sin(np.arange(n) * 0.3) * np.exp(-np.arange(n) / 80))
+        browser.execute_script("""
+            const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], 'my-hit.wav', {type: 'audio/wav'}));
+            const how = {dataTransfer: dt, bubbles: true, cancelable: true};
+            document.body.dispatchEvent(new DragEvent('dragover', how));
+            document.body.dispatchEvent(new DragEvent('drop', how));
+            """, base64.b64encode(hit).decode())
+        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".result audio")) == 3)
+        wait.until(lambda b: "placed near" in b.find_element(By.ID, "status").text)
+        assert "like your hit" in browser.find_element(By.CSS_SELECTOR, ".result .meta").text
+        assert browser.execute_script("return marks.filter((m) => m.placed).length") == 1
+        browser.save_screenshot(str(tmp_path / "map.png"))
     finally:
         browser.quit()

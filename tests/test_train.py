@@ -184,3 +184,20 @@ def test_train_function_returns_history(tmp_path):
     previews = sorted((tmp_path / "run" / "samples").glob("*.wav"))
     assert [p.name for p in previews] == ["epoch0001.wav", "epoch0002.wav"]
     assert sf.info(previews[0]).frames == 800
+
+
+def test_mixed_precision_keeps_the_logits_in_float32():
+    import keras
+
+    from audiornn.config import ModelConfig
+    from audiornn.model import build_model
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        for core in ("flat", "tiered"):
+            m = build_model(ModelConfig(layers=1, units=8, core=core, frame=4, sample_units=8))
+            assert m.get_layer("rnn0").compute_dtype == "bfloat16"
+            y = m({"prev": np.zeros((1, 8), "int32")})
+            assert keras.backend.standardize_dtype(y.dtype) == "float32" and y.shape == (1, 8, 256)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
