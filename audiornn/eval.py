@@ -222,7 +222,7 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
 def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
              audio_files: list[str] | None = None, generate_seconds: float = 0.0,
              compare: list[str] | None = None, max_seconds: float = 120.0, lpc_order: int = 32,
-             seed: int = 0, temperature: float = 1.0, split_seconds: float = 0.0,
+             seed: int = 0, temperature: float | None = None, split_seconds: float = 0.0,
              effect_input: str | None = None, effect_target: str | None = None,
              decode: str = "argmax", hits_per_label: int = 8, quiet: bool = False) -> dict:
     """Runs every section it can for a run; writes RUN/plots/*.png and RUN/eval.json.
@@ -234,6 +234,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     job = jobs.get(config.job.name)
+    temperature = job.temperature if temperature is None else temperature
     if not 1 <= lpc_order <= 64:
         raise AudioRNNError(f"--lpc-order must be in [1, 64], got {lpc_order}")
     one_sample = 1.0 / config.codec.sample_rate
@@ -420,7 +421,8 @@ def make_parser():
     p.add_argument("--lpc-order", type=cli.positive_int, default=32,
                    help="order of the linear-prediction baseline (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=cli.positive_float, default=1.0)
+    p.add_argument("--temperature", type=cli.positive_float, default=None,
+                   help="for the generated audio (default: the job's, 1; one-shots 0.9)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 

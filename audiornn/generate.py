@@ -57,7 +57,7 @@ def _apply_regression(run: str, out: str, input_path: str | None, values: dict |
 
 
 def generate(run: str, out: str, *, input_path: str | None = None, decode: str | None = None,
-             seconds: float | None = None, num: int = 1, temperature: float = 1.0,
+             seconds: float | None = None, num: int = 1, temperature: float | None = None,
              greedy: bool = False, prime: str | None = None, seed: int = 0, batch_size: int = 64,
              fmt: str = "pcm16", normalize: bool = False, label: str | None = None,
              mix: str | None = None, cond: str | None = None, quiet: bool = False,
@@ -77,6 +77,7 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
                                  others=bool(prime or label or mix or num > 1 or seconds is not None
                                              or decode))
     gen = Generator.from_run(run)
+    temperature = gen.job.temperature if temperature is None else temperature
     if gen.job.applies:
         if not input_path:
             raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
@@ -141,8 +142,8 @@ def make_parser():
     p.add_argument("--seconds", type=cli.positive_float, default=None,
                    help="length of each file (default 4; one-shots: the hit length)")
     p.add_argument("--num", type=cli.positive_int, default=1, help="number of streams/files")
-    p.add_argument("--temperature", type=cli.positive_float, default=1.0,
-                   help="> 0; below 1 is more conservative, above 1 wilder")
+    p.add_argument("--temperature", type=cli.positive_float, default=None,
+                   help="> 0; below 1 is more conservative, above 1 wilder (default 1; one-shots 0.9)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely code")
     p.add_argument("--prime", metavar="WAV", help="continue this audio (any format or rate)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same output")

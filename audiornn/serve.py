@@ -111,7 +111,8 @@ class Model:
     def describe(self) -> dict:
         d = {"id": self.id, "job": self.job.name, "form": dataclasses.asdict(self.job.form),
              "labels": self.labels, "sample_rate": self.gen.sample_rate,
-             "queued": self.queue.qsize(), "head": self.head, "knobs": self.knobs}
+             "queued": self.queue.qsize(), "head": self.head, "knobs": self.knobs,
+             "temperature": self.job.temperature}
         if getattr(self.gen, "layout", None):
             d["hit_seconds"] = self.gen.layout.length
         if getattr(self.gen, "latent", None) is not None:  # a one-shot map: the page's main control
@@ -222,7 +223,7 @@ class App:
             return v
 
         p = {"seed": number("seed", 0, 0, 2**31 - 1, int),
-             "temperature": number("temperature", 1.0, 0.0, 10.0, lo_open=True)}
+             "temperature": number("temperature", model.job.temperature, 0.0, 10.0, lo_open=True)}
         try:
             p.update(model.job.serve_params(q, body, number, model.gen, lim))
         except AudioRNNError as e:

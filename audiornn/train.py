@@ -36,6 +36,7 @@ from audiornn.errors import AudioRNNError
 from audiornn.esr import ESRLoss, esr_metric
 from audiornn.metrics import LN2
 from audiornn.model import build_model
+from audiornn.runstate import RunLock, RunState, clean_partials, restore
 from audiornn.sequence import WindowSequence
 
 log = logging.getLogger("audiornn.train")
@@ -189,25 +190,6 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class PublishBest(keras.callbacks.Callback):
-    """Renames ModelCheckpoint's newest file to model.keras (atomic: a rename)."""
-
-    def __init__(self, run_dir: Path, config: RunConfig):
-        super().__init__()
-        self.run_dir, self.config = run_dir, config
-
-    def on_epoch_end(self, epoch, logs=None):
-        found = sorted(self.run_dir.glob(".best-epoch*.keras"))
-        if found:
-            os.replace(found[-1], self.run_dir / "model.keras")
-            for f in found[:-1]:
-                f.unlink(missing_ok=True)
-            if self.config.model.stream("latent"):  # the published model's map
-                from audiornn.hitmap import write_map
-
-                write_map(self.run_dir, self.model, self.config)
-
-
 class PreviewSamples(keras.callbacks.Callback):
     """Writes a short preview WAV to RUN/samples/ every N epochs (what the job's generate does)."""
 
@@ -240,6 +222,26 @@ class PreviewSamples(keras.callbacks.Callback):
 
 
 # ---------------------------------------------------------------- training
+
+
+def _resume_state(model: keras.Model, run_dir: Path, monitor: str) -> dict | None:
+    """What `--resume` continues from: the backup's last complete epoch (weights and
+    optimizer state), or for a run without one (finished before backups were kept)
+    model.keras's weights after the epochs in history.csv."""
+    state = restore(model, run_dir)
+    if state is not None:
+        return state
+    rows = _history_rows(run_dir)
+    if not rows or not (run_dir / "model.keras").exists():
+        return None
+    saved = keras.saving.load_model(run_dir / "model.keras", compile=False, safe_mode=True)
+    model.set_weights(saved.get_weights())
+    log.warning("%s: no backup; continuing from model.keras (the best weights) after epoch %d, "
+                "with a fresh optimizer", run_dir, len(rows))
+    history = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""}
+               for r in rows]
+    return {"epoch": len(rows), "history": history,
+            "best": min((r[monitor] for r in history if monitor in r), default=np.inf)}
 
 
 def _history_rows(run_dir: Path) -> list[dict]:
@@ -341,66 +343,72 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     monitor = "val_loss" if val_seq is not None else "loss"
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = RunConfig(
-        codec=dataset.codec,
-        job=JobConfig(name=job.name, labels=tuple(dataset.labels),
-                      layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
-                      conditions=dataset.meta["conditions"],
-                      hits=tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label)
-                                 for s in dataset.split("train"))
-                      if model_cfg.stream("latent") else ()),
-        model=model_cfg, train=train_cfg,
-        dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
-    if has_run:  # keep the original, with the settings that may change on resume updated
-        saved = read_run_config(run_dir)
-        config = dataclasses.replace(saved, train=dataclasses.replace(
-            saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
-    config.save(run_dir)
+    with RunLock(run_dir):  # one trainer per run; what a killed one left half-written goes
+        clean_partials(run_dir)
+        config = RunConfig(
+            codec=dataset.codec,
+            job=JobConfig(name=job.name, labels=tuple(dataset.labels),
+                          layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
+                          conditions=dataset.meta["conditions"],
+                          hits=tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label)
+                                     for s in dataset.split("train"))
+                          if model_cfg.stream("latent") else ()),
+            model=model_cfg, train=train_cfg,
+            dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
+        if has_run:  # keep the original, with the settings that may change on resume updated
+            saved = read_run_config(run_dir)
+            config = dataclasses.replace(saved, train=dataclasses.replace(
+                saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
+        config.save(run_dir)
 
-    keras.utils.set_random_seed(train_cfg.seed)
-    with make_strategy(train_cfg.strategy):
-        model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
-        compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
-    latent = model_cfg.stream("latent")
-    if latent:  # the map starts from the hits' sound (restored weights replace it on resume)
-        from audiornn.hitmap import initial_points
-        from audiornn.model import set_latent_points
+        keras.utils.set_random_seed(train_cfg.seed)
+        with make_strategy(train_cfg.strategy):
+            model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
+            compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
+        latent = model_cfg.stream("latent")
+        if latent:  # the map starts from the hits' sound (restored weights replace it on resume)
+            from audiornn.hitmap import initial_points
+            from audiornn.model import set_latent_points
 
-        codec = dataset.codec
-        hits = [codec.decode(np.asarray(dataset.streams["target"][s.offset:s.offset + s.length]))[0]
-                for s in dataset.split("train")]
-        pts = initial_points(hits, codec.sample_rate, latent.size)
-        set_latent_points(model, np.vstack([pts, np.zeros((1, latent.size))]))
+            codec = dataset.codec
+            hits = [codec.decode(np.asarray(dataset.streams["target"][s.offset:s.offset + s.length]))[0]
+                    for s in dataset.split("train")]
+            pts = initial_points(hits, codec.sample_rate, latent.size)
+            set_latent_points(model, np.vstack([pts, np.zeros((1, latent.size))]))
 
-    checkpoint = keras.callbacks.ModelCheckpoint(
-        str(run_dir / ".best-epoch{epoch:04d}.keras"), monitor=monitor, save_best_only=True)
-    previous = [float(r[monitor]) for r in _history_rows(run_dir) if r.get(monitor)]
-    if resume and previous and (run_dir / "model.keras").exists():
-        checkpoint.best = min(previous)
-    callbacks = [
-        PinEpoch(train_seq),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        checkpoint,
-        PublishBest(run_dir, config),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience),
-    ]
-    if train_cfg.max_minutes:
-        callbacks.append(TimeBudget(train_cfg.max_minutes))
-    if carry > 1:
-        callbacks.insert(0, ResetStates(carry))
-    if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    if train_cfg.sample_every:
-        callbacks.append(PreviewSamples(run_dir, train_cfg.sample_every,
-                                        train_cfg.sample_seconds, config, dataset))
-    try:
-        history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
-                            callbacks=callbacks, verbose=verbose)
-    finally:
-        if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
-            keras.distribution.set_distribution(None)
-    return history.history
+        state = _resume_state(model, run_dir, monitor) if resume else None
+        initial_epoch = state["epoch"] if state else 0
+        train_seq.set_epoch(initial_epoch)  # batches may be fetched before on_epoch_begin
+        if initial_epoch >= train_cfg.epochs:
+            log.info("%s: %d epochs already done (ask for more with --epochs)", run_dir, initial_epoch)
+            return {}
+        on_best = None
+        if model_cfg.stream("latent"):  # the published model's map
+            from audiornn.hitmap import write_map
+
+            def on_best(m):
+                write_map(run_dir, m, config)
+        callbacks = [
+            PinEpoch(train_seq),
+            RunState(run_dir, monitor, state, on_best),
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience),
+        ]
+        if train_cfg.max_minutes:
+            callbacks.append(TimeBudget(train_cfg.max_minutes))
+        if carry > 1:
+            callbacks.insert(0, ResetStates(carry))
+        if tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+        if train_cfg.sample_every:
+            callbacks.append(PreviewSamples(run_dir, train_cfg.sample_every,
+                                            train_cfg.sample_seconds, config, dataset))
+        try:
+            history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
+                                initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+        finally:
+            if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
+                keras.distribution.set_distribution(None)
+        return history.history
 
 
 # ---------------------------------------------------------------- CLI

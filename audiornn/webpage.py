@@ -160,6 +160,7 @@ function showControls() {
     $("mode").disabled = r.labels.length < 2;
   }
   $("seconds").max = limits.max_seconds; $("count").max = limits.max_count;
+  $("temperature").value = r.temperature;
   $("decoderow").classList.toggle("hidden", r.head === "regression");
   $("maprow").classList.toggle("hidden", !r.map); marks = []; drawMap();
   $("knobs").innerHTML = "";

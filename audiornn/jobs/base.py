@@ -50,6 +50,7 @@ class Job:
         bits: "generated" (spectra of sampled audio), "effect" (apply to a
         dry/wet pair) or "oneshots" (hits per label).
       form: its web form.
+      temperature: the default sampling temperature of generate, eval and serve.
     """
 
     name: str
@@ -61,6 +62,7 @@ class Job:
     applies: bool = False
     eval_sections: tuple[str, ...] = ("generated",)
     form: WebForm = WebForm("gen", "Generate", "generates audio")
+    temperature: float = 1.0
 
     # ------------------------------------------------------------------ data
 

@@ -1,0 +1,232 @@
+"""A run directory that survives a kill at any instant: its backup, best model, history and lock.
+
+At the end of every epoch, in this order:
+
+1. if the monitored loss improved, `model.keras` (written to a temporary
+   file, fsynced, renamed into place);
+2. `backup/epochNNNN.weights.h5`: the weights and the optimizer's state;
+3. `backup/state.json`: the number of completed epochs, the file of step 2,
+   every completed epoch's history row and the best loss so far (atomic);
+4. `history.csv`, rewritten from those rows (atomic);
+5. the previous epoch's weights file is removed.
+
+`state.json` always names a complete weights file, so a SIGKILL anywhere
+leaves the last complete epoch readable, and a resume (`train --resume`)
+continues from it with every epoch exactly once in `history.csv`. The backup
+is kept when training ends, so `--resume --epochs N` on a finished run goes on
+from its last weights. `RunLock` lets one trainer at a time write a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import socket
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from audiornn.errors import AudioRNNError
+
+STATE = "state.json"
+
+
+def _fsync_replace(tmp: Path, path: Path) -> None:
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    try:  # the rename itself reaches the disk with its directory
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def write_bytes_durable(path: Path, data: bytes) -> None:
+    """Writes a file under a temporary name, fsyncs it and renames it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    _fsync_replace(tmp, path)
+
+
+def _fault(point: str, epoch: int) -> None:
+    """Fault injection for the kill tests: AUDIORNN_KILL_AT=point:epoch kills this process there."""
+    if os.environ.get("AUDIORNN_KILL_AT") == f"{point}:{epoch}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def save_model_durable(model: keras.Model, path: Path, epoch: int = -1) -> None:
+    """model.keras, written to a temporary file, fsynced and renamed into place."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    _fault("model", epoch)
+    _fsync_replace(tmp, path)
+
+
+def read_state(run_dir: Path) -> dict | None:
+    """The backup's state (None without one); a state naming a missing file is an error."""
+    path = Path(run_dir) / "backup" / STATE
+    if not path.exists():
+        return _legacy_state(Path(run_dir))
+    try:
+        state = json.loads(path.read_text())
+        epoch, weights = int(state["epoch"]), state["weights"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise AudioRNNError(f"{path}: unreadable backup state ({e})") from None
+    if not (path.parent / weights).exists():
+        raise AudioRNNError(f"{path}: names {weights}, which is missing")
+    state["epoch"] = epoch
+    return state
+
+
+def _legacy_state(run_dir: Path) -> dict | None:
+    """A backup written by Keras' BackupAndRestore (runs from before this module)."""
+    meta, weights = run_dir / "backup" / "training_metadata.json", "latest.weights.h5"
+    if not (meta.exists() and (run_dir / "backup" / weights).exists()):
+        return None
+    try:
+        epoch = int(json.loads(meta.read_text())["epoch"])
+        with open(run_dir / "history.csv", newline="") as f:
+            rows = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""}
+                    for r in csv.DictReader(f)]
+    except (ValueError, KeyError, OSError):
+        return None
+    rows = [r for r in rows if r["epoch"] < epoch]
+    best = min((r.get("val_loss", r.get("loss", np.inf)) for r in rows), default=np.inf)
+    return {"epoch": epoch, "weights": weights, "history": rows, "best": best}
+
+
+def restore(model: keras.Model, run_dir: Path) -> dict | None:
+    """Loads the last complete epoch's weights and optimizer state into a compiled model.
+
+    Returns the backup's state ({"epoch": completed epochs, "history": rows,
+    "best": ...}), or None when the run has no backup yet.
+    """
+    state = read_state(run_dir)
+    if state is None:
+        return None
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    path = Path(run_dir) / "backup" / state["weights"]
+    try:
+        model.load_weights(path)
+    except Exception as e:
+        raise AudioRNNError(f"{path}: cannot be loaded ({str(e).splitlines()[0]})") from None
+    return state
+
+
+def write_history(path: Path, rows: list[dict]) -> None:
+    """history.csv from the completed epochs' rows (atomic)."""
+    keys = ["epoch"] + sorted({k for r in rows for k in r} - {"epoch"})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    write_bytes_durable(path, buf.getvalue().encode())
+
+
+class RunState(keras.callbacks.Callback):
+    """Saves the best model, the backup and the history at each epoch's end (see the module).
+
+    Args:
+      run_dir: the run directory.
+      monitor: the loss that picks the best model ("val_loss" or "loss").
+      state: the restored state (a resumed run), or None.
+      on_best: called with the model after a new model.keras is in place.
+    """
+
+    def __init__(self, run_dir: Path, monitor: str, state: dict | None = None, on_best=None):
+        super().__init__()
+        self.run_dir, self.monitor, self.on_best = Path(run_dir), monitor, on_best
+        self.rows = list((state or {}).get("history", []))
+        self.best = (state or {}).get("best", np.inf)
+        self.weights = (state or {}).get("weights")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        backup = self.run_dir / "backup"
+        backup.mkdir(exist_ok=True)
+        value = logs.get(self.monitor)
+        if value is not None and float(value) < self.best:
+            self.best = float(value)
+            save_model_durable(self.model, self.run_dir / "model.keras", epoch)
+            if self.on_best:
+                self.on_best(self.model)
+        name = f"epoch{epoch + 1:04d}.weights.h5"
+        tmp = backup / f".{name}.tmp.weights.h5"
+        self.model.save_weights(tmp)
+        _fault("weights", epoch)
+        _fsync_replace(tmp, backup / name)
+        self.rows = [r for r in self.rows if int(r["epoch"]) < epoch]
+        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
+        old, self.weights = self.weights, name
+        write_bytes_durable(backup / STATE, json.dumps(
+            {"epoch": epoch + 1, "weights": name, "history": self.rows,
+             "best": self.best}, indent=1).encode())
+        _fault("state", epoch)
+        write_history(self.run_dir / "history.csv", self.rows)
+        if old and old != name:
+            (backup / old).unlink(missing_ok=True)
+
+
+def clean_partials(run_dir: Path) -> None:
+    """Removes what a killed trainer may have left half-written (temporary files)."""
+    for pattern in (".*.tmp*", "backup/.*.tmp*", ".best-epoch*.keras"):
+        for f in Path(run_dir).glob(pattern):
+            f.unlink(missing_ok=True)
+
+
+class RunLock:
+    """RUN/.lock: one trainer per run directory; a lock left by a dead process is taken over."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / ".lock"
+        self.held = False
+
+    def __enter__(self) -> RunLock:
+        me = {"pid": os.getpid(), "host": socket.gethostname()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    other = json.loads(self.path.read_text())
+                    pid, host = int(other["pid"]), other.get("host")
+                except (ValueError, KeyError, TypeError, OSError):
+                    pid, host = None, None
+                if pid is not None and host == me["host"] and _alive(pid):
+                    raise AudioRNNError(f"{self.path.parent}: another trainer (process {pid}) "
+                                        "is writing this run; wait for it or stop it") from None
+                if pid is not None and host != me["host"]:
+                    raise AudioRNNError(f"{self.path.parent}: a trainer on {host} (process "
+                                        f"{pid}) holds {self.path}; remove it if that is stale") from None
+                self.path.unlink(missing_ok=True)  # its process is gone: take it over
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            self.held = True
+            return self
+        raise AudioRNNError(f"{self.path}: cannot take the run's lock")
+
+    def __exit__(self, *exc) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
