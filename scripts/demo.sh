@@ -44,18 +44,19 @@ oneshots)
     "${PYRUN[@]}" train data/oneshots --run runs/oneshots --epochs "${DEMO_EPOCHS:-8}" \
         --steps-per-epoch "$STEPS" --patience "${DEMO_EPOCHS:-8}" --batch-size 16 --units 128 \
         --learning-rate 3e-3
-    echo "== 3/4 generate: 8 snares, and 8 hits halfway between kick and snare"
+    echo "== 3/4 generate: 8 snares, 8 hits halfway between kick and snare, 4 at the map's centre"
     rm -rf out/oneshots
     "${PYRUN[@]}" generate runs/oneshots --label snare --num 8 --out out/oneshots/snare
     "${PYRUN[@]}" generate runs/oneshots --mix kick=0.5,snare=0.5 --num 8 --out out/oneshots/blend
-    echo "== 4/4 eval: per-label spectra and attack times, real against generated"
+    "${PYRUN[@]}" generate runs/oneshots --at 0,0 --num 4 --out out/oneshots/centre
+    echo "== 4/4 eval: per-label spectra, attack times and second onsets; the map"
     "${PYRUN[@]}" eval runs/oneshots --hits 8
     echo
     echo "outputs:"
     echo "  dataset:   $ROOT/data/oneshots"
     echo "  run:       $ROOT/runs/oneshots"
-    echo "  generated: $ROOT/out/oneshots/{snare,blend}/*.wav"
-    echo "  eval:      $ROOT/runs/oneshots/eval.json, $ROOT/runs/oneshots/plots/oneshots.png"
+    echo "  generated: $ROOT/out/oneshots/{snare,blend,centre}/*.wav"
+    echo "  eval:      $ROOT/runs/oneshots/eval.json, $ROOT/runs/oneshots/plots/{oneshots,map}.png"
     ;;
 *)
     echo "unknown demo job: $JOB (choose: generate, oneshots)" >&2
