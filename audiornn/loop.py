@@ -252,19 +252,33 @@ class Generator:
         return codes
 
     def prime(self, codes: np.ndarray | None, batch: int, bias):
-        """Runs prime codes through the network; returns (state, prev) to continue from."""
+        """Runs prime codes through the network; returns (state, prev) to continue from.
+
+        The codes go through the core's sequence run (teacher forcing: one
+        parallel pass per chunk, compiled), `self.chunk` codes at a time with
+        the state carried, so memory stays bounded however long the prime is.
+        """
         state = self.core.zero_state(batch)
         prev = np.full((batch,), dsp.SILENCE_CODE, np.int32)
         if codes is None or len(codes) == 0:
             return state, ops.convert_to_tensor(prev)
-        seq = np.tile(codes[None, :], (batch, 1))
-        if len(codes) > 1:
-            inputs = {self.core.feedback: ops.convert_to_tensor(seq[:, :-1])}
+        if "prime" not in self._loops:
+            core = self.core
+            self._loops["prime"] = backend.jit(
+                lambda inputs, bias, state: core.run(inputs, bias, state, logits=False)[1])
+        run = self._loops["prime"]
+        inputs_all = np.asarray(codes[:-1], np.int32)
+        # A chunk ends on a frame boundary, where the tiered core's run continues exactly.
+        frame = self.config.model.frame if self.config.model.core == "tiered" else 1
+        step = max(frame, self.chunk // frame * frame)
+        for a in range(0, len(inputs_all), step):
+            piece = inputs_all[a:a + step]
+            inputs = {self.core.feedback: ops.convert_to_tensor(np.tile(piece[None], (batch, 1)))}
             if self.position:  # code k is the input of step k + 1
-                pos = position_values(1, len(codes) - 1, self.position_scale)
+                pos = position_values(a + 1, len(piece), self.position_scale)
                 inputs[self.position] = ops.convert_to_tensor(np.tile(pos[None, :, None], (batch, 1, 1)))
-            _, state = self.core.run(inputs, bias, state, logits=False)
-        return state, ops.convert_to_tensor(seq[:, -1])
+            state = run(inputs, bias, state)
+        return state, ops.convert_to_tensor(np.full((batch,), codes[-1], np.int32))
 
     # ------------------------------------------------------------ sampling
 

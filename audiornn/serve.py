@@ -54,6 +54,8 @@ class Limits:
     max_count: int = 16
     max_upload_mb: float = 20.0
     queue: int = 8
+    max_prime_seconds: float = 30.0
+    max_job_seconds: float = 300.0
 
 
 class ApiError(Exception):
@@ -130,10 +132,11 @@ class Model:
                 self.app.run_job(self, job)
                 job.state, job.progress = "done", 1.0
             except AudioRNNError as e:
-                job.state, job.error = "error", str(e)
+                job.state, job.error = "error", self.app.public_error(str(e))
             except Exception as e:  # keep serving; the job reports what happened
                 log.exception("job %s failed", job.id)
-                job.state, job.error = "error", f"internal error: {type(e).__name__}: {e}"
+                job.state, job.error = "error", self.app.public_error(
+                    f"internal error: {type(e).__name__}: {e}")
             finally:
                 if job.upload:
                     job.upload.unlink(missing_ok=True)
@@ -169,7 +172,9 @@ class App:
         lim = self.limits
         return {"runs": [m.describe() for m in self.models.values()],
                 "limits": {"max_seconds": lim.max_seconds, "max_count": lim.max_count,
-                           "max_upload_mb": lim.max_upload_mb, "queue": lim.queue}}
+                           "max_upload_mb": lim.max_upload_mb, "queue": lim.queue,
+                           "max_prime_seconds": lim.max_prime_seconds,
+                           "max_job_seconds": lim.max_job_seconds}}
 
     def submit(self, run_id: str, query: dict[str, str], body: bytes | None) -> Job:
         model = self.models.get(run_id)
@@ -185,11 +190,14 @@ class App:
                 i = audio.info(job.upload)
             except AudioRNNError as e:
                 job.upload.unlink(missing_ok=True)
-                reason = str(e).split(": ", 1)[-1]
+                reason = self.public_error(str(e)).split(": ", 1)[-1]
                 raise ApiError(400, f"upload: {reason}") from None
-            if i.seconds > 10 * 60:
+            longest = self.limits.max_prime_seconds if params.get("prime") else 10 * 60
+            if i.seconds > longest:
                 job.upload.unlink(missing_ok=True)
-                raise ApiError(400, f"upload: {i.seconds:.0f} s is longer than 10 minutes")
+                what = "a prime" if params.get("prime") else "an upload"
+                raise ApiError(400, f"upload: {i.seconds:.1f} s is longer than {what} may be "
+                                    f"({longest:g} s)")
         try:
             model.queue.put_nowait(job)
         except queue.Full:
@@ -230,6 +238,15 @@ class App:
             raise ApiError(400, str(e)) from None
         return p
 
+    def public_error(self, message: str) -> str:
+        """An error as a client may see it: the server's own paths replaced by what they are."""
+        message = re.sub(re.escape(str(self.workdir)) + r"/upload-[0-9a-f]+\.bin", "the upload",
+                         message)
+        message = message.replace(str(self.workdir), "the server's folder")
+        for m in self.models.values():
+            message = message.replace(str(m.path.resolve()), m.id).replace(str(m.path), m.id)
+        return message
+
     def job(self, job_id: str) -> Job:
         with self.lock:
             job = self.jobs.get(job_id)
@@ -252,8 +269,13 @@ class App:
         out = self.workdir / job.id
         out.mkdir()
 
+        started = time.monotonic()
+
         def progress(f):
             job.progress = float(min(max(f, 0.0), 1.0))
+            if time.monotonic() - started > self.limits.max_job_seconds:
+                raise AudioRNNError(f"stopped: the job took longer than "
+                                    f"{self.limits.max_job_seconds:g} s (--max-job-seconds)")
 
         paths = model.job.serve_run(gen, p, job.upload, out, progress)
         for path in paths:
@@ -283,13 +305,18 @@ def make_handler(app: App):
             log.debug("%s - %s", self.address_string(), fmt % args)
 
         def _send(self, status: int, body: bytes, ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the client went away
+                self.close_connection = True
+                log.info("%s went away before the answer to %s %s was sent",
+                         self.client_address[0], self.command, urlparse(self.path).path)
 
         def _json(self, status: int, obj) -> None:
             self._send(status, json.dumps(obj).encode(), "application/json")
@@ -322,10 +349,17 @@ def make_handler(app: App):
             try:
                 if len(parts) != 4 or parts[:2] != ["api", "runs"] or parts[3] != "jobs":
                     raise ApiError(404, "not found")
+                text = self.headers.get("Content-Length")
+                if text is None:  # chunked or unframed bodies are not read
+                    self.close_connection = True
+                    raise ApiError(411, "a Content-Length header is required (0 without an upload)")
                 try:
-                    length = int(self.headers.get("Content-Length") or 0)
+                    length = int(text)
                 except ValueError:
-                    raise ApiError(400, "bad Content-Length") from None
+                    length = -1
+                if length < 0:
+                    self.close_connection = True
+                    raise ApiError(400, f"bad Content-Length {text!r}")
                 limit = int(app.limits.max_upload_mb * 1024 * 1024)
                 if length > limit:
                     # Read and drop the body (up to a cap), so the client sees the answer
@@ -373,6 +407,10 @@ def make_parser():
                    help="largest upload (default %(default)s)")
     p.add_argument("--queue", type=cli.positive_int, default=lim.queue,
                    help="jobs that may wait per model (default %(default)s)")
+    p.add_argument("--max-prime-seconds", type=cli.positive_float, default=lim.max_prime_seconds,
+                   help="longest prime upload (default %(default)s)")
+    p.add_argument("--max-job-seconds", type=cli.positive_float, default=lim.max_job_seconds,
+                   help="a job running longer is stopped (default %(default)s)")
     return p
 
 
@@ -381,7 +419,8 @@ def main(argv=None) -> int:
     cli.setup_logging()
 
     def body():
-        limits = Limits(args.max_seconds, args.max_count, args.max_upload_mb, args.queue)
+        limits = Limits(args.max_seconds, args.max_count, args.max_upload_mb, args.queue,
+                        args.max_prime_seconds, args.max_job_seconds)
         app = App(args.runs, limits)
         server = serve(app, args.host, args.port)
         host, port = server.server_address[:2]

@@ -6,6 +6,8 @@ Side by side in one run, for the flat 2 x 256 LSTM and (--cores flat tiered)
 the tiered default (random weights: speed does not depend on the weights):
   * the compiled step loop (state carried, sampling on the device) with 1 stream
     and with 64 streams;
+  * priming with --prime-seconds of codes (one compiled parallel pass per chunk)
+    against scoring the same codes with eval's scorer;
   * the original AudioRNN method: `model.predict` on a whole 1000-sample window
     for every generated sample, over a few dozen samples.
 """
@@ -59,12 +61,32 @@ def loop_rate(gen: Generator, streams: int, seconds: float) -> float:
     return n * streams / (time.perf_counter() - t0)
 
 
+def prime_vs_score(gen: Generator, seconds: float) -> tuple[float, float]:
+    """Seconds to prime with `seconds` of codes, and to score the same codes (Scorer)."""
+    from audiornn.scoring import Scorer
+
+    codes = np.random.default_rng(0).integers(0, 256, int(seconds * 16000)).astype("int32")
+    bias = gen.core.sequence_bias(None, 1)
+    gen.prime(codes[:gen.chunk + 17], 1, bias)  # compile both chunk shapes
+    t0 = time.perf_counter()
+    state, _ = gen.prime(codes, 1, bias)
+    np.asarray(state[0])
+    prime = time.perf_counter() - t0
+    scorer = Scorer(gen.core_model, gen.config, chunk=gen.chunk, batch=1)
+    scorer.score([{"target": codes[:gen.chunk + 17]}])
+    t0 = time.perf_counter()
+    scorer.score([{"target": codes}])
+    return prime, time.perf_counter() - t0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--streams", type=int, nargs="+", default=[1, 64])
     p.add_argument("--seconds", type=float, default=2.0, help="audio per stream to time")
     p.add_argument("--original-samples", type=int, default=30)
     p.add_argument("--chunk", type=int, default=4000)
+    p.add_argument("--prime-seconds", type=float, default=20.0,
+                   help="priming against scoring: seconds of codes (0: skip)")
     p.add_argument("--cores", nargs="+", default=["flat"], choices=["flat", "tiered"],
                    help="flat: 2 x 256 LSTM; tiered: the generate job's default")
     args = p.parse_args()
@@ -76,7 +98,13 @@ def main():
         mc = ModelConfig()
         if core == "tiered":
             mc = dataclasses.replace(mc, **TIERED)
-        gen = Generator(build_model(mc), run_config(mc), chunk=args.chunk)
+        model = build_model(mc)
+        gen = Generator(model, run_config(mc), chunk=args.chunk)
+        gen.core_model = model
+        if args.prime_seconds:
+            prime, score = prime_vs_score(gen, args.prime_seconds)
+            print(f"{core}: priming {args.prime_seconds:g} s: {prime:.2f} s; scoring the same "
+                  f"codes: {score:.2f} s (priming / scoring = {prime / score:.2f})")
         for s in args.streams:
             rates[core, s] = loop_rate(gen, s, args.seconds)
             print(f"compiled loop, {core}, {s} stream(s): {rates[core, s]:,.0f} samples/s in total "

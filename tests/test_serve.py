@@ -77,7 +77,8 @@ def call(url, method="GET", body=None):
 
 
 def post_json(base, run, query="", body=None):
-    status, ctype, data = call(f"{base}/api/runs/{run}/jobs?{query}", "POST", body)
+    status, ctype, data = call(f"{base}/api/runs/{run}/jobs?{query}", "POST",
+                               b"" if body is None else body)
     assert ctype == "application/json"
     return status, json.loads(data)
 
@@ -104,7 +105,8 @@ def test_runs_are_listed_with_their_jobs(server):
     m = drums["map"]  # the one-shots' map: every training hit's point and label
     assert m["dim"] == 2 and len(m["points"]) == 4 and {p["label"] for p in m["points"]} == {"hat", "kick"}
     assert all("map" not in r for r in info["runs"] if r["id"] != "drums")
-    assert info["limits"] == {"max_seconds": 30, "max_count": 16, "max_upload_mb": 0.5, "queue": 3}
+    assert info["limits"] == {"max_seconds": 30, "max_count": 16, "max_upload_mb": 0.5, "queue": 3,
+                              "max_prime_seconds": 30.0, "max_job_seconds": 300.0}
     status, ctype, page = call(base + "/")
     assert status == 200 and ctype.startswith("text/html") and b"Generate" in page
 
@@ -335,3 +337,49 @@ def test_map_click_and_drop_in_headless_chromium(server, tmp_path):
         browser.save_screenshot(str(tmp_path / "map.png"))
     finally:
         browser.quit()
+
+
+def raw_status(base, request: bytes) -> int:
+    import socket
+
+    host, port = base.rsplit("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(request)
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("headers,status", [
+    (b"Content-Length: -1\r\n", 400),
+    (b"Content-Length: abc\r\n", 400),
+    (b"", 411),
+    (b"Transfer-Encoding: chunked\r\n", 411),
+    (b"Content-Length: 999999999\r\n", 413),
+])
+def test_content_length_is_checked_before_the_body_is_read(server, headers, status):
+    _, base = server
+    request = (b"POST /api/runs/speech/jobs?seconds=0.1 HTTP/1.1\r\nHost: x\r\n" + headers
+               + b"\r\n" + b"x" * 1000)
+    assert raw_status(base, request) == status
+
+
+def test_errors_never_show_server_paths_and_primes_are_bounded(server):
+    app, base = server
+    nan = np.zeros(800, np.float32)
+    nan[10] = np.nan
+    buf = io.BytesIO()
+    sf.write(buf, nan, RATE, format="WAV", subtype="FLOAT")
+    status, err = post_json(base, "speech", "seconds=0.1", buf.getvalue())
+    if status == 202:
+        err = wait(base, err["id"])
+        assert err["state"] == "error"
+    text = json.dumps(err)
+    assert str(app.workdir) not in text and "/tmp" not in text and "upload" in text
+    long = wav_bytes(0.1 * np.sin(np.arange(31 * RATE) * 0.05))  # 31 s of prime, under 0.5 MB
+    status, err = post_json(base, "speech", "seconds=0.1", long)
+    assert status == 400 and "longer than a prime may be (30 s)" in err["error"]
