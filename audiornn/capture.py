@@ -187,8 +187,10 @@ def latency(dry: np.ndarray, wet: np.ndarray, rate: int, max_lag: int) -> int:
 def make_parser():
     p = cli.parser(PROG, "Write the capture (reamp) signal: play it through the gear and record it.")
     p.add_argument("--out", required=True, help="the WAV file to write")
-    p.add_argument("--sample-rate", type=int, default=48000, help="Hz (default 48000)")
-    p.add_argument("--minutes", type=float, default=3.0, help="length (default 3)")
+    p.add_argument("--sample-rate", type=cli.bounded(int, 8000, 384000), default=48000,
+                   help="Hz (default 48000)")
+    p.add_argument("--minutes", type=cli.bounded(float, 1, 30), default=3.0,
+                   help="length, 1 to 30 (default 3)")
     return p
 
 

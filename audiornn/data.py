@@ -26,9 +26,9 @@ def make_parser():
     p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="audio files or folders (searched recursively)")
     p.add_argument("--out", required=True, help="dataset directory to create")
-    p.add_argument("--sample-rate", type=cli.positive_int, default=d.sample_rate,
+    p.add_argument("--sample-rate", type=cli.bounded(int, 1000, 384000), default=d.sample_rate,
                    help="model sample rate in Hz (default %(default)s)")
-    p.add_argument("--preemphasis", type=float, default=None,
+    p.add_argument("--preemphasis", type=cli.bounded(float, 0, 0.999), default=None,
                    help=f"pre-emphasis coefficient in [0, 1) (default {d.preemphasis}; pairs and "
                         "one-shots 0: de-emphasis would integrate the model's errors into drift)")
     p.add_argument("--val-fraction", type=cli.fraction, default=d.val_fraction,
@@ -53,14 +53,14 @@ def make_parser():
     o = p.add_argument_group("one-shots (drum hits)")
     o.add_argument("--oneshot", metavar="DIR",
                    help="a folder of hits; labels are the files' folder names (kick/, snare/, ...)")
-    o.add_argument("--attack", type=float, default=0.1,
+    o.add_argument("--attack", type=cli.bounded(float, 0, 60), default=0.1,
                    help="seconds of the hit before its peak (default %(default)s)")
-    o.add_argument("--length", type=float, default=0.4,
+    o.add_argument("--length", type=cli.bounded(float, 0, 60, lo_open=True), default=0.4,
                    help="seconds per hit (default %(default)s)")
     o.add_argument("--label", help="one label for every hit (a flat folder)")
     o.add_argument("--demo-kit", action="store_true",
                    help="build a one-shot dataset from the bundled, synthesized drum kit")
-    p.add_argument("--max-silence", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--max-silence", type=cli.bounded(float, 0, 1e6), default=None, metavar="SECONDS",
                    help="shorten every silent stretch (below -50 dBFS) to this length; default 0.25 "
                         "for recordings, 0 (keep) for pairs and hits")
     p.add_argument("--conditions", metavar="CSV",
@@ -99,18 +99,12 @@ class KnobAction(argparse.Action):
 def progress_bars(total_seconds: float, n_files: int, quiet: bool = False):
     """A progress callback for the build: one bar per pass, in x real time of source audio."""
     bars: dict = {}
-    start: dict = {}
 
     def update(stage: str, seconds_done: float, files_done: int) -> None:
-        import time
-
         if stage not in bars:
-            bars[stage] = Progress(round(total_seconds, 2), "s of audio", quiet,
+            bars[stage] = Progress(round(total_seconds, 2), "s of audio", quiet, per_second=1.0,
                                    title=f"{stage}: {n_files} files, {total_seconds / 60:.1f} min of audio")
-            start[stage] = time.monotonic()
-        speed = seconds_done / max(time.monotonic() - start[stage], 1e-9)
-        bars[stage](round(min(seconds_done, total_seconds), 2), files=files_done,
-                    **{"x real time": round(speed, 1)})
+        bars[stage](round(min(seconds_done, total_seconds), 2), files=files_done)
 
     return update
 

@@ -91,11 +91,21 @@ def deemphasis(y: np.ndarray, coef: float = 0.95, zi: np.ndarray | None = None):
 
 
 def to_mono(x: np.ndarray) -> np.ndarray:
-    """Averages the channels of a (frames, channels) block; 1-D input passes through."""
+    """Averages the channels of a (frames, channels) block; 1-D input passes through.
+
+    Channels in anti-phase (a mis-wired or phase-flipped stereo recording)
+    cancel in the average: when it is more than 20 dB below the loudest
+    channel, that channel is taken instead.
+    """
     x = np.asarray(x)
     if x.ndim == 1:
         return x
-    return x.mean(axis=1)
+    mono = x.mean(axis=1)
+    power = np.mean(np.square(x, dtype=np.float64), axis=0)
+    loudest = int(np.argmax(power))
+    if power[loudest] > 0 and np.mean(np.square(mono, dtype=np.float64)) < power[loudest] * 1e-2:
+        return x[:, loudest]
+    return mono
 
 
 def resample_factors(rate_in_hz: int, rate_out_hz: int) -> tuple[int, int]:

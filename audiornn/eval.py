@@ -313,7 +313,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
             print(f"scoring {name}: {total / rate:.1f} s", file=sys.stderr)
         t0 = time.perf_counter()
         pieces = split_sequences(seqs, int(split_seconds * rate)) if split_seconds else seqs
-        scored = scorer.score(pieces, Progress(total, "sample", quiet))
+        scored = scorer.score(pieces, Progress(total, "sample", quiet, per_second=rate))
         elapsed = time.perf_counter() - t0
         entry = {"name": name, "seconds": total / rate, "samples": total,
                  "files": [s["name"] for s in seqs][:50],
@@ -403,7 +403,7 @@ def make_parser():
     p.add_argument("run", metavar="RUN", help="a run directory (python -m audiornn.train)")
     p.add_argument("--dataset", help="dataset to score on (default: the run's own)")
     p.add_argument("--audio", nargs="+", metavar="FILE", help="also score these files")
-    p.add_argument("--generate", type=cli.positive_float, metavar="SECONDS",
+    p.add_argument("--generate", type=cli.bounded(float, 0, 3600, lo_open=True), metavar="SECONDS",
                    help="generate this much audio and compare it with held-out audio")
     p.add_argument("--compare", nargs="+", metavar="WAV",
                    help="compare existing (generated) files with held-out audio")
@@ -411,17 +411,17 @@ def make_parser():
     p.add_argument("--target", metavar="WET", help="effect runs: the wet recording of --input")
     p.add_argument("--decode", choices=["sample", "argmax", "mean"], default="argmax",
                    help="effect runs: how outputs are decoded (default %(default)s)")
-    p.add_argument("--hits", type=cli.nonneg_int, default=8,
+    p.add_argument("--hits", type=cli.bounded(int, 0, 1000), default=8,
                    help="one-shot runs: hits generated per label for the comparison (default %(default)s)")
-    p.add_argument("--max-seconds", type=cli.positive_float, default=120.0,
+    p.add_argument("--max-seconds", type=cli.bounded(float, 0, 1e6, lo_open=True), default=120.0,
                    help="score at most this much held-out audio (default %(default)s)")
-    p.add_argument("--split", type=cli.positive_float, metavar="SECONDS",
+    p.add_argument("--split", type=cli.bounded(float, 0, 1e6, lo_open=True), metavar="SECONDS",
                    help="score long files as pieces of this length side by side (faster; each "
                         "piece starts from a fresh state instead of the state carried over)")
-    p.add_argument("--lpc-order", type=cli.positive_int, default=32,
+    p.add_argument("--lpc-order", type=cli.bounded(int, 1, 64), default=32,
                    help="order of the linear-prediction baseline (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=cli.positive_float, default=None,
+    p.add_argument("--temperature", type=cli.bounded(float, 1e-3, 100), default=None,
                    help="for the generated audio (default: the job's, 1; one-shots 0.9)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p

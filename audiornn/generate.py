@@ -139,15 +139,16 @@ def make_parser():
     p.add_argument("--decode", choices=DECODE_MODES,
                    help="how a predicted distribution becomes a sample: sample, argmax, or mean "
                         "(the expected value); default argmax with --input, else sample")
-    p.add_argument("--seconds", type=cli.positive_float, default=None,
+    p.add_argument("--seconds", type=cli.bounded(float, 0, 3600, lo_open=True), default=None,
                    help="length of each file (default 4; one-shots: the hit length)")
-    p.add_argument("--num", type=cli.positive_int, default=1, help="number of streams/files")
-    p.add_argument("--temperature", type=cli.positive_float, default=None,
+    p.add_argument("--num", type=cli.bounded(int, 1, 10000), default=1,
+                   help="number of streams/files (at most 10000)")
+    p.add_argument("--temperature", type=cli.bounded(float, 1e-3, 100), default=None,
                    help="> 0; below 1 is more conservative, above 1 wilder (default 1; one-shots 0.9)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely code")
     p.add_argument("--prime", metavar="WAV", help="continue this audio (any format or rate)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same output")
-    p.add_argument("--batch-size", type=cli.positive_int, default=64,
+    p.add_argument("--batch-size", type=cli.bounded(int, 1, 4096), default=64,
                    help="streams per device step")
     p.add_argument("--format", choices=["pcm16", "float"], default="pcm16", dest="fmt",
                    help="16-bit integer (default) or 32-bit float WAV")

@@ -61,8 +61,8 @@ def uniforms(seed: int, chunk: int, n: int, batch: int):
 
 
 def _check_temperature(temperature: float) -> None:
-    if not (temperature > 0 and np.isfinite(temperature)):
-        raise AudioRNNError(f"--temperature must be a finite number > 0, got {temperature}")
+    if not (1e-3 <= temperature <= 100):  # below, logits / T overflow; above, pure noise
+        raise AudioRNNError(f"--temperature must be in [0.001, 100], got {temperature}")
 
 
 class Generator:
@@ -377,7 +377,8 @@ class Generator:
         if Path(input_path).resolve() == out.resolve():
             raise AudioRNNError(f"{out}: --out must not overwrite --input")
         n_model = dsp.resampled_length(info.n_frames, info.sample_rate_hz, self.sample_rate)
-        tick = Progress(n_model, "sample", quiet=not progress, callback=callback)
+        tick = Progress(n_model, "sample", quiet=not progress, callback=callback,
+                        per_second=self.sample_rate)
         w = AudioWriter(out, self.codec, out_rate=info.sample_rate_hz, out_frames=info.n_frames)
         try:
             done = 0
@@ -428,14 +429,14 @@ class Generator:
         head = prime_codes if (self.layout and prime_codes is not None) else None
         if head is not None:
             n_steps = max(1, n_steps - len(head))
-        bar = Progress(n_steps * num, "sample", quiet=not progress, callback=callback)
-        writers = [AudioWriter(p, self.codec) for p in paths]
-        try:
-            if head is not None:
-                for w in writers:
-                    w.append(head)
-            for g0 in range(0, num, batch_size):
-                group = writers[g0:g0 + batch_size]
+        bar = Progress(n_steps * num, "sample", quiet=not progress, callback=callback,
+                       per_second=self.sample_rate)
+        for g0 in range(0, num, batch_size):  # one group's files open at a time
+            group = [AudioWriter(p, self.codec) for p in paths[g0:g0 + batch_size]]
+            try:
+                if head is not None:
+                    for w in group:
+                        w.append(head)
                 b = len(group)
                 m = (self.mix_matrix(label, mix, b) if label_weights is None
                      else np.asarray(label_weights[g0:g0 + b], np.float64))
@@ -449,11 +450,11 @@ class Generator:
                                          m, vals, progress=tick):
                     for w, row in zip(group, codes):
                         w.append(row)
-            for w in writers:
-                w.finish(fmt, normalize)
-        finally:
-            for w in writers:
-                w.discard()
+                for w in group:
+                    w.finish(fmt, normalize)
+            finally:
+                for w in group:
+                    w.discard()
         return paths
 
     def preview(self, out: Path, seconds: float, seed: int, dataset=None) -> Path:

@@ -145,6 +145,11 @@ def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, RunConfig]:
     path = run_dir / "model.keras"
     if not path.exists():
         raise AudioRNNError(f"{run_dir}: no model.keras yet (has an epoch finished?)")
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise AudioRNNError(f"{path}: not a complete Keras file (truncated or corrupt); "
+                            "train the run again or --resume it")
     model = build_model(cfg.model)
     try:
         saved = keras.saving.load_model(path, compile=False, safe_mode=True)

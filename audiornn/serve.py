@@ -362,17 +362,23 @@ def make_handler(app: App):
                     raise ApiError(400, f"bad Content-Length {text!r}")
                 limit = int(app.limits.max_upload_mb * 1024 * 1024)
                 if length > limit:
-                    # Read and drop the body (up to a cap), so the client sees the answer
-                    # instead of a reset connection; nothing of it is kept.
+                    # Answered before the body is read; then the body is read and dropped
+                    # (up to a cap, for a few seconds), so that a client still sending
+                    # sees the answer instead of a reset connection. Nothing of it is kept.
                     self.close_connection = True
+                    self._error(ApiError(413, f"upload of {length / 2**20:.1f} MB is over the "
+                                              f"{app.limits.max_upload_mb:g} MB limit"))
+                    self.connection.settimeout(5)
                     left = min(length, 16 * limit)
-                    while left > 0:
-                        chunk = self.rfile.read(min(left, 1 << 16))
-                        if not chunk:
-                            break
-                        left -= len(chunk)
-                    raise ApiError(413, f"upload of {length / 2**20:.1f} MB is over the "
-                                        f"{app.limits.max_upload_mb:g} MB limit")
+                    try:
+                        while left > 0:
+                            chunk = self.rfile.read(min(left, 1 << 16))
+                            if not chunk:
+                                break
+                            left -= len(chunk)
+                    except OSError:
+                        pass
+                    return
                 body = self.rfile.read(length) if length else None
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 job = app.submit(parts[2], query, body)

@@ -295,10 +295,11 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_cfg = train_cfg or default_train
     train_cfg.validate()
     model_cfg.validate()
-    if tensorboard and (importlib.util.find_spec("tensorboard") is None
-                        or importlib.util.find_spec("tensorflow") is None):
-        raise AudioRNNError("--tensorboard needs the tensorboard and tensorflow packages "
-                            "(pip install tensorboard tensorflow)")
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
+    if tensorboard and importlib.util.find_spec("tensorflow") is None:
+        raise AudioRNNError("--tensorboard needs the tensorboard package and TensorFlow "
+                            "(pip install tensorflow)")
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise AudioRNNError(f"{run_dir}: exists and is not a directory")
@@ -419,7 +420,7 @@ def make_parser():
     p = cli.parser(PROG, "Train a sample-level recurrent model on a dataset directory.")
     p.add_argument("dataset", metavar="DATASET", help="a dataset directory (python -m audiornn data)")
     p.add_argument("--run", required=True, help="run directory to create (or --resume)")
-    p.add_argument("--window", type=cli.positive_int, default=None,
+    p.add_argument("--window", type=cli.bounded(int, 1, 1048576), default=None,
                    help=f"codes per training window, T (default {t.window}; one-shots: the hit length)")
     p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
                    help=f"leading positions of each window that are not scored (default {t.burn_in}; "
@@ -435,9 +436,9 @@ def make_parser():
                    help=f"tiered: layers of the sample-level MLP (default {m.sample_layers})")
     p.add_argument("--cell", choices=["lstm", "gru"], default=None,
                    help=f"default {m.cell} (tiered: the frame tier's)")
-    p.add_argument("--layers", type=cli.positive_int, default=None,
+    p.add_argument("--layers", type=cli.bounded(int, 1, 8), default=None,
                    help=f"recurrent layers (default {m.layers}; effects 1; tiered: the frame tier's)")
-    p.add_argument("--units", type=cli.positive_int, default=None,
+    p.add_argument("--units", type=cli.bounded(int, 1, 4096), default=None,
                    help=f"units per layer (default {m.units}; effects 32; tiered: the frame tier's)")
     p.add_argument("--embedding", type=cli.positive_int, default=None,
                    help="size of the code embeddings (default 64)")
@@ -454,11 +455,12 @@ def make_parser():
                    help="one-shots: do not tell the model each step's position within the hit")
     p.add_argument("--no-feedback", dest="feedback", action="store_false", default=None,
                    help="effects: an input-only model (one parallel pass when applied)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=None, help=f"default {t.batch_size}")
-    p.add_argument("--epochs", type=cli.positive_int, default=None, help=f"default {t.epochs}")
-    p.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
+    p.add_argument("--batch-size", type=cli.bounded(int, 1, 4096), default=None,
+                   help=f"default {t.batch_size}")
+    p.add_argument("--epochs", type=cli.bounded(int, 1, 100000), default=None, help=f"default {t.epochs}")
+    p.add_argument("--steps-per-epoch", type=cli.bounded(int, 1, 1000000), default=None,
                    help="batches per epoch (default: one pass over the training codes)")
-    p.add_argument("--learning-rate", type=cli.positive_float, default=None,
+    p.add_argument("--learning-rate", type=cli.bounded(float, 0, 10, lo_open=True), default=None,
                    help=f"Adam's step size (default {t.learning_rate}; effects 0.005)")
     p.add_argument("--patience", type=cli.positive_int, default=None,
                    help=f"epochs without validation improvement before stopping (default {t.patience})")
@@ -466,7 +468,7 @@ def make_parser():
     p.add_argument("--stateful", type=cli.nonneg_int, default=None, metavar="N",
                    help="carry the recurrent state across N consecutive windows of the same "
                         "audio (truncated backpropagation through time); 0: independent windows")
-    p.add_argument("--max-minutes", type=cli.positive_float, default=None,
+    p.add_argument("--max-minutes", type=cli.bounded(float, 0, 1e6, lo_open=True), default=None,
                    help="stop after the epoch in which this much training time has passed")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")

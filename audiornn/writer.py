@@ -52,6 +52,8 @@ class AudioWriter:
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
         self.peak = 0.0
+        for stale in path.parent.glob(f".{path.name}.*"):  # what a killed run left of this output
+            stale.unlink(missing_ok=True)
         fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part.wav",
                                         dir=path.parent)
         os.close(fd)

@@ -109,3 +109,15 @@ def test_silence_shortener_keeps_sound_and_cuts_long_silences_blockwise():
     blocks = dsp.SilenceShortener(int(0.25 * rate), -50, 80)
     parts = [blocks.process(x[a:a + 999]) for a in range(0, len(x), 999)] + [blocks.flush()]
     np.testing.assert_array_equal(np.concatenate(parts), y)
+
+
+def test_anti_phase_stereo_is_not_cancelled_by_the_mono_mix():
+    from audiornn import dsp
+
+    t = np.arange(8000) / 8000
+    left = 0.5 * np.sin(2 * np.pi * 220 * t)
+    np.testing.assert_allclose(dsp.to_mono(np.stack([left, -left], 1)), left)
+    np.testing.assert_allclose(dsp.to_mono(np.stack([left, -0.99 * left], 1)), left)
+    np.testing.assert_allclose(dsp.to_mono(np.stack([left, left], 1)), left)  # in phase: average
+    np.testing.assert_allclose(dsp.to_mono(np.stack([left, 0.5 * left], 1)), 0.75 * left)
+    assert np.all(dsp.to_mono(np.zeros((10, 2))) == 0)
