@@ -406,6 +406,13 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         try:
             history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
                                 initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+        except ValueError as e:
+            if train_cfg.strategy == "multiworker" and "PerReplica" in str(e):
+                raise AudioRNNError("--strategy multiworker fails with two or more worker "
+                                    "processes in this version (a known problem: the batches' "
+                                    "per-replica inputs); train on one host with --strategy "
+                                    "mirrored") from None
+            raise
         finally:
             if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
                 keras.distribution.set_distribution(None)
