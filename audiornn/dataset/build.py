@@ -446,6 +446,9 @@ def _check_out(out: Path, overwrite: bool) -> None:
     parent.mkdir(parents=True, exist_ok=True)
     if not os.access(parent, os.W_OK):
         raise AudioRNNError(f"{parent}: not writable")
+    for stale in parent.glob(f".{out.name}.*"):  # what a killed build of this output left
+        if stale.name.split(".")[2].startswith(("partial-", "old-", "oneshots-")):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
@@ -662,7 +665,8 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
     skipped: list[dict] = []
     items: list[Item] = []
     _check_out(Path(out_dir), kwargs.get("overwrite", False))
-    with tempfile.TemporaryDirectory(prefix=".oneshots-", dir=Path(out_dir).parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".{Path(out_dir).name}.oneshots-",
+                                     dir=Path(out_dir).parent) as tmp:
         for k, f in enumerate(files):
             try:
                 x, r = audio.read(f)
