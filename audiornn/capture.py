@@ -189,8 +189,8 @@ def make_parser():
     p.add_argument("--out", required=True, help="the WAV file to write")
     p.add_argument("--sample-rate", type=cli.bounded(int, 8000, 384000), default=48000,
                    help="Hz (default 48000)")
-    p.add_argument("--minutes", type=cli.bounded(float, 1, 30), default=3.0,
-                   help="length, 1 to 30 (default 3)")
+    p.add_argument("--minutes", type=float, default=3.0,
+                   help=f"length, {MIN_MINUTES:g} to {MAX_MINUTES:g} (default 3)")
     return p
 
 
