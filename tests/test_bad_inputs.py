@@ -169,7 +169,7 @@ def test_anti_phase_stereo_builds_a_dataset(good, tmp_path):
 
 
 def test_a_killed_data_build_leaves_nothing_on_the_next_run(good, tmp_path):
-    for name in (".ds.partial-1234abcd", ".ds.old-1234abcd", ".ds.oneshots-xyz"):
+    for name in (".ds.partial-1234abcd", ".ds.old-1234abcd"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "target.npy").write_bytes(b"half")
     assert data.main([str(good / "tone.wav"), "--out", str(tmp_path / "ds"), "--sample-rate",

@@ -446,8 +446,13 @@ def _check_out(out: Path, overwrite: bool) -> None:
     parent.mkdir(parents=True, exist_ok=True)
     if not os.access(parent, os.W_OK):
         raise AudioRNNError(f"{parent}: not writable")
-    for stale in parent.glob(f".{out.name}.*"):  # what a killed build of this output left
-        if stale.name.split(".")[2].startswith(("partial-", "old-", "oneshots-")):
+    _clean_stale(out, ("partial-", "old-"))
+
+
+def _clean_stale(out: Path, kinds: tuple[str, ...]) -> None:
+    """Removes the temporary folders a killed build of this output left (by their names)."""
+    for stale in out.parent.glob(f".{out.name}.*"):
+        if stale.name[len(out.name) + 2:].startswith(kinds):
             shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -665,6 +670,7 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
     skipped: list[dict] = []
     items: list[Item] = []
     _check_out(Path(out_dir), kwargs.get("overwrite", False))
+    _clean_stale(Path(out_dir), ("oneshots-",))
     with tempfile.TemporaryDirectory(prefix=f".{Path(out_dir).name}.oneshots-",
                                      dir=Path(out_dir).parent) as tmp:
         for k, f in enumerate(files):
