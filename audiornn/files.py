@@ -13,7 +13,8 @@ from audiornn.errors import AudioRNNError
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, suffix: str | None = None,
+                durable: bool = False) -> Iterator[Path]:
     """Yields a temporary path beside `path`, renamed onto it when the block succeeds.
 
     On any error (Ctrl-C included) the temporary file is removed, so `path`
@@ -23,6 +24,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
       path: the final file.
       suffix: the temporary file's ending (default: the final file's, so that
         libraries which pick a format by extension still do).
+      durable: fsync the file before the rename and its folder after, so that
+        after a crash or power loss the path holds one complete version.
     """
     path = Path(path)
     suffix = path.suffix if suffix is None else suffix
@@ -31,10 +34,28 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o644)
+        if durable:
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
+        if durable:
+            _fsync_dir(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:

@@ -20,8 +20,8 @@ from its last weights. `RunLock` lets one trainer at a time write a run.
 from __future__ import annotations
 
 import csv
-import io
 import json
+import logging
 import os
 import signal
 import socket
@@ -31,29 +31,10 @@ import keras
 import numpy as np
 
 from audiornn.errors import AudioRNNError
+from audiornn.files import atomic_path
 
 STATE = "state.json"
-
-
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:  # the rename itself reaches the disk with its directory
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-def write_bytes_durable(path: Path, data: bytes) -> None:
-    """Writes a file under a temporary name, fsyncs it and renames it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    _fsync_replace(tmp, path)
+log = logging.getLogger("audiornn.train")
 
 
 def _fault(point: str, epoch: int) -> None:
@@ -64,10 +45,9 @@ def _fault(point: str, epoch: int) -> None:
 
 def save_model_durable(model: keras.Model, path: Path, epoch: int = -1) -> None:
     """model.keras, written to a temporary file, fsynced and renamed into place."""
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    _fault("model", epoch)
-    _fsync_replace(tmp, path)
+    with atomic_path(path, durable=True) as tmp:
+        model.save(tmp)
+        _fault("model", epoch)
 
 
 def read_state(run_dir: Path) -> dict | None:
@@ -86,6 +66,20 @@ def read_state(run_dir: Path) -> dict | None:
     return state
 
 
+def read_history(run_dir: Path) -> list[dict]:
+    """history.csv's rows, typed (the epoch an int, the rest floats); [] when unreadable."""
+    try:
+        with open(Path(run_dir) / "history.csv", newline="") as f:
+            return [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""}
+                    for r in csv.DictReader(f)]
+    except (ValueError, KeyError, OSError):
+        return []
+
+
+def _best(rows: list[dict], monitor: str) -> float:
+    return min((r[monitor] for r in rows if monitor in r), default=np.inf)
+
+
 def _legacy_state(run_dir: Path) -> dict | None:
     """A backup written by Keras' BackupAndRestore (runs from before this module)."""
     meta, weights = run_dir / "backup" / "training_metadata.json", "latest.weights.h5"
@@ -93,25 +87,24 @@ def _legacy_state(run_dir: Path) -> dict | None:
         return None
     try:
         epoch = int(json.loads(meta.read_text())["epoch"])
-        with open(run_dir / "history.csv", newline="") as f:
-            rows = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""}
-                    for r in csv.DictReader(f)]
     except (ValueError, KeyError, OSError):
         return None
-    rows = [r for r in rows if r["epoch"] < epoch]
-    best = min((r.get("val_loss", r.get("loss", np.inf)) for r in rows), default=np.inf)
+    rows = [r for r in read_history(run_dir) if r["epoch"] < epoch]
+    best = _best(rows, "val_loss" if any("val_loss" in r for r in rows) else "loss")
     return {"epoch": epoch, "weights": weights, "history": rows, "best": best}
 
 
-def restore(model: keras.Model, run_dir: Path) -> dict | None:
+def restore(model: keras.Model, run_dir: Path, monitor: str = "val_loss") -> dict | None:
     """Loads the last complete epoch's weights and optimizer state into a compiled model.
 
     Returns the backup's state ({"epoch": completed epochs, "history": rows,
-    "best": ...}), or None when the run has no backup yet.
+    "best": ...}), or None when the run has nothing to continue from. A run
+    without a backup (finished before backups were kept) continues from
+    model.keras's weights after the epochs in history.csv, with a fresh optimizer.
     """
     state = read_state(run_dir)
     if state is None:
-        return None
+        return _from_best_model(model, Path(run_dir), monitor)
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     path = Path(run_dir) / "backup" / state["weights"]
@@ -122,15 +115,25 @@ def restore(model: keras.Model, run_dir: Path) -> dict | None:
     return state
 
 
+def _from_best_model(model: keras.Model, run_dir: Path, monitor: str) -> dict | None:
+    rows = read_history(run_dir)
+    if not rows or not (run_dir / "model.keras").exists():
+        return None
+    saved = keras.saving.load_model(run_dir / "model.keras", compile=False, safe_mode=True)
+    model.set_weights(saved.get_weights())
+    log.warning("%s: no backup; continuing from model.keras (the best weights) after epoch %d, "
+                "with a fresh optimizer", run_dir, len(rows))
+    return {"epoch": len(rows), "history": rows, "best": _best(rows, monitor)}
+
+
 def write_history(path: Path, rows: list[dict]) -> None:
     """history.csv from the completed epochs' rows (atomic)."""
     keys = ["epoch"] + sorted({k for r in rows for k in r} - {"epoch"})
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow(r)
-    write_bytes_durable(path, buf.getvalue().encode())
+    with atomic_path(path, ".tmp", durable=True) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
 
 
 class RunState(keras.callbacks.Callback):
@@ -161,16 +164,15 @@ class RunState(keras.callbacks.Callback):
             if self.on_best:
                 self.on_best(self.model)
         name = f"epoch{epoch + 1:04d}.weights.h5"
-        tmp = backup / f".{name}.tmp.weights.h5"
-        self.model.save_weights(tmp)
-        _fault("weights", epoch)
-        _fsync_replace(tmp, backup / name)
+        with atomic_path(backup / name, ".weights.h5", durable=True) as tmp:
+            self.model.save_weights(tmp)
+            _fault("weights", epoch)
         self.rows = [r for r in self.rows if int(r["epoch"]) < epoch]
         self.rows.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
         old, self.weights = self.weights, name
-        write_bytes_durable(backup / STATE, json.dumps(
-            {"epoch": epoch + 1, "weights": name, "history": self.rows,
-             "best": self.best}, indent=1).encode())
+        with atomic_path(backup / STATE, ".tmp", durable=True) as tmp:
+            tmp.write_text(json.dumps({"epoch": epoch + 1, "weights": name,
+                                       "history": self.rows, "best": self.best}, indent=1))
         _fault("state", epoch)
         write_history(self.run_dir / "history.csv", self.rows)
         if old and old != name:
@@ -178,8 +180,10 @@ class RunState(keras.callbacks.Callback):
 
 
 def clean_partials(run_dir: Path) -> None:
-    """Removes what a killed trainer may have left half-written (temporary files)."""
-    for pattern in (".*.tmp*", "backup/.*.tmp*", ".best-epoch*.keras"):
+    """Removes what a killed trainer may have left half-written (atomic_path's temporary
+    files, hidden beside their final names) and ModelCheckpoint's old files."""
+    for pattern in (".model.keras.*", ".history.csv.*", ".config.json.*", ".map.json.*",
+                    "backup/.*", ".best-epoch*.keras"):
         for f in Path(run_dir).glob(pattern):
             f.unlink(missing_ok=True)
 

@@ -10,7 +10,6 @@ EarlyStopping, TensorBoard, and a preview-sample writer.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import importlib.util
 import logging
@@ -224,34 +223,6 @@ class PreviewSamples(keras.callbacks.Callback):
 # ---------------------------------------------------------------- training
 
 
-def _resume_state(model: keras.Model, run_dir: Path, monitor: str) -> dict | None:
-    """What `--resume` continues from: the backup's last complete epoch (weights and
-    optimizer state), or for a run without one (finished before backups were kept)
-    model.keras's weights after the epochs in history.csv."""
-    state = restore(model, run_dir)
-    if state is not None:
-        return state
-    rows = _history_rows(run_dir)
-    if not rows or not (run_dir / "model.keras").exists():
-        return None
-    saved = keras.saving.load_model(run_dir / "model.keras", compile=False, safe_mode=True)
-    model.set_weights(saved.get_weights())
-    log.warning("%s: no backup; continuing from model.keras (the best weights) after epoch %d, "
-                "with a fresh optimizer", run_dir, len(rows))
-    history = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""}
-               for r in rows]
-    return {"epoch": len(rows), "history": history,
-            "best": min((r[monitor] for r in history if monitor in r), default=np.inf)}
-
-
-def _history_rows(run_dir: Path) -> list[dict]:
-    path = run_dir / "history.csv"
-    if not path.exists():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def _check_resume(saved: RunConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
                   dataset: Dataset, run_dir: Path) -> None:
     want = {**model_cfg.to_dict(), **dataclasses.asdict(train_cfg)}
@@ -377,7 +348,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             pts = initial_points(hits, codec.sample_rate, latent.size)
             set_latent_points(model, np.vstack([pts, np.zeros((1, latent.size))]))
 
-        state = _resume_state(model, run_dir, monitor) if resume else None
+        state = restore(model, run_dir, monitor) if resume else None
         initial_epoch = state["epoch"] if state else 0
         train_seq.set_epoch(initial_epoch)  # batches may be fetched before on_epoch_begin
         if initial_epoch >= train_cfg.epochs:
