@@ -72,7 +72,7 @@ def prime_vs_score(gen: Generator, seconds: float) -> tuple[float, float]:
     state, _ = gen.prime(codes, 1, bias)
     np.asarray(state[0])
     prime = time.perf_counter() - t0
-    scorer = Scorer(gen.core_model, gen.config, chunk=gen.chunk, batch=1)
+    scorer = Scorer(gen.model, gen.config, chunk=gen.chunk, batch=1)
     scorer.score([{"target": codes[:gen.chunk + 17]}])
     t0 = time.perf_counter()
     scorer.score([{"target": codes}])
@@ -100,7 +100,6 @@ def main():
             mc = dataclasses.replace(mc, **TIERED)
         model = build_model(mc)
         gen = Generator(model, run_config(mc), chunk=args.chunk)
-        gen.core_model = model
         if args.prime_seconds:
             prime, score = prime_vs_score(gen, args.prime_seconds)
             print(f"{core}: priming {args.prime_seconds:g} s: {prime:.2f} s; scoring the same "

@@ -228,10 +228,8 @@ def find_browser():
     return chromium, driver
 
 
-@pytest.mark.skipif(find_browser() is None,
-                    reason="Chromium, chromedriver or selenium is not installed "
-                           "(.ci/run installs them with apt-get where it can)")
-def test_page_in_headless_chromium(server, runs, tmp_path):
+def open_page(server):
+    """Headless Chromium on the server's page, once its runs are listed."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -244,11 +242,23 @@ def test_page_in_headless_chromium(server, runs, tmp_path):
               "--window-size=1200,900", "--autoplay-policy=no-user-gesture-required"):
         opts.add_argument(a)
     browser = webdriver.Chrome(service=Service(driver_path), options=opts)
+    browser.get(server[1] + "/")
+    WebDriverWait(browser, 60).until(
+        lambda b: len(Select(b.find_element(By.ID, "run")).options) == 3)
+    return browser
+
+
+@pytest.mark.skipif(find_browser() is None,
+                    reason="Chromium, chromedriver or selenium is not installed "
+                           "(.ci/run installs them with apt-get where it can)")
+def test_page_in_headless_chromium(server, runs, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser = open_page(server)
     try:
         _, base = server
-        browser.get(base + "/")
         wait = WebDriverWait(browser, 60)
-        wait.until(lambda b: len(Select(b.find_element(By.ID, "run")).options) == 3)
         dry = tmp_path / "dry.wav"
         sf.write(dry, 0.4 * np.sin(np.arange(4000) * 0.1), RATE)
         for run, setup in (("speech", lambda: browser.find_element(By.ID, "seconds").clear()
@@ -283,24 +293,14 @@ def test_page_in_headless_chromium(server, runs, tmp_path):
 def test_map_click_and_drop_in_headless_chromium(server, tmp_path):
     import base64
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    chromium, driver_path = find_browser()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-              "--window-size=1200,900", "--autoplay-policy=no-user-gesture-required"):
-        opts.add_argument(a)
-    browser = webdriver.Chrome(service=Service(driver_path), options=opts)
+    browser = open_page(server)
     try:
         _, base = server
-        browser.get(base + "/")
         wait = WebDriverWait(browser, 60)
-        wait.until(lambda b: len(Select(b.find_element(By.ID, "run")).options) == 3)
         Select(browser.find_element(By.ID, "run")).select_by_value("drums")
         canvas = browser.find_element(By.ID, "map")
         assert canvas.is_displayed()
