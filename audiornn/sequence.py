@@ -62,11 +62,17 @@ class WindowSequence(keras.utils.PyDataset):
         the same row of the previous batch ended, for `carry` batches in a row
         (then all rows draw new starts): consecutive windows for a model whose
         state is carried across batches. 1: independent windows.
-      full_batches: pad the last validation batch to `batch_size` rows (with
-        zero weights), for models with a fixed batch size.
+      full_batches: fill the last validation batch to `batch_size` rows with
+        the first windows again (at full weight), for models with a fixed batch
+        size and for strategies that split a batch over replicas. Zero-weight
+        rows would not do: Keras weighs each replica's mean loss by its row
+        count, so a replica holding only padding adds a zero loss.
       regression: targets are the wet samples (batch, T, 1) as floats (the
         codes decoded) and weights are per row (batch,): the regression loss
         leaves out the burn-in itself.
+      shard: (index, count): this process's rows of every batch, the index-th
+        of `count` equal slices (JAX multi-process training, where each
+        process feeds its share of the global batch).
       **kwargs: passed to PyDataset (workers, use_multiprocessing, ...).
 
     Inputs are a dict keyed by model input name; targets are (batch, T) codes
@@ -78,8 +84,11 @@ class WindowSequence(keras.utils.PyDataset):
                  batch_size: int, steps: int | None = None, seed: int = 0,
                  streams: tuple[Stream, ...] | None = None, start_mode: str = "random",
                  max_windows: int | None = 256, carry: int = 1, full_batches: bool = False,
-                 regression: bool = False, **kwargs):
+                 regression: bool = False, shard: tuple[int, int] = (0, 1), **kwargs):
         super().__init__(**kwargs)
+        if batch_size % shard[1]:
+            raise AudioRNNError(f"--batch-size {batch_size} must split evenly over {shard[1]} workers")
+        self.shard = shard
         if burn_in >= window:
             raise AudioRNNError(f"burn-in ({burn_in}) must be shorter than the window ({window})")
         self.dataset, self.split, self.window, self.burn_in = dataset, split, window, burn_in
@@ -186,9 +195,11 @@ class WindowSequence(keras.utils.PyDataset):
         else:
             starts = self.val_starts[idx * self.batch_size:(idx + 1) * self.batch_size]
             if self.full_batches and len(starts) < self.batch_size:
-                x, y, w = self.batch(starts + [starts[-1]] * (self.batch_size - len(starts)))
-                w[len(starts):] = 0.0
-                return x, y, w
+                wrap = self.val_starts * -(-self.batch_size // len(self.val_starts))
+                starts = starts + wrap[:self.batch_size - len(starts)]
+        if self.shard[1] > 1:
+            rows = len(starts) // self.shard[1]
+            starts = starts[self.shard[0] * rows:(self.shard[0] + 1) * rows]
         return self.batch(starts)
 
     def batch(self, starts: list[tuple[int, Segment]]):
