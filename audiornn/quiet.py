@@ -20,6 +20,7 @@ NATIVE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.\-]+:\d+\]"  # absl/glog lines
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"
     rb"|To enable the following instructions:"
+    rb"|\[Gloo\] "
     rb"|Unable to initialize backend '(?:tpu|cuda|rocm)'"
     rb"|An NVIDIA GPU may be present on this machine"
     rb"|(?:\S+: )?UserWarning: .*warn\(|\s+warnings\.warn\()")

@@ -2,9 +2,9 @@
 
 Every window of T codes scores T - burn_in next-code predictions in one pass
 (the original AudioRNN scored one per 1000-sample window). Training is made of
-Keras callbacks: BackupAndRestore (resume after any kill), ModelCheckpoint
-(best validation loss, published atomically as model.keras), CSVLogger,
-EarlyStopping, TensorBoard, and a preview-sample writer.
+Keras callbacks: RunState (runstate.py: the kill-safe backup, model.keras for
+the best validation loss, history.csv), EarlyStopping, TensorBoard, and a
+preview-sample writer. `--strategy multiworker` is in multiworker.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from audiornn import backend, cli, jobs
+from audiornn import backend, cli, jobs, multiworker
 from audiornn.config import (
     RESUMABLE,
     JobConfig,
@@ -103,18 +103,17 @@ def make_strategy(name: str):
     """The scope training builds its model in, for a `--strategy`.
 
     auto: the default device; mirrored: all GPUs (or all logical CPUs);
-    multiworker: the cluster in TF_CONFIG. On TensorFlow these are
-    `tf.distribute` strategies; on JAX, mirrored is Keras'
+    multiworker: the cluster in TF_CONFIG (multiworker.py). On TensorFlow these
+    are `tf.distribute` strategies; on JAX, mirrored is Keras'
     `keras.distribution.DataParallel` over every device (it has no scope: the
-    distribution is set globally), and multiworker is TensorFlow's only.
+    distribution is set globally); multiworker on JAX is the same over every
+    process's devices, once `multiworker.join_jax` has joined the cluster.
     """
     if backend.NAME != "tensorflow":
-        if name == "multiworker":
-            raise AudioRNNError(f"--strategy multiworker needs the TensorFlow backend "
-                                f"(this is {backend.NAME}); on JAX use --strategy mirrored")
-        if name == "mirrored":
-            keras.distribution.set_distribution(
-                keras.distribution.DataParallel(devices=backend.devices()))
+        if name in ("mirrored", "multiworker"):
+            dist = keras.distribution.DataParallel(devices=backend.devices())
+            dist.auto_shard_dataset = False  # multiworker: each process feeds its own rows
+            keras.distribution.set_distribution(dist)
         return contextlib.nullcontext()
     import tensorflow as tf
 
@@ -124,9 +123,7 @@ def make_strategy(name: str):
         devices = [d.name for d in gpus] or [d.name for d in cpus]
         return tf.distribute.MirroredStrategy(devices=devices).scope()
     if name == "multiworker":
-        if "TF_CONFIG" not in os.environ:
-            raise AudioRNNError("--strategy multiworker needs TF_CONFIG describing the cluster")
-        return tf.distribute.MultiWorkerMirroredStrategy().scope()
+        return multiworker.strategy(multiworker.read_cluster()).scope()
     return tf.distribute.get_strategy().scope()
 
 
@@ -184,7 +181,8 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import time
 
-        if time.monotonic() - self.start >= self.seconds:
+        over = time.monotonic() - self.start >= self.seconds
+        if multiworker.any_worker(self.model, over):  # all stop together
             log.info("--max-minutes reached after epoch %d", epoch + 1)
             self.model.stop_training = True
 
@@ -271,7 +269,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     if tensorboard and importlib.util.find_spec("tensorflow") is None:
         raise AudioRNNError("--tensorboard needs the tensorboard package and TensorFlow "
                             "(pip install tensorflow)")
-    run_dir = Path(run_dir)
+    cluster = multiworker.read_cluster() if train_cfg.strategy == "multiworker" else None
+    run_dir = multiworker.run_dir_for(run_dir, cluster) if cluster else Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise AudioRNNError(f"{run_dir}: exists and is not a directory")
     has_run = (run_dir / "config.json").exists()
@@ -282,6 +281,10 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
                             "or choose another --run)")
     if resume:
         _check_resume(read_run_config(run_dir), model_cfg, train_cfg, dataset, run_dir)
+    shard = (0, 1)  # the rows of each batch this process feeds (TensorFlow splits them itself)
+    if cluster and backend.NAME == "jax":
+        multiworker.join_jax(cluster)
+        shard = (cluster.rank, cluster.size)
     if train_cfg.mixed_precision:
         if backend.gpus():  # bfloat16 compute; the logits (and the regression head) stay float32
             keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -297,7 +300,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_seq = WindowSequence(dataset, "train", train_cfg.window, train_cfg.burn_in,
                                train_cfg.batch_size, steps=train_cfg.steps_per_epoch,
                                seed=train_cfg.seed, streams=streams, start_mode=start_mode,
-                               carry=carry, regression=regression)
+                               carry=carry, regression=regression, shard=shard)
     val_seq = None
     if dataset.split("val"):
         try:
@@ -305,7 +308,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
                                      train_cfg.batch_size, seed=train_cfg.seed, streams=streams,
                                      start_mode=start_mode, max_windows=train_cfg.val_windows,
                                      full_batches=True,  # no replica gets an empty batch
-                                     regression=regression)
+                                     regression=regression, shard=shard)
             if len(val_seq) == 0:
                 val_seq = None
         except AudioRNNError:
@@ -337,6 +340,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         with make_strategy(train_cfg.strategy):
             model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
             compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
+        if multiworker.is_multiworker(model):
+            multiworker.adapt(model, train_seq[0])
         latent = model_cfg.stream("latent")
         if latent:  # the map starts from the hits' sound (restored weights replace it on resume)
             from audiornn.hitmap import initial_points
@@ -377,13 +382,6 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         try:
             history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
                                 initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
-        except ValueError as e:
-            if train_cfg.strategy == "multiworker" and "PerReplica" in str(e):
-                raise AudioRNNError("--strategy multiworker fails with two or more worker "
-                                    "processes in this version (a known problem: the batches' "
-                                    "per-replica inputs); train on one host with --strategy "
-                                    "mirrored") from None
-            raise
         finally:
             if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
                 keras.distribution.set_distribution(None)
@@ -391,6 +389,13 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
 
 
 # ---------------------------------------------------------------- CLI
+
+
+def run_path(run_dir, strategy: str | None) -> Path:
+    """Where this process writes the run: `run_dir`, or a multiworker worker's own copy."""
+    if strategy != "multiworker":
+        return Path(run_dir)
+    return multiworker.run_dir_for(Path(run_dir), multiworker.read_cluster())
 
 
 def make_parser():
@@ -478,7 +483,7 @@ def main(argv=None) -> int:
                if k not in ("dataset", "run", "resume", "tensorboard", "quiet")}
     return cli.run(PROG, lambda: print(summary(train(
         args.dataset, args.run, options=options, resume=args.resume, tensorboard=args.tensorboard,
-        verbose=0 if args.quiet else "auto"), args.run)))
+        verbose=0 if args.quiet else "auto"), str(run_path(args.run, args.strategy)))))
 
 
 if __name__ == "__main__":

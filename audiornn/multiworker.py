@@ -1,0 +1,211 @@
+"""`--strategy multiworker`: one training run over several processes or hosts.
+
+(TensorFlow below; on JAX, `join_jax` and `keras.distribution` do the same job.)
+
+The cluster comes from TF_CONFIG, TensorFlow's own description of it: every
+worker's host:port, and which one this process is. Each process runs the same
+`train` command; `--batch-size` is the global batch, and each step every worker
+trains on its share of it, with the gradients summed over the network by
+`tf.distribute.MultiWorkerMirroredStrategy`. The result equals one process
+training on the whole batch.
+
+Worker 0 (or the task of type "chief", if the cluster has one) writes the run
+at `--run`. Every other worker writes the same run, its own synchronized copy,
+to `RUN/workers/N`: all workers run the same callbacks, so none waits on a
+collective operation that another skipped, and each can `--resume` from its own
+backup.
+
+Keras 3's TensorFlow trainer (3.15) assumes one process in two places, and
+`adapt` fills both gaps for one model:
+- before the first step, `fit` reduces a whole input batch (a dict of
+  per-replica tensors) with `strategy.reduce`, which CollectiveAllReduce
+  refuses ("Attempt to convert a value ({'prev': PerReplica...}) ... to a
+  Tensor"). The model, its optimizer and its metrics are built here from one
+  local batch instead, as Keras does for a single process.
+- each step's logs (scalars) are averaged over workers with
+  `strategy.reduce("MEAN", axis=0)`, which needs an axis ("Invalid reduction
+  dimension 0 for input with 0 dimensions"); the steps here return them with
+  one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from audiornn.errors import AudioRNNError
+
+log = logging.getLogger("audiornn.multiworker")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    """This process's place in the TF_CONFIG cluster."""
+
+    tasks: tuple[tuple[str, str], ...]  # (type, host:port) of every task, chief first
+    task_type: str
+    index: int
+
+    @property
+    def size(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def rank(self) -> int:
+        """0 for the chief (the task of type "chief", else worker 0), then 1, 2, ..."""
+        return self.tasks.index((self.task_type, self.address))
+
+    @property
+    def address(self) -> str:
+        return dict(_tasks_of(self.tasks))[self.task_type][self.index]
+
+    @property
+    def is_chief(self) -> bool:
+        return self.rank == 0
+
+
+def _tasks_of(tasks):
+    out: dict[str, list[str]] = {}
+    for kind, addr in tasks:
+        out.setdefault(kind, []).append(addr)
+    return out.items()
+
+
+def read_cluster(environ=None) -> Cluster:
+    """Parses and checks TF_CONFIG; every problem is a one-line AudioRNNError."""
+    environ = os.environ if environ is None else environ
+    text = environ.get("TF_CONFIG")
+    if not text:
+        raise AudioRNNError("--strategy multiworker needs TF_CONFIG describing the cluster, e.g. "
+                            'TF_CONFIG=\'{"cluster": {"worker": ["hostA:23456", "hostB:23456"]}, '
+                            '"task": {"type": "worker", "index": 0}}\'')
+    try:
+        cfg = json.loads(text)
+    except ValueError as e:
+        raise AudioRNNError(f"TF_CONFIG: not valid JSON ({e})") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("cluster"), dict):
+        raise AudioRNNError('TF_CONFIG: needs a "cluster" object, e.g. {"worker": ["hostA:23456", ...]}')
+    cluster, task = cfg["cluster"], cfg.get("task")
+    unknown = set(cluster) - {"chief", "worker"}
+    if unknown:
+        raise AudioRNNError(f"TF_CONFIG: cluster holds {', '.join(sorted(unknown))}; "
+                            "multiworker training takes only chief and worker tasks")
+    tasks = []
+    for kind in ("chief", "worker"):
+        addrs = cluster.get(kind, [])
+        if not isinstance(addrs, list) or not all(isinstance(a, str) and a.rpartition(":")[2].isdigit()
+                                                  for a in addrs):
+            raise AudioRNNError(f'TF_CONFIG: cluster "{kind}" must be a list of "host:port" strings')
+        if kind == "chief" and len(addrs) > 1:
+            raise AudioRNNError("TF_CONFIG: a cluster has at most one chief")
+        tasks += [(kind, a) for a in addrs]
+    if not tasks:
+        raise AudioRNNError("TF_CONFIG: the cluster lists no workers")
+    if len({a for _, a in tasks}) < len(tasks):
+        raise AudioRNNError("TF_CONFIG: two tasks share a host:port")
+    if not isinstance(task, dict) or task.get("type") not in ("chief", "worker") \
+            or not isinstance(task.get("index"), int) or isinstance(task.get("index"), bool):
+        raise AudioRNNError('TF_CONFIG: needs "task": {"type": "worker", "index": N}, this process\'s place')
+    n = len(cluster.get(task["type"], []))
+    if not 0 <= task["index"] < n:
+        raise AudioRNNError(f'TF_CONFIG: task index {task["index"]} is outside the cluster\'s '
+                            f'{n} "{task["type"]}" task(s)')
+    return Cluster(tuple(tasks), task["type"], task["index"])
+
+
+def run_dir_for(run_dir: Path, cluster: Cluster) -> Path:
+    """The chief writes the run at `run_dir`; worker rank N its copy at run_dir/workers/N."""
+    return Path(run_dir) if cluster.is_chief else Path(run_dir) / "workers" / str(cluster.rank)
+
+
+def strategy(cluster: Cluster):
+    """Connects to the other workers (blocks until every one has started)."""
+    import tensorflow as tf
+
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # its cluster_spec INFO line
+    log.info("worker %d of %d (%s): waiting for the others", cluster.rank, cluster.size, cluster.address)
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def join_jax(cluster: Cluster) -> None:
+    """JAX: joins the cluster through `keras.distribution.initialize` (before any JAX
+    computation); training then runs `keras.distribution.DataParallel` over every
+    process's devices, each process feeding its share of every batch. The first task
+    in TF_CONFIG (the chief) is the coordinator. On CPUs the gradients travel by Gloo.
+    """
+    import jax
+    import keras
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    logging.getLogger("jax").setLevel(logging.WARNING)  # its "Connecting to ..." lines
+    log.info("worker %d of %d (%s): waiting for the others", cluster.rank, cluster.size, cluster.address)
+    keras.distribution.initialize(",".join(a for _, a in cluster.tasks), cluster.size, cluster.rank)
+
+
+def is_multiworker(model) -> bool:
+    """Whether `model` trains under a TensorFlow MultiWorkerMirroredStrategy."""
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow models only
+    if strategy is None or "tensorflow" not in type(strategy).__module__:
+        return False
+    import tensorflow as tf
+
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and bool(strategy.extended._in_multi_worker_mode()))
+
+
+def adapt(model, batch) -> None:
+    """Lets `model.fit` run under a MultiWorkerMirroredStrategy (see the module's docstring).
+
+    `batch`: one (x, y, sample_weight) batch of numpy arrays; only its shapes are used.
+    """
+    from keras import ops
+
+    with model.distribute_strategy.scope():
+        model._symbolic_build(data_batch=batch)  # what fit's own pre-build does for one process
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    def with_axis(step):
+        def wrapped(data):
+            return {k: ops.reshape(v, (1,)) for k, v in step(data).items()}
+        return wrapped
+
+    model.train_step = with_axis(model.train_step)
+    model.test_step = with_axis(model.test_step)
+
+
+def any_worker(model, flag: bool) -> bool:
+    """True on every worker when `flag` is true on any (a decision all must share)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if jax.process_count() == 1:
+            return flag
+        from jax.experimental import multihost_utils
+
+        return bool(multihost_utils.process_allgather(np.array([flag])).any())
+    if not is_multiworker(model):
+        return flag
+    import tensorflow as tf
+
+    vote = tf.constant(1.0 if flag else 0.0)
+    return bool(_summed(model.distribute_strategy)(vote) > 0)
+
+
+@functools.cache
+def _summed(strategy):
+    """A compiled sum over every replica (eager collectives are slow and warn)."""
+    import tensorflow as tf
+
+    @tf.function
+    def summed(x):
+        return strategy.reduce("SUM", strategy.run(lambda: tf.identity(x)), axis=None)
+
+    return summed
