@@ -389,14 +389,24 @@ def make_handler(app: App):
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    """One thread per connection; a client that goes away mid-request is one log line."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):  # reset, broken pipe
+            log.info("%s went away mid-request (%s)", client_address[0], sys.exc_info()[1].__class__.__name__)
+            return
+        super().handle_error(request, client_address)  # anything else is a bug: its traceback
+
+
 def serve(app: App, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
     """Binds the server (port 0 picks a free one); call serve_forever() on the result."""
     try:
-        server = ThreadingHTTPServer((host, port), make_handler(app))
+        return Server((host, port), make_handler(app))
     except OSError as e:
         raise AudioRNNError(f"cannot listen on {host}:{port} ({e.strerror})") from None
-    server.daemon_threads = True
-    return server
 
 
 def make_parser():

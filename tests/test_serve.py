@@ -1,5 +1,6 @@
 import io
 import json
+import logging
 import shutil
 import threading
 import time
@@ -383,3 +384,41 @@ def test_errors_never_show_server_paths_and_primes_are_bounded(server):
     long = wav_bytes(0.1 * np.sin(np.arange(31 * RATE) * 0.05))  # 31 s of prime, under 0.5 MB
     status, err = post_json(base, "speech", "seconds=0.1", long)
     assert status == 400 and "longer than a prime may be (30 s)" in err["error"]
+
+
+def rude_close(sock) -> None:
+    """Closes with a reset (SO_LINGER 0), as a browser tab that is shut mid-transfer."""
+    import socket
+    import struct
+
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_client_disconnects_are_one_log_line_and_the_server_keeps_serving(server, caplog, capfd):
+    import socket
+
+    _, base = server
+    host, port = base.rsplit("//", 1)[1].split(":")
+    caplog.set_level(logging.INFO, logger="audiornn.serve")
+    # mid-upload: the server is reading the body when the connection is reset
+    s = socket.create_connection((host, int(port)), timeout=30)
+    s.sendall(b"POST /api/runs/speech/jobs?seconds=0.1 HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: 100000\r\n\r\n" + b"RIFF" + b"\0" * 1000)
+    time.sleep(0.3)
+    rude_close(s)
+    # mid-answer: requests whose clients are gone before the reply is written
+    for path in ("/", "/api/runs") * 10:
+        s = socket.create_connection((host, int(port)), timeout=30)
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        rude_close(s)
+    deadline = time.monotonic() + 10
+    while not any("went away" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    gone = [r.getMessage() for r in caplog.records if "went away" in r.getMessage()]
+    assert gone and all("\n" not in m for m in gone), gone
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "Exception occurred" not in out + err, err
+    status, _, body = call(base + "/api/runs")
+    assert status == 200 and "speech" in body.decode()
