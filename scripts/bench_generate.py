@@ -61,22 +61,26 @@ def loop_rate(gen: Generator, streams: int, seconds: float) -> float:
     return n * streams / (time.perf_counter() - t0)
 
 
-def prime_vs_score(gen: Generator, seconds: float) -> tuple[float, float]:
-    """Seconds to prime with `seconds` of codes, and to score the same codes (Scorer)."""
+def prime_vs_score(gen: Generator, seconds: float, repeats: int = 3) -> tuple[float, float]:
+    """Seconds to prime with `seconds` of codes, and to score the same codes (Scorer):
+    the medians of `repeats` alternating rounds, so that both see the same machine load."""
     from audiornn.scoring import Scorer
 
     codes = np.random.default_rng(0).integers(0, 256, int(seconds * 16000)).astype("int32")
     bias = gen.core.sequence_bias(None, 1)
-    gen.prime(codes[:gen.chunk + 17], 1, bias)  # compile both chunk shapes
-    t0 = time.perf_counter()
-    state, _ = gen.prime(codes, 1, bias)
-    np.asarray(state[0])
-    prime = time.perf_counter() - t0
     scorer = Scorer(gen.model, gen.config, chunk=gen.chunk, batch=1)
+    gen.prime(codes[:gen.chunk + 17], 1, bias)  # compile both chunk shapes
     scorer.score([{"target": codes[:gen.chunk + 17]}])
-    t0 = time.perf_counter()
-    scorer.score([{"target": codes}])
-    return prime, time.perf_counter() - t0
+    primes, scores = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        state, _ = gen.prime(codes, 1, bias)
+        np.asarray(state[0])
+        primes.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        scorer.score([{"target": codes}])
+        scores.append(time.perf_counter() - t0)
+    return float(np.median(primes)), float(np.median(scores))
 
 
 def main():
@@ -87,6 +91,8 @@ def main():
     p.add_argument("--chunk", type=int, default=4000)
     p.add_argument("--prime-seconds", type=float, default=20.0,
                    help="priming against scoring: seconds of codes (0: skip)")
+    p.add_argument("--prime-repeats", type=int, default=3,
+                   help="rounds of priming and scoring, alternating; the medians are reported")
     p.add_argument("--cores", nargs="+", default=["flat"], choices=["flat", "tiered"],
                    help="flat: 2 x 256 LSTM; tiered: the generate job's default")
     args = p.parse_args()
@@ -101,7 +107,7 @@ def main():
         model = build_model(mc)
         gen = Generator(model, run_config(mc), chunk=args.chunk)
         if args.prime_seconds:
-            prime, score = prime_vs_score(gen, args.prime_seconds)
+            prime, score = prime_vs_score(gen, args.prime_seconds, args.prime_repeats)
             print(f"{core}: priming {args.prime_seconds:g} s: {prime:.2f} s; scoring the same "
                   f"codes: {score:.2f} s (priming / scoring = {prime / score:.2f})")
         for s in args.streams:
