@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -150,7 +151,10 @@ def join_jax(cluster: Cluster) -> None:
 
 def is_multiworker(model) -> bool:
     """Whether `model` trains under a TensorFlow MultiWorkerMirroredStrategy."""
-    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow models only
+    return _in_cluster(getattr(model, "distribute_strategy", None))  # TensorFlow models only
+
+
+def _in_cluster(strategy) -> bool:
     if strategy is None or "tensorflow" not in type(strategy).__module__:
         return False
     import tensorflow as tf
@@ -177,6 +181,37 @@ def adapt(model, batch) -> None:
 
     model.train_step = with_axis(model.train_step)
     model.test_step = with_axis(model.test_step)
+
+
+def agree(settings: str, what: str) -> None:
+    """Raises the same one-line error on every worker when their `settings` differ.
+
+    Called before anything is shared: workers built from different options or
+    data would otherwise wait forever on collectives that never match. Runs in
+    the strategy's scope (TensorFlow) or after `join_jax` (JAX); a no-op for a
+    single process.
+    """
+    import keras
+
+    digest = np.frombuffer(hashlib.sha256(settings.encode()).digest()[:8], np.int32)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if jax.process_count() == 1:
+            return
+        from jax.experimental import multihost_utils
+
+        everyone = np.asarray(multihost_utils.process_allgather(digest)).reshape(-1, 2)
+    else:
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+        if not _in_cluster(strategy):
+            return
+        everyone = np.asarray(_gathered(strategy)(tf.constant(digest))).reshape(-1, 2)
+    if (everyone != everyone[0]).any():
+        raise AudioRNNError(f"the {len(everyone)} workers differ in {what}: start every worker "
+                            "with the same command (TF_CONFIG's index aside) and the same dataset")
 
 
 def any_worker(model, flag: bool) -> bool:
@@ -209,3 +244,15 @@ def _summed(strategy):
         return strategy.reduce("SUM", strategy.run(lambda: tf.identity(x)), axis=None)
 
     return summed
+
+
+@functools.cache
+def _gathered(strategy):
+    """A compiled gather of every replica's value along axis 0."""
+    import tensorflow as tf
+
+    @tf.function
+    def gathered(x):
+        return strategy.gather(strategy.run(lambda: tf.identity(x)), axis=0)
+
+    return gathered

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -334,10 +335,13 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             saved = read_run_config(run_dir)
             config = dataclasses.replace(saved, train=dataclasses.replace(
                 saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
-        config.save(run_dir)
 
         keras.utils.set_random_seed(train_cfg.seed)
         with make_strategy(train_cfg.strategy):
+            if cluster:  # before the workers share anything (and before the run is written)
+                multiworker.agree(json.dumps([dataclasses.asdict(model_cfg), dataclasses.asdict(train_cfg),
+                                              dataset.fingerprint, resume]), "settings or data")
+            config.save(run_dir)
             model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
             compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
         if multiworker.is_multiworker(model):
@@ -355,6 +359,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
 
         state = restore(model, run_dir, monitor) if resume else None
         initial_epoch = state["epoch"] if state else 0
+        if cluster:
+            multiworker.agree(str(initial_epoch), "the epoch their backups resume from")
         train_seq.set_epoch(initial_epoch)  # batches may be fetched before on_epoch_begin
         if initial_epoch >= train_cfg.epochs:
             log.info("%s: %d epochs already done (ask for more with --epochs)", run_dir, initial_epoch)

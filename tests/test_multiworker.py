@@ -81,14 +81,18 @@ def env_for(backend, **extra):
             "PYTHONUNBUFFERED": "1", **extra}
 
 
-def two_workers(ds, run, extra, tmp_path, backend):
-    """Runs `train` as worker 0 and worker 1 of a loopback cluster; returns their output."""
+def two_workers(ds, run, extra, tmp_path, backend, expect=0):
+    """Runs `train` as worker 0 and worker 1 of a loopback cluster; returns their output.
+
+    `extra`: both workers' further arguments, or a pair of lists (one per worker).
+    """
     workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
     procs, logs = [], []
     for i in range(2):
+        mine = extra[i] if isinstance(extra, tuple) else extra
         log = open(tmp_path / f"worker{i}.log", "w+")
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "audiornn", "train", str(ds), "--run", str(run), *ARGS, *extra,
+            [sys.executable, "-m", "audiornn", "train", str(ds), "--run", str(run), *ARGS, *mine,
              "--strategy", "multiworker", "-q"], env=env_for(backend, TF_CONFIG=tf_config(workers, i)),
             stdout=log, stderr=subprocess.STDOUT))
         logs.append(log)
@@ -102,7 +106,7 @@ def two_workers(ds, run, extra, tmp_path, backend):
         log.seek(0)
         outs.append(log.read())
         log.close()
-    assert codes == [0, 0], "\n".join(outs)
+    assert codes == [expect, expect], "\n".join(outs)
     return outs
 
 
@@ -146,3 +150,14 @@ def test_two_worker_processes_train_one_run_equal_to_one_process(tmp_path, backe
     two_workers(ds, run, ["--epochs", "6", "--max-minutes", "1e-4", "--resume"], tmp_path, backend)
     assert [r["epoch"] for r in history(run)] == ["0", "1", "2"]
     assert history(run) == history(run / "workers/1")
+
+
+def test_workers_started_with_different_settings_stop_with_one_line(tmp_path):
+    """Rather than wait forever on collectives that never match."""
+    ds = sine_dataset(tmp_path, seconds=(1.0, 0.5), rate=8000)
+    run = tmp_path / "run"
+    outs = two_workers(ds, run, (["--epochs", "1"], ["--epochs", "2"]), tmp_path, "tensorflow", expect=2)
+    for out in outs:
+        lines = [ln for ln in out.splitlines() if ln.strip() and "waiting for the others" not in ln]
+        assert len(lines) == 1 and "the 2 workers differ in settings or data" in lines[0], out
+    assert not list(run.rglob("*.json")) and not list(run.rglob("*.keras"))
