@@ -13,7 +13,10 @@ Worker 0 (or the task of type "chief", if the cluster has one) writes the run
 at `--run`. Every other worker writes the same run, its own synchronized copy,
 to `RUN/workers/N`: all workers run the same callbacks, so none waits on a
 collective operation that another skipped, and each can `--resume` from its own
-backup.
+backup. Decisions that could differ between workers are made together:
+`agree` checks that every worker has the same settings and data before any
+weights are shared, and `any_worker` makes `--max-minutes` stop all of them
+after the same epoch.
 
 Keras 3's TensorFlow trainer (3.15) assumes one process in two places, and
 `adapt` fills both gaps for one model:
