@@ -39,6 +39,7 @@ import hashlib
 import json
 import logging
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -67,18 +68,11 @@ class Cluster:
 
     @property
     def address(self) -> str:
-        return dict(_tasks_of(self.tasks))[self.task_type][self.index]
+        return [a for kind, a in self.tasks if kind == self.task_type][self.index]
 
     @property
     def is_chief(self) -> bool:
         return self.rank == 0
-
-
-def _tasks_of(tasks):
-    out: dict[str, list[str]] = {}
-    for kind, addr in tasks:
-        out.setdefault(kind, []).append(addr)
-    return out.items()
 
 
 def read_cluster(environ=None) -> Cluster:
@@ -123,9 +117,24 @@ def read_cluster(environ=None) -> Cluster:
     return Cluster(tuple(tasks), task["type"], task["index"])
 
 
-def run_dir_for(run_dir: Path, cluster: Cluster) -> Path:
-    """The chief writes the run at `run_dir`; worker rank N its copy at run_dir/workers/N."""
-    return Path(run_dir) if cluster.is_chief else Path(run_dir) / "workers" / str(cluster.rank)
+def run_dir_for(run_dir, cluster: Cluster | None) -> Path:
+    """The chief (or a single process) writes the run at `run_dir`; worker rank N
+    its copy at run_dir/workers/N."""
+    if cluster is None or cluster.is_chief:
+        return Path(run_dir)
+    return Path(run_dir) / "workers" / str(cluster.rank)
+
+
+def loopback_configs(n: int) -> list[str]:
+    """TF_CONFIG texts for n workers on free ports of 127.0.0.1 (one per process)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    workers = [f"127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    for s in socks:
+        s.close()
+    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
+            for i in range(n)]
 
 
 def strategy(cluster: Cluster):
@@ -158,6 +167,7 @@ def is_multiworker(model) -> bool:
 
 
 def _in_cluster(strategy) -> bool:
+    """Whether `strategy` is a TensorFlow MultiWorkerMirroredStrategy over several workers."""
     if strategy is None or "tensorflow" not in type(strategy).__module__:
         return False
     import tensorflow as tf
@@ -194,64 +204,48 @@ def agree(settings: str, what: str) -> None:
     the strategy's scope (TensorFlow) or after `join_jax` (JAX); a no-op for a
     single process.
     """
-    import keras
-
     digest = np.frombuffer(hashlib.sha256(settings.encode()).digest()[:8], np.int32)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        if jax.process_count() == 1:
-            return
-        from jax.experimental import multihost_utils
-
-        everyone = np.asarray(multihost_utils.process_allgather(digest)).reshape(-1, 2)
-    else:
-        import tensorflow as tf
-
-        strategy = tf.distribute.get_strategy()
-        if not _in_cluster(strategy):
-            return
-        everyone = np.asarray(_gathered(strategy)(tf.constant(digest))).reshape(-1, 2)
-    if (everyone != everyone[0]).any():
+    everyone = _everyone(digest)
+    if everyone is not None and (everyone != everyone[0]).any():
         raise AudioRNNError(f"the {len(everyone)} workers differ in {what}: start every worker "
                             "with the same command (TF_CONFIG's index aside) and the same dataset")
 
 
 def any_worker(model, flag: bool) -> bool:
     """True on every worker when `flag` is true on any (a decision all must share)."""
+    everyone = _everyone(np.array([flag], np.float32), getattr(model, "distribute_strategy", None))
+    return flag if everyone is None else bool(everyone.any())
+
+
+def _everyone(value: np.ndarray, strategy=None) -> np.ndarray | None:
+    """Every worker's `value`, one row each; None for a single process.
+
+    TensorFlow: `strategy` (default: the one in scope) must span the workers.
+    """
     import keras
 
     if keras.backend.backend() == "jax":
         import jax
 
         if jax.process_count() == 1:
-            return flag
+            return None
         from jax.experimental import multihost_utils
 
-        return bool(multihost_utils.process_allgather(np.array([flag])).any())
-    if not is_multiworker(model):
-        return flag
-    import tensorflow as tf
+        gathered = multihost_utils.process_allgather(value)
+    else:
+        import tensorflow as tf
 
-    vote = tf.constant(1.0 if flag else 0.0)
-    return bool(_summed(model.distribute_strategy)(vote) > 0)
-
-
-@functools.cache
-def _summed(strategy):
-    """A compiled sum over every replica (eager collectives are slow and warn)."""
-    import tensorflow as tf
-
-    @tf.function
-    def summed(x):
-        return strategy.reduce("SUM", strategy.run(lambda: tf.identity(x)), axis=None)
-
-    return summed
+        strategy = strategy or tf.distribute.get_strategy()
+        if not _in_cluster(strategy):
+            return None
+        gathered = _gather(strategy)(tf.constant(value))
+    return np.asarray(gathered).reshape(-1, value.size)
 
 
 @functools.cache
-def _gathered(strategy):
-    """A compiled gather of every replica's value along axis 0."""
+def _gather(strategy):
+    """A compiled gather of every replica's value along axis 0 (eager collectives are
+    slow and warn)."""
     import tensorflow as tf
 
     @tf.function

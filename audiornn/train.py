@@ -100,7 +100,7 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     return model, TrainConfig(**{k: v for k, v in merged.items() if k in names})
 
 
-def make_strategy(name: str):
+def make_strategy(name: str, cluster: multiworker.Cluster | None = None):
     """The scope training builds its model in, for a `--strategy`.
 
     auto: the default device; mirrored: all GPUs (or all logical CPUs);
@@ -124,7 +124,7 @@ def make_strategy(name: str):
         devices = [d.name for d in gpus] or [d.name for d in cpus]
         return tf.distribute.MirroredStrategy(devices=devices).scope()
     if name == "multiworker":
-        return multiworker.strategy(multiworker.read_cluster()).scope()
+        return multiworker.strategy(cluster or multiworker.read_cluster()).scope()
     return tf.distribute.get_strategy().scope()
 
 
@@ -271,7 +271,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         raise AudioRNNError("--tensorboard needs the tensorboard package and TensorFlow "
                             "(pip install tensorflow)")
     cluster = multiworker.read_cluster() if train_cfg.strategy == "multiworker" else None
-    run_dir = multiworker.run_dir_for(run_dir, cluster) if cluster else Path(run_dir)
+    run_dir = multiworker.run_dir_for(run_dir, cluster)
     if run_dir.exists() and not run_dir.is_dir():
         raise AudioRNNError(f"{run_dir}: exists and is not a directory")
     has_run = (run_dir / "config.json").exists()
@@ -337,7 +337,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
                 saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
 
         keras.utils.set_random_seed(train_cfg.seed)
-        with make_strategy(train_cfg.strategy):
+        with make_strategy(train_cfg.strategy, cluster):
             if cluster:  # before the workers share anything (and before the run is written)
                 multiworker.agree(json.dumps([dataclasses.asdict(model_cfg), dataclasses.asdict(train_cfg),
                                               dataset.fingerprint, resume]), "settings or data")
@@ -399,9 +399,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
 
 def run_path(run_dir, strategy: str | None) -> Path:
     """Where this process writes the run: `run_dir`, or a multiworker worker's own copy."""
-    if strategy != "multiworker":
-        return Path(run_dir)
-    return multiworker.run_dir_for(Path(run_dir), multiworker.read_cluster())
+    return multiworker.run_dir_for(run_dir, multiworker.read_cluster() if strategy == "multiworker" else None)
 
 
 def make_parser():

@@ -24,21 +24,12 @@ import csv
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+from audiornn.multiworker import loopback_configs
 
 
 def train_cmd(ds, run, args):
@@ -80,10 +71,8 @@ def main():
         for d in (one, two):
             subprocess.run(["rm", "-rf", str(d)], check=True)
         t_one = timed([subprocess.Popen(train_cmd(ds, one, args), env=env)])
-        workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
         procs = []
-        for i in range(2):
-            cfg = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
+        for cfg in loopback_configs(2):
             procs.append(subprocess.Popen(train_cmd(ds, two, args) + ["--strategy", "multiworker"],
                                           env={**env, "TF_CONFIG": cfg}))
         t_two = timed(procs)

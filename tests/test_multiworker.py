@@ -5,7 +5,6 @@ train one run that equals one process training on the whole batch, on TensorFlow
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from helpers import sine_dataset
 
 from audiornn import train
 from audiornn.errors import AudioRNNError
-from audiornn.multiworker import read_cluster, run_dir_for
+from audiornn.multiworker import loopback_configs, read_cluster, run_dir_for
 
 ARGS = ["--window", "64", "--burn-in", "4", "--units", "8", "--layers", "1", "--core", "flat",
         "--batch-size", "4", "--steps-per-epoch", "2", "--seed", "3"]
@@ -66,16 +65,6 @@ def test_cli_refuses_a_bad_tf_config_in_one_line(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "run").exists()
 
 
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def env_for(backend, **extra):
     return {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu",
             "PYTHONUNBUFFERED": "1", **extra}
@@ -86,14 +75,14 @@ def two_workers(ds, run, extra, tmp_path, backend, expect=0):
 
     `extra`: both workers' further arguments, or a pair of lists (one per worker).
     """
-    workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    configs = loopback_configs(2)
     procs, logs = [], []
     for i in range(2):
         mine = extra[i] if isinstance(extra, tuple) else extra
         log = open(tmp_path / f"worker{i}.log", "w+")
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "audiornn", "train", str(ds), "--run", str(run), *ARGS, *mine,
-             "--strategy", "multiworker", "-q"], env=env_for(backend, TF_CONFIG=tf_config(workers, i)),
+             "--strategy", "multiworker", "-q"], env=env_for(backend, TF_CONFIG=configs[i]),
             stdout=log, stderr=subprocess.STDOUT))
         logs.append(log)
     try:
