@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 COMMANDS = {
@@ -27,7 +28,8 @@ def main(argv=None) -> int:
             print(f"\naudiornn: error: unknown command {argv[0]!r}", file=sys.stderr)
             return 2
         return 0
-    module = importlib.import_module(f"audiornn.{argv[0]}")
+    light = importlib.util.find_spec(f"audiornn.cli.{argv[0]}")  # parsed before Keras loads
+    module = importlib.import_module(f"audiornn.cli.{argv[0]}" if light else f"audiornn.{argv[0]}")
     return module.main(argv[1:])
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +48,37 @@ class AudioInfo:
         return self.n_frames / self.sample_rate_hz
 
 
-def _reason(exc: Exception) -> str:
+@contextmanager
+def _decoder_messages() -> Iterator[list[str]]:
+    """Keeps the decoders' own C-level lines (libmpg123 prints to descriptor 2) off the
+    terminal; the list it yields holds them afterwards, to explain a failure."""
+    lines: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield lines
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+            lines += [_NATIVE_PREFIX.sub("", ln).strip() for ln in text.splitlines() if ln.strip()]
+
+
+_NATIVE_PREFIX = re.compile(r"^\[[^\]]*\]\s*(error:|warning:)?\s*", re.IGNORECASE)
+
+
+def _reason(exc: Exception, native: list[str] = ()) -> str:
+    """The decoder's own words when it said any, else libsndfile's (without the file name)."""
+    if native:
+        text = native[-1]
+        return f"decoder: {text[0].lower()}{text[1:].rstrip('.')}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     # libsndfile prefixes messages with the file name; keep only the reason.
     return text.split(": ", 1)[-1] if "Error opening" in text else text
@@ -76,9 +109,10 @@ def info(path: str | os.PathLike) -> AudioInfo:
     if path.stat().st_size == 0:
         raise BadAudioFile(path, "empty file (0 bytes)")
     try:
-        i = sf.info(str(path))
+        with _decoder_messages() as native:
+            i = sf.info(str(path))
     except Exception as e:  # libsndfile's errors are RuntimeError subclasses
-        raise BadAudioFile(path, f"not a readable audio file ({_reason(e)})") from None
+        raise BadAudioFile(path, f"not a readable audio file ({_reason(e, native)})") from None
     if i.frames <= 0:
         raise BadAudioFile(path, "no audio frames")
     truncated = _truncation(getattr(i, "extra_info", "") or "")

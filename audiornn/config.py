@@ -315,6 +315,20 @@ def read_run_config(run_dir: str | os.PathLike) -> RunConfig:
         raise AudioRNNError(f"{Path(run_dir)}: {e}") from None
 
 
+def read_trained_run(run_dir: str | os.PathLike) -> RunConfig:
+    """The config of a run that has a complete model.keras (checked without Keras)."""
+    import zipfile
+
+    cfg = read_run_config(run_dir)
+    path = Path(run_dir) / "model.keras"
+    if not path.exists():
+        raise AudioRNNError(f"{Path(run_dir)}: no model.keras yet (has an epoch finished?)")
+    if not zipfile.is_zipfile(path):
+        raise AudioRNNError(f"{path}: not a complete Keras file (truncated or corrupt); "
+                            "train the run again or --resume it")
+    return cfg
+
+
 def migrate_run(d: dict) -> dict:
     """Turns a version-1 config.json (fixed inputs, job inside "dsp") into version 2."""
     if d.get("version", RUN_VERSION) >= 2:

@@ -232,6 +232,30 @@ def gain_for_peak(peak: float, headroom: float = 0.99) -> float:
     return float(headroom / peak)
 
 
+#: The peak that written audio is brought to: -1 dBFS, as sample packs are.
+PEAK_TARGET = 10 ** (-1 / 20)
+#: Output level policies: "headroom" turns a file down only when its peak is above
+#: PEAK_TARGET (never up); "peak" scales every file to PEAK_TARGET; "off" keeps the level.
+LEVELS = ("headroom", "peak", "off")
+
+
+def output_gain(peak: float, level: str = "headroom") -> float:
+    """The gain that applies `level` (see LEVELS) to a file whose largest |sample| is `peak`."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if peak <= 0 or level == "off" or (level == "headroom" and peak <= PEAK_TARGET):
+        return 1.0
+    return PEAK_TARGET / peak
+
+
+def subsonic_sos(sample_rate_hz: int, cutoff_hz: float = 30.0, order: int = 4) -> np.ndarray:
+    """A Butterworth high-pass (second-order sections) that removes the rumble below
+    `cutoff_hz` which de-emphasis makes of a model's low-frequency noise."""
+    from scipy import signal
+
+    return signal.butter(order, cutoff_hz, "highpass", fs=sample_rate_hz, output="sos")
+
+
 def encode(x: np.ndarray, coef: float, gain: float, zi: np.ndarray | None = None):
     """Pre-emphasis, gain and mu-law in one call (for a block of a stream).
 

@@ -187,14 +187,14 @@ class Effect:
 
     def process_file(self, dry: str | os.PathLike, out: str | os.PathLike, *,
                      block: int = 1 << 15, parallel: bool = True, fmt: str = "pcm16",
-                     normalize: bool = False, progress=None) -> Path:
+                     normalize: bool | str = False, progress=None) -> Path:
         """Applies the effect to an audio file, atomically: resampled to the model's rate,
         processed, and written back at the input's rate and length (like `generate --input`).
 
         parallel: cut the file into pieces run side by side (`process_parallel`);
         False: stream it through `process` in blocks, exactly.
         """
-        from audiornn import audio
+        from audiornn import audio, dsp
         from audiornn.codec import processed_blocks
         from audiornn.files import atomic_path
 
@@ -210,13 +210,14 @@ class Effect:
             progress(len(y))
         info = audio.info(dry)
         if info.sample_rate_hz != self.sample_rate:
-            from audiornn import dsp
-
             y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)
         frames = info.n_frames
         y = np.pad(y[:frames], (0, max(0, frames - len(y))))
-        if normalize and np.max(np.abs(y), initial=0) > 0:
-            y = y * (10 ** (-1 / 20) / np.max(np.abs(y)))
+        from audiornn.writer import level_mode, report_levels
+
+        gain = dsp.output_gain(float(np.max(np.abs(y), initial=0)), level_mode(normalize))
+        y = y * gain
+        report_levels([gain])
         with atomic_path(out) as tmp:
             audio.write(tmp, y, info.sample_rate_hz, fmt=fmt)
         return Path(out)

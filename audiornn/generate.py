@@ -1,22 +1,24 @@
 """`python -m audiornn generate RUN --out PATH`: sample audio from a run, or apply an effect run.
 
 The work is in loop.py (the compiled loop) and writer.py (the audio files);
-this module parses the command line and calls `generate`.
+the command line is parsed in cli/generate.py.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
+from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
-from audiornn import audio, cli
+from audiornn import audio
 from audiornn.config import read_run_config
 from audiornn.effect import Effect
 from audiornn.errors import AudioRNNError
-from audiornn.loop import DECODE_MODES, Generator
+from audiornn.loop import Generator
 
-PROG = "python -m audiornn generate"
+log = logging.getLogger("audiornn.generate")
 
 
 def parse_pairs(text: str, option: str) -> dict[str, list[float]]:
@@ -41,7 +43,7 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def _apply_regression(run: str, out: str, input_path: str | None, values: dict | None, *,
-                      fmt: str, normalize: bool, others: bool) -> str:
+                      fmt: str, normalize: bool | str, others: bool) -> str:
     """generate --input for a regression effect: `Effect` over the whole file."""
     if not input_path:
         raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
@@ -59,7 +61,7 @@ def _apply_regression(run: str, out: str, input_path: str | None, values: dict |
 def generate(run: str, out: str, *, input_path: str | None = None, decode: str | None = None,
              seconds: float | None = None, num: int = 1, temperature: float | None = None,
              greedy: bool = False, prime: str | None = None, seed: int = 0, batch_size: int = 64,
-             fmt: str = "pcm16", normalize: bool = False, label: str | None = None,
+             fmt: str = "pcm16", normalize: bool | str = False, label: str | None = None,
              mix: str | None = None, cond: str | None = None, quiet: bool = False,
              at: str | None = None, like: str | None = None, spread: float = 0.1) -> str:
     """What `generate` does for the run's job: sample files, or apply the run to `input_path`.
@@ -100,9 +102,11 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
                       batch_size=batch_size, fmt=fmt, normalize=normalize, label=label,
                       mix=parse_mix(mix) if mix else None, values=values, progress=not quiet,
                       points=points)
-    where = paths[0] if len(paths) == 1 else f"{out}/ ({len(paths)} files)"
-    return (placed + f"wrote {where}: {sf.info(str(paths[0])).duration:g} s each at "
-            f"{gen.sample_rate} Hz")
+    seconds = f"{sf.info(str(paths[0])).duration:g} s"
+    if len(paths) == 1:
+        return placed + f"wrote {paths[0]}: {seconds} at {gen.sample_rate} Hz"
+    where = f"{out}/" if paths[0].parent == Path(out) else f"{paths[0]} .. {paths[-1].name}"
+    return placed + f"wrote {len(paths)} files, {where}: {seconds} each at {gen.sample_rate} Hz"
 
 
 def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: float, seed: int):
@@ -118,6 +122,11 @@ def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: f
     placed = ""
     if at:
         centre = hitmap.parse_point(at, hm.dim)
+        lo, hi = hm.bounds()
+        if np.any(centre < lo) or np.any(centre > hi):
+            extent = ", ".join(f"{a:.2f}..{b:.2f}" for a, b in zip(lo, hi))
+            log.warning("--at %s is outside the map (its hits span %s): the model has heard "
+                        "nothing like it there, expect noise", at, extent)
         fitted = hm.label_of(hm.nearest(centre))
     else:
         res = hitmap.place(gen.model, gen.config, like)
@@ -130,54 +139,14 @@ def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: f
     return points, label or (None if mix else fitted), placed
 
 
-def make_parser():
-    p = cli.parser(PROG, "Generate audio from a trained run, or apply an effect run to a file.")
-    p.add_argument("run", metavar="RUN", help="a run directory (python -m audiornn train)")
-    p.add_argument("--out", required=True, help="output WAV (a folder when --num > 1)")
-    p.add_argument("--input", metavar="DRY", dest="input_path",
-                   help="effect runs: process this file (any length, format and rate)")
-    p.add_argument("--decode", choices=DECODE_MODES,
-                   help="how a predicted distribution becomes a sample: sample, argmax, or mean "
-                        "(the expected value); default argmax with --input, else sample")
-    p.add_argument("--seconds", type=cli.bounded(float, 0, 3600, lo_open=True), default=None,
-                   help="length of each file (default 4; one-shots: the hit length)")
-    p.add_argument("--num", type=cli.bounded(int, 1, 10000), default=1,
-                   help="number of streams/files (at most 10000)")
-    p.add_argument("--temperature", type=cli.bounded(float, 1e-3, 100), default=None,
-                   help="> 0; below 1 is more conservative, above 1 wilder (default 1; one-shots 0.9)")
-    p.add_argument("--greedy", action="store_true", help="always take the most likely code")
-    p.add_argument("--prime", metavar="WAV", help="continue this audio (any format or rate)")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same output")
-    p.add_argument("--batch-size", type=cli.bounded(int, 1, 4096), default=64,
-                   help="streams per device step")
-    p.add_argument("--format", choices=["pcm16", "float"], default="pcm16", dest="fmt",
-                   help="16-bit integer (default) or 32-bit float WAV")
-    p.add_argument("--normalize", action="store_true", help="scale each file's peak to -1 dBFS")
-    p.add_argument("--label", help="labelled runs (one-shots): the class to generate")
-    p.add_argument("--mix", help="labelled runs: blend classes, e.g. kick=0.3,snare=0.7")
-    p.add_argument("--at", metavar="X,Y",
-                   help="one-shot runs with a map: generate at this point of the map (its "
-                        "coordinates: RUN/map.json, the eval picture or the web page)")
-    p.add_argument("--like", metavar="HIT.wav",
-                   help="one-shot runs with a map: place this hit on the map (the point where the "
-                        "model finds it most likely) and generate variations of it")
-    p.add_argument("--spread", type=cli.nonneg_float, default=0.1,
-                   help="--at/--like with --num: how far the variations stray, as a fraction of "
-                        "the map's radius (default %(default)s; the first file is at the point)")
-    p.add_argument("--cond", "--knob", metavar="NAME=VALUE[,...]",
-                   help="runs trained with conditions (data --conditions): their values, e.g. "
-                        "amp=0.5; effects: knob settings, e.g. --knob gain=0.45 (default: the "
-                        "middle of the training values)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    return p
-
-
 def main(argv=None) -> int:
-    args = make_parser().parse_args(argv)
-    cli.setup_logging()
-    return cli.run(PROG, lambda: print(generate(**{k: v for k, v in vars(args).items()
-                                                   if k != "run"}, run=args.run)))
+    """`python -m audiornn generate` (the parser lives in cli/generate.py)."""
+    from audiornn.cli.generate import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
+    import sys
+
     sys.exit(main())

@@ -28,7 +28,7 @@ from audiornn.model import load_run
 from audiornn.progress import Progress
 from audiornn.sequence import position_values
 from audiornn.step import make_core
-from audiornn.writer import AudioWriter, output_paths
+from audiornn.writer import AudioWriter, output_paths, report_levels
 
 DECODE_MODES = ("sample", "argmax", "mean")
 
@@ -368,7 +368,7 @@ class Generator:
 
     def apply(self, input_path: str | os.PathLike, out: str | os.PathLike, decode: str = "argmax",
               temperature: float = 1.0, seed: int = 0, fmt: str = "pcm16",
-              normalize: bool = False, progress: bool = True, stepwise: bool = False,
+              normalize: bool | str = False, progress: bool = True, stepwise: bool = False,
               callback=None, values: dict | None = None) -> Path:
         """Processes a dry file of any length and rate into a wet file at the input's rate."""
         info = audio.info(input_path)
@@ -387,7 +387,7 @@ class Generator:
                 w.append_values(vals)
                 done += len(vals)
                 tick(done)
-            w.finish(fmt, normalize)
+            report_levels([w.finish(fmt, normalize)])
         finally:
             w.discard()
         return out
@@ -397,7 +397,7 @@ class Generator:
     def write(self, out: str | os.PathLike, seconds: float | None = None, num: int = 1,
               temperature: float = 1.0, greedy: bool = False, seed: int = 0,
               prime: str | os.PathLike | None = None, batch_size: int = 64,
-              fmt: str = "pcm16", normalize: bool = False, label: str | None = None,
+              fmt: str = "pcm16", normalize: bool | str = False, label: str | None = None,
               mix: dict[str, float] | None = None, values: dict | None = None,
               progress: bool = True, callback=None, points: np.ndarray | None = None,
               label_weights: np.ndarray | None = None) -> list[Path]:
@@ -431,6 +431,7 @@ class Generator:
             n_steps = max(1, n_steps - len(head))
         bar = Progress(n_steps * num, "sample", quiet=not progress, callback=callback,
                        per_second=self.sample_rate)
+        gains = []
         for g0 in range(0, num, batch_size):  # one group's files open at a time
             group = [AudioWriter(p, self.codec) for p in paths[g0:g0 + batch_size]]
             try:
@@ -450,11 +451,11 @@ class Generator:
                                          m, vals, progress=tick):
                     for w, row in zip(group, codes):
                         w.append(row)
-                for w in group:
-                    w.finish(fmt, normalize)
+                gains += [w.finish(fmt, normalize) for w in group]
             finally:
                 for w in group:
                     w.discard()
+        report_levels(gains)
         return paths
 
     def preview(self, out: Path, seconds: float, seed: int, dataset=None) -> Path:

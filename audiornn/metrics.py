@@ -293,10 +293,23 @@ def audio_stats(x: np.ndarray, sample_rate: int, reference_db: float | None = No
            "rms_dbfs": float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64)))
                                            + 1e-12)) if len(x) else -240.0,
            "periodic_fraction": periodic_fraction(x, sample_rate),
+           "below_40hz_dbfs": low_band_dbfs(x, sample_rate),
            "stuck_silence_fraction": stuck_silence_fraction(x, sample_rate)}
     if reference_db is not None and np.isfinite(reference_db):
         out["level_match"] = level_match(x, reference_db)
     return out
+
+
+def low_band_dbfs(x: np.ndarray, sample_rate: int, below_hz: float = 40.0) -> float:
+    """The level (dBFS, RMS) of x below `below_hz`: rumble shows here (real music: about -45)."""
+    from scipy import signal
+
+    x = np.asarray(x, np.float64)
+    if len(x) < 64:
+        return -240.0
+    sos = signal.butter(8, below_hz, "lowpass", fs=sample_rate, output="sos")
+    y = signal.sosfiltfilt(sos, x)
+    return float(20 * np.log10(np.sqrt(np.mean(np.square(y))) + 1e-12))
 
 
 def spectral_centroid(x: np.ndarray, sample_rate: int) -> float:

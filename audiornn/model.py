@@ -19,7 +19,7 @@ from keras import ops
 
 from audiornn import dsp
 from audiornn.cells import KERAS_LAYERS
-from audiornn.config import ModelConfig, RunConfig, Stream, read_run_config
+from audiornn.config import ModelConfig, RunConfig, Stream, read_trained_run
 from audiornn.errors import AudioRNNError
 from audiornn.files import atomic_path
 
@@ -141,15 +141,8 @@ def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, RunConfig]:
       (model, run config).
     """
     run_dir = Path(run_dir)
-    cfg = read_run_config(run_dir)
+    cfg = read_trained_run(run_dir)
     path = run_dir / "model.keras"
-    if not path.exists():
-        raise AudioRNNError(f"{run_dir}: no model.keras yet (has an epoch finished?)")
-    import zipfile
-
-    if not zipfile.is_zipfile(path):
-        raise AudioRNNError(f"{path}: not a complete Keras file (truncated or corrupt); "
-                            "train the run again or --resume it")
     model = build_model(cfg.model)
     try:
         saved = keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -12,7 +12,9 @@ At the end of every epoch, in this order:
 
 `state.json` always names a complete weights file, so a SIGKILL anywhere
 leaves the last complete epoch readable, and a resume (`train --resume`)
-continues from it with every epoch exactly once in `history.csv`. The backup
+continues from it with every epoch exactly once in `history.csv`. Ctrl-C or
+SIGTERM mid-epoch saves a state after the current step (`RunState.save_step`:
+state.json also holds "step"), and a resume continues from that step. The backup
 is kept when training ends, so `--resume --epochs N` on a finished run goes on
 from its last weights. `RunLock` lets one trainer at a time write a run.
 """
@@ -62,7 +64,7 @@ def read_state(run_dir: Path) -> dict | None:
         raise AudioRNNError(f"{path}: unreadable backup state ({e})") from None
     if not (path.parent / weights).exists():
         raise AudioRNNError(f"{path}: names {weights}, which is missing")
-    state["epoch"] = epoch
+    state["epoch"], state["step"] = epoch, int(state.get("step", 0))
     return state
 
 
@@ -97,10 +99,11 @@ def _legacy_state(run_dir: Path) -> dict | None:
 def restore(model: keras.Model, run_dir: Path, monitor: str = "val_loss") -> dict | None:
     """Loads the last complete epoch's weights and optimizer state into a compiled model.
 
-    Returns the backup's state ({"epoch": completed epochs, "history": rows,
-    "best": ...}), or None when the run has nothing to continue from. A run
-    without a backup (finished before backups were kept) continues from
-    model.keras's weights after the epochs in history.csv, with a fresh optimizer.
+    Returns the backup's state ({"epoch": completed epochs, "step": steps done
+    in the next epoch (after Ctrl-C, else 0), "history": rows, "best": ...}),
+    or None when the run has nothing to continue from. A run without a backup
+    (finished before backups were kept) continues from model.keras's weights
+    after the epochs in history.csv, with a fresh optimizer.
     """
     state = read_state(run_dir)
     if state is None:
@@ -175,6 +178,27 @@ class RunState(keras.callbacks.Callback):
                                        "history": self.rows, "best": self.best}, indent=1))
         _fault("state", epoch)
         write_history(self.run_dir / "history.csv", self.rows)
+        if old and old != name:
+            (backup / old).unlink(missing_ok=True)
+
+
+    def save_step(self, epoch: int, step: int) -> None:
+        """A resumable state in the middle of epoch `epoch` (0-based), after `step` of its
+        steps (Ctrl-C): the weights and optimizer, and state.json with "step"; history.csv
+        keeps the completed epochs. A run with no model.keras yet gets the current weights
+        there too, so that it can be used at once."""
+        backup = self.run_dir / "backup"
+        backup.mkdir(exist_ok=True)
+        if not (self.run_dir / "model.keras").exists():
+            save_model_durable(self.model, self.run_dir / "model.keras")
+        name = f"epoch{epoch + 1:04d}-step{step:06d}.weights.h5"
+        with atomic_path(backup / name, ".weights.h5", durable=True) as tmp:
+            self.model.save_weights(tmp)
+        old, self.weights = self.weights, name
+        self.rows = [r for r in self.rows if int(r["epoch"]) < epoch]
+        with atomic_path(backup / STATE, ".tmp", durable=True) as tmp:
+            tmp.write_text(json.dumps({"epoch": epoch, "step": step, "weights": name,
+                                       "history": self.rows, "best": self.best}, indent=1))
         if old and old != name:
             (backup / old).unlink(missing_ok=True)
 

@@ -99,6 +99,7 @@ class WindowSequence(keras.utils.PyDataset):
         codec = dataset.codec
         self.sample_values = {k: codec.values() / np.float32(codec.gain(k)) for k in codec.gains}
         self.epoch = 0
+        self.start_step = 0  # a resumed epoch's first batch (the steps before it were trained)
         self.target = dataset.streams["target"]
         segs = dataset.split(split)
         self.hit_index = hit_index(dataset)
@@ -180,7 +181,7 @@ class WindowSequence(keras.utils.PyDataset):
     # ----------------------------------------------------------- PyDataset API
 
     def __len__(self) -> int:
-        return self.steps
+        return self.steps - self.start_step
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -191,7 +192,7 @@ class WindowSequence(keras.utils.PyDataset):
 
     def __getitem__(self, idx: int):
         if self.split == "train":
-            starts = self._train_starts(idx)
+            starts = self._train_starts(idx + self.start_step)
         else:
             starts = self.val_starts[idx * self.batch_size:(idx + 1) * self.batch_size]
             if self.full_batches and len(starts) < self.batch_size:

@@ -21,7 +21,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from audiornn import backend, cli, jobs, multiworker
+from audiornn import backend, jobs, multiworker
+from audiornn import callbacks as cb
 from audiornn.config import (
     RESUMABLE,
     JobConfig,
@@ -40,7 +41,6 @@ from audiornn.runstate import RunLock, RunState, clean_partials, restore
 from audiornn.sequence import WindowSequence
 
 log = logging.getLogger("audiornn.train")
-PROG = "python -m audiornn train"
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -128,98 +128,18 @@ def make_strategy(name: str, cluster: multiworker.Cluster | None = None):
     return tf.distribute.get_strategy().scope()
 
 
-# ---------------------------------------------------------------- callbacks
-
-
-class PinEpoch(keras.callbacks.Callback):
-    """Tells the window sequence the epoch number, so a resumed run draws the same windows."""
-
-    def __init__(self, sequence: WindowSequence):
-        super().__init__()
-        self.sequence = sequence
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.sequence.set_epoch(epoch)
-
-
-class ResetStates(keras.callbacks.Callback):
-    """--stateful: zeroes the carried recurrent state every `every` training batches
-    (new stretches of audio start) and before each validation batch."""
-
-    def __init__(self, every: int):
-        super().__init__()
-        self.every = every
-
-    def _reset(self):
-        for layer in self.model.layers:
-            if getattr(layer, "stateful", False):
-                layer.reset_state()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if batch % self.every == 0:
-            self._reset()
-
-    def on_test_batch_begin(self, batch, logs=None):
-        self._reset()
-
-    def on_test_end(self, logs=None):
-        self._reset()
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training at the end of the epoch in which `minutes` of training have passed."""
-
-    def __init__(self, minutes: float):
-        super().__init__()
-        self.seconds = 60.0 * minutes
-        self.start = None
-
-    def on_train_begin(self, logs=None):
-        import time
-
-        self.start = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        import time
-
-        over = time.monotonic() - self.start >= self.seconds
-        if multiworker.any_worker(self.model, over):  # all stop together
-            log.info("--max-minutes reached after epoch %d", epoch + 1)
-            self.model.stop_training = True
-
-
-class PreviewSamples(keras.callbacks.Callback):
-    """Writes a short preview WAV to RUN/samples/ every N epochs (what the job's generate does)."""
-
-    def __init__(self, run_dir: Path, every: int, seconds: float, config: RunConfig,
-                 dataset: Dataset):
-        super().__init__()
-        self.run_dir, self.every, self.seconds, self.config = run_dir, every, seconds, config
-        self.dataset = dataset
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.every <= 0 or (epoch + 1) % self.every:
-            return
-        from audiornn.loop import Generator
-
-        out = self.run_dir / "samples" / f"epoch{epoch + 1:04d}.wav"
-        out.parent.mkdir(exist_ok=True)
-        if self.config.model.head == "regression":  # the first held-out dry stretch, applied
-            from audiornn import audio
-            from audiornn.effect import Effect
-
-            ds, codec = self.dataset, self.config.codec
-            s = (ds.split("val") or ds.split("train"))[0]
-            n = min(s.length, int(self.seconds * codec.sample_rate))
-            dry = codec.values()[ds.streams["input"][s.offset:s.offset + n]] / codec.gain("input")
-            y = Effect(self.model, self.config).process(dry)
-            audio.write(out, np.clip(y, -1, 1), codec.sample_rate)
-        else:
-            Generator(self.model, self.config).preview(out, self.seconds, epoch, self.dataset)
-        log.info("preview written to %s", out)
-
-
 # ---------------------------------------------------------------- training
+
+
+def _setting(value) -> str:
+    """A setting in the user's words: numbers as typed, on/off, "the default" for None."""
+    if value is None:
+        return "the default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple, dict)):
+        return "its own streams" if value and isinstance(value, (list, tuple)) else str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _check_resume(saved: RunConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -231,8 +151,9 @@ def _check_resume(saved: RunConfig, model_cfg: ModelConfig, train_cfg: TrainConf
             continue
         if have[key] != value:
             flag = "--" + key.replace("_", "-")
-            raise AudioRNNError(f"{run_dir}: --resume with {flag} {value}, but the run was "
-                                f"started with {have[key]}; use the same settings or a new --run")
+            raise AudioRNNError(f"{run_dir}: --resume with {flag} {_setting(value)}, but the run "
+                                f"was started with {_setting(have[key])}; use the same settings "
+                                "or a new --run")
     if saved.dataset.get("fingerprint") != dataset.fingerprint:
         raise AudioRNNError(f"{run_dir}: --resume with a different dataset than the run's "
                             f"({saved.dataset.get('path')})")
@@ -251,12 +172,17 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
       train_cfg: the training settings (default: likewise).
       options: settings that override the job's defaults where a config is not
         given (see `configs_for`; the CLI's options).
-      resume: continue a run from its last completed epoch.
+      resume: continue a run from where it stopped (an epoch's end, or the
+        step at which Ctrl-C saved it).
       tensorboard: also write TensorBoard logs to RUN/tensorboard.
-      verbose: passed to `model.fit` (its own progress bar).
+      verbose: 0 (quiet), or "auto"/1: Keras' progress bar on a terminal, plain
+        log lines (callbacks.LogLines) otherwise.
 
     Returns:
       The history: a dict of metric name -> list of per-epoch values.
+
+    Raises:
+      callbacks.Interrupted: on Ctrl-C or SIGTERM, after a resumable state was saved.
     """
     dataset = open_dataset(dataset_path)
     job = jobs.get(dataset.job)
@@ -265,21 +191,10 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_cfg = train_cfg or default_train
     train_cfg.validate()
     model_cfg.validate()
-    if tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
-    if tensorboard and importlib.util.find_spec("tensorflow") is None:
-        raise AudioRNNError("--tensorboard needs the tensorboard package and TensorFlow "
-                            "(pip install tensorflow)")
+    _check_tensorboard(tensorboard)
     cluster = multiworker.read_cluster() if train_cfg.strategy == "multiworker" else None
     run_dir = multiworker.run_dir_for(run_dir, cluster)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise AudioRNNError(f"{run_dir}: exists and is not a directory")
-    has_run = (run_dir / "config.json").exists()
-    if resume and not has_run:
-        raise AudioRNNError(f"{run_dir}: nothing to resume (no config.json)")
-    if has_run and not resume:
-        raise AudioRNNError(f"{run_dir}: already holds a run (use --resume to continue it, "
-                            "or choose another --run)")
+    has_run = _check_run_dir(run_dir, resume)
     if resume:
         _check_resume(read_run_config(run_dir), model_cfg, train_cfg, dataset, run_dir)
     shard = (0, 1)  # the rows of each batch this process feeds (TensorFlow splits them itself)
@@ -291,12 +206,74 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             keras.mixed_precision.set_global_policy("mixed_bfloat16")
         else:
             log.warning("--mixed-precision ignored: no GPU is visible")
-
-    streams, start_mode = model_cfg.streams, job.start_mode
-    regression = model_cfg.head == "regression"
-    if regression and dataset.preemphasis:
+    if model_cfg.head == "regression" and dataset.preemphasis:
         raise AudioRNNError(f"{dataset_path}: --head regression needs a dataset built with "
                             f"--preemphasis 0 (the effects' default), not {dataset.preemphasis:g}")
+    train_seq, val_seq, carry = _sequences(dataset, job, model_cfg, train_cfg, shard)
+    monitor = "val_loss" if val_seq is not None else "loss"
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):  # one trainer per run; what a killed one left half-written goes
+        clean_partials(run_dir)
+        config = _run_config(dataset, dataset_path, job, model_cfg, train_cfg, run_dir, has_run)
+        keras.utils.set_random_seed(train_cfg.seed)
+        with make_strategy(train_cfg.strategy, cluster):
+            if cluster:  # before the workers share anything (and before the run is written)
+                multiworker.agree(json.dumps([dataclasses.asdict(model_cfg), dataclasses.asdict(train_cfg),
+                                              dataset.fingerprint, resume]), "settings or data")
+            config.save(run_dir)
+            model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
+            compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
+        if multiworker.is_multiworker(model):
+            multiworker.adapt(model, train_seq[0])
+        if model_cfg.stream("latent"):  # the map starts from the hits' sound (a resume replaces it)
+            _init_map(model, dataset, model_cfg.stream("latent").size)
+
+        state = restore(model, run_dir, monitor) if resume else None
+        initial_epoch, step = (state["epoch"], state.get("step", 0)) if state else (0, 0)
+        if cluster:
+            multiworker.agree(f"{initial_epoch}:{step}", "the epoch their backups resume from")
+        if initial_epoch >= train_cfg.epochs:
+            log.info("%s: %d epochs already done (ask for more with --epochs)", run_dir, initial_epoch)
+            return {}
+        if resume:
+            log.info("resuming %s at epoch %d%s", run_dir, initial_epoch + 1,
+                     f", step {step + 1}" if step else "")
+        callbacks = _callbacks(run_dir, monitor, state, config, dataset, train_seq, val_seq,
+                               carry, tensorboard, verbose, cluster is None)
+        try:
+            return _fit(model, train_seq, val_seq, callbacks, train_cfg.epochs, initial_epoch,
+                        step, 0 if verbose != 0 and not sys.stdout.isatty() else verbose)
+        finally:
+            if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
+                keras.distribution.set_distribution(None)
+
+
+def _check_tensorboard(tensorboard: bool) -> None:
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
+    if tensorboard and importlib.util.find_spec("tensorflow") is None:
+        raise AudioRNNError("--tensorboard needs the tensorboard package and TensorFlow "
+                            "(pip install tensorflow)")
+
+
+def _check_run_dir(run_dir: Path, resume: bool) -> bool:
+    """Whether the run exists; errors when that contradicts `resume`."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise AudioRNNError(f"{run_dir}: exists and is not a directory")
+    has_run = (run_dir / "config.json").exists()
+    if resume and not has_run:
+        raise AudioRNNError(f"{run_dir}: nothing to resume (no config.json)")
+    if has_run and not resume:
+        raise AudioRNNError(f"{run_dir}: already holds a run (use --resume to continue it, "
+                            "or choose another --run)")
+    return has_run
+
+
+def _sequences(dataset: Dataset, job, model_cfg: ModelConfig, train_cfg: TrainConfig, shard):
+    """(training windows, validation windows or None, carry) for a run."""
+    streams, start_mode = model_cfg.streams, job.start_mode
+    regression = model_cfg.head == "regression"
     carry = train_cfg.stateful if train_cfg.stateful > 1 and start_mode == "random" else 1
     train_seq = WindowSequence(dataset, "train", train_cfg.window, train_cfg.burn_in,
                                train_cfg.batch_size, steps=train_cfg.steps_per_epoch,
@@ -316,179 +293,104 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             val_seq = None
     if val_seq is None:
         log.warning("no validation windows: monitoring the training loss instead")
-    monitor = "val_loss" if val_seq is not None else "loss"
+    return train_seq, val_seq, carry
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with RunLock(run_dir):  # one trainer per run; what a killed one left half-written goes
-        clean_partials(run_dir)
-        config = RunConfig(
-            codec=dataset.codec,
-            job=JobConfig(name=job.name, labels=tuple(dataset.labels),
-                          layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
-                          conditions=dataset.meta["conditions"],
-                          hits=tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label)
-                                     for s in dataset.split("train"))
-                          if model_cfg.stream("latent") else ()),
-            model=model_cfg, train=train_cfg,
-            dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
-        if has_run:  # keep the original, with the settings that may change on resume updated
-            saved = read_run_config(run_dir)
-            config = dataclasses.replace(saved, train=dataclasses.replace(
-                saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
 
-        keras.utils.set_random_seed(train_cfg.seed)
-        with make_strategy(train_cfg.strategy, cluster):
-            if cluster:  # before the workers share anything (and before the run is written)
-                multiworker.agree(json.dumps([dataclasses.asdict(model_cfg), dataclasses.asdict(train_cfg),
-                                              dataset.fingerprint, resume]), "settings or data")
-            config.save(run_dir)
-            model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
-            compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
-        if multiworker.is_multiworker(model):
-            multiworker.adapt(model, train_seq[0])
-        latent = model_cfg.stream("latent")
-        if latent:  # the map starts from the hits' sound (restored weights replace it on resume)
-            from audiornn.hitmap import initial_points
-            from audiornn.model import set_latent_points
+def _run_config(dataset: Dataset, dataset_path, job, model_cfg: ModelConfig,
+                train_cfg: TrainConfig, run_dir: Path, has_run: bool) -> RunConfig:
+    """The run's config.json: new, or the saved one with its resumable settings updated."""
+    if has_run:  # keep the original, with the settings that may change on resume updated
+        saved = read_run_config(run_dir)
+        return dataclasses.replace(saved, train=dataclasses.replace(
+            saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
+    hits = tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label)
+                 for s in dataset.split("train")) if model_cfg.stream("latent") else ()
+    return RunConfig(
+        codec=dataset.codec,
+        job=JobConfig(name=job.name, labels=tuple(dataset.labels),
+                      layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
+                      conditions=dataset.meta["conditions"], hits=hits),
+        model=model_cfg, train=train_cfg,
+        dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
 
-            codec = dataset.codec
-            hits = [codec.decode(np.asarray(dataset.streams["target"][s.offset:s.offset + s.length]))[0]
-                    for s in dataset.split("train")]
-            pts = initial_points(hits, codec.sample_rate, latent.size)
-            set_latent_points(model, np.vstack([pts, np.zeros((1, latent.size))]))
 
-        state = restore(model, run_dir, monitor) if resume else None
-        initial_epoch = state["epoch"] if state else 0
-        if cluster:
-            multiworker.agree(str(initial_epoch), "the epoch their backups resume from")
-        train_seq.set_epoch(initial_epoch)  # batches may be fetched before on_epoch_begin
-        if initial_epoch >= train_cfg.epochs:
-            log.info("%s: %d epochs already done (ask for more with --epochs)", run_dir, initial_epoch)
-            return {}
-        on_best = None
-        if model_cfg.stream("latent"):  # the published model's map
-            from audiornn.hitmap import write_map
+def _init_map(model: keras.Model, dataset: Dataset, size: int) -> None:
+    """The one-shots' map starts from the hits' sound."""
+    from audiornn.hitmap import initial_points
+    from audiornn.model import set_latent_points
 
-            def on_best(m):
-                write_map(run_dir, m, config)
-        callbacks = [
-            PinEpoch(train_seq),
-            RunState(run_dir, monitor, state, on_best),
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience),
-        ]
-        if train_cfg.max_minutes:
-            callbacks.append(TimeBudget(train_cfg.max_minutes))
-        if carry > 1:
-            callbacks.insert(0, ResetStates(carry))
-        if tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-        if train_cfg.sample_every:
-            callbacks.append(PreviewSamples(run_dir, train_cfg.sample_every,
-                                            train_cfg.sample_seconds, config, dataset))
+    codec = dataset.codec
+    hits = [codec.decode(np.asarray(dataset.streams["target"][s.offset:s.offset + s.length]))[0]
+            for s in dataset.split("train")]
+    pts = initial_points(hits, codec.sample_rate, size)
+    set_latent_points(model, np.vstack([pts, np.zeros((1, size))]))
+
+
+def _callbacks(run_dir: Path, monitor: str, state, config: RunConfig, dataset: Dataset,
+               train_seq: WindowSequence, val_seq, carry: int, tensorboard: bool, verbose,
+               single: bool) -> list:
+    """The training callbacks, in the order they must run at an epoch's end."""
+    train_cfg = config.train
+    on_best = None
+    if config.model.stream("latent"):  # the published model's map
+        from audiornn.hitmap import write_map
+
+        def on_best(m):
+            write_map(run_dir, m, config)
+    run_state = RunState(run_dir, monitor, state, on_best)
+    out = [cb.PinEpoch(train_seq), run_state,
+           keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience)]
+    if carry > 1:
+        out.insert(0, cb.ResetStates(carry))
+    if train_cfg.max_minutes:
+        out.append(cb.TimeBudget(train_cfg.max_minutes, len(val_seq) if val_seq else 0, single))
+    if tensorboard:
+        out.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    if train_cfg.sample_every:
+        out.append(cb.PreviewSamples(run_dir, train_cfg.sample_every, train_cfg.sample_seconds,
+                                     config, dataset))
+    if verbose != 0 and not sys.stdout.isatty():
+        out.append(cb.LogLines(train_cfg.epochs, len(train_seq)))
+    if single:  # across workers a signal would stop one of them: they stop as before
+        out.append(cb.StopOnSignal(run_state.save_step, run_dir))
+    return out
+
+
+def _fit(model: keras.Model, train_seq: WindowSequence, val_seq, callbacks: list, epochs: int,
+         initial_epoch: int, step: int, verbose) -> dict:
+    """model.fit from (initial_epoch, step): a resumed partial epoch is fitted on its own
+    first (its remaining steps), then the epochs after it."""
+    train_seq.set_epoch(initial_epoch)  # batches may be fetched before on_epoch_begin
+    history: dict = {}
+    if step:
+        train_seq.start_step = step
         try:
-            history = model.fit(train_seq, validation_data=val_seq, epochs=train_cfg.epochs,
-                                initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+            h = model.fit(train_seq, validation_data=val_seq, epochs=initial_epoch + 1,
+                          initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
         finally:
-            if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
-                keras.distribution.set_distribution(None)
-        return history.history
+            train_seq.start_step = 0
+        history = h.history
+        initial_epoch += 1
+        budget = next((c for c in callbacks if isinstance(c, cb.TimeBudget)), None)
+        if initial_epoch >= epochs or model.stop_training or (budget and budget.stopped_at):
+            return history
+        train_seq.set_epoch(initial_epoch)
+    h = model.fit(train_seq, validation_data=val_seq, epochs=epochs, initial_epoch=initial_epoch,
+                  callbacks=callbacks, verbose=verbose)
+    return {k: history.get(k, []) + list(v) for k, v in h.history.items()}
 
 
 # ---------------------------------------------------------------- CLI
 
 
-def run_path(run_dir, strategy: str | None) -> Path:
-    """Where this process writes the run: `run_dir`, or a multiworker worker's own copy."""
-    return multiworker.run_dir_for(run_dir, multiworker.read_cluster() if strategy == "multiworker" else None)
-
-
-def make_parser():
-    m, t = ModelConfig(), TrainConfig()
-    p = cli.parser(PROG, "Train a sample-level recurrent model on a dataset directory.")
-    p.add_argument("dataset", metavar="DATASET", help="a dataset directory (python -m audiornn data)")
-    p.add_argument("--run", required=True, help="run directory to create (or --resume)")
-    p.add_argument("--window", type=cli.bounded(int, 1, 1048576), default=None,
-                   help=f"codes per training window, T (default {t.window}; one-shots: the hit length)")
-    p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
-                   help=f"leading positions of each window that are not scored (default {t.burn_in}; "
-                        "one-shots: 0, windows start from silence)")
-    p.add_argument("--core", choices=["flat", "tiered"], default=None,
-                   help="tiered: a frame-level RNN conditions a sample-level MLP (default for "
-                        "generate and one-shots); flat: recurrent layers at every sample (effects)")
-    p.add_argument("--frame", type=cli.positive_int, default=None,
-                   help=f"tiered: samples per frame (default {m.frame})")
-    p.add_argument("--sample-units", type=cli.positive_int, default=None,
-                   help=f"tiered: width of the sample-level MLP (default {m.sample_units})")
-    p.add_argument("--sample-layers", type=cli.positive_int, default=None,
-                   help=f"tiered: layers of the sample-level MLP (default {m.sample_layers})")
-    p.add_argument("--cell", choices=["lstm", "gru"], default=None,
-                   help=f"default {m.cell} (tiered: the frame tier's)")
-    p.add_argument("--layers", type=cli.bounded(int, 1, 8), default=None,
-                   help=f"recurrent layers (default {m.layers}; effects 1; tiered: the frame tier's)")
-    p.add_argument("--units", type=cli.bounded(int, 1, 4096), default=None,
-                   help=f"units per layer (default {m.units}; effects 32; tiered: the frame tier's)")
-    p.add_argument("--embedding", type=cli.positive_int, default=None,
-                   help="size of the code embeddings (default 64)")
-    p.add_argument("--dropout", type=cli.fraction, default=None, help=f"default {m.dropout}")
-    p.add_argument("--head", choices=["classes", "regression"], default=None,
-                   help="classes: a distribution over 256 codes per step; regression: effects "
-                        "only, one float sample per step, trained on ESR (default for effects; "
-                        "the one that exports to plugins)")
-    p.add_argument("--skip", action="store_true", default=None,
-                   help="regression: add the dry input to the output (input skip)")
-    p.add_argument("--latent-dim", type=cli.nonneg_int, default=None, metavar="D",
-                   help="one-shots: dimensions of the learned map of hits (default 2; 0: no map)")
-    p.add_argument("--no-position", dest="position", action="store_false", default=None,
-                   help="one-shots: do not tell the model each step's position within the hit")
-    p.add_argument("--no-feedback", dest="feedback", action="store_false", default=None,
-                   help="effects: an input-only model (one parallel pass when applied)")
-    p.add_argument("--batch-size", type=cli.bounded(int, 1, 4096), default=None,
-                   help=f"default {t.batch_size}")
-    p.add_argument("--epochs", type=cli.bounded(int, 1, 100000), default=None, help=f"default {t.epochs}")
-    p.add_argument("--steps-per-epoch", type=cli.bounded(int, 1, 1000000), default=None,
-                   help="batches per epoch (default: one pass over the training codes)")
-    p.add_argument("--learning-rate", type=cli.bounded(float, 0, 10, lo_open=True), default=None,
-                   help=f"Adam's step size (default {t.learning_rate}; effects 0.005)")
-    p.add_argument("--patience", type=cli.positive_int, default=None,
-                   help=f"epochs without validation improvement before stopping (default {t.patience})")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--stateful", type=cli.nonneg_int, default=None, metavar="N",
-                   help="carry the recurrent state across N consecutive windows of the same "
-                        "audio (truncated backpropagation through time); 0: independent windows")
-    p.add_argument("--max-minutes", type=cli.bounded(float, 0, 1e6, lo_open=True), default=None,
-                   help="stop after the epoch in which this much training time has passed")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
-    p.add_argument("--sample-every", type=cli.nonneg_int, default=None, metavar="N",
-                   help="write a short preview WAV to RUN/samples every N epochs")
-    p.add_argument("--strategy", choices=["auto", "mirrored", "multiworker"], default=None)
-    p.add_argument("--mixed-precision", action="store_true", default=None,
-                   help="bfloat16 compute on a GPU (logits stay float32)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    return p
-
-
-def summary(history: dict, run: str) -> str:
-    esr = "val_esr" if history.get("val_esr") else "esr"
-    if history.get(esr):
-        return (f"run written to {run}: best {esr.replace('_', ' ')} "
-                f"{float(np.min(history[esr])):.3%} (model.keras, history.csv, config.json)")
-    key = "val_bits" if history.get("val_bits") else "bits"
-    if not history.get(key):
-        return f"run {run} was already complete"
-    return (f"run written to {run}: best {key.replace('_', ' ')} {float(np.min(history[key])):.3f} "
-            "bits/sample (model.keras, history.csv, config.json)")
-
-
 def main(argv=None) -> int:
-    args = make_parser().parse_args(argv)
-    cli.setup_logging()
-    options = {k: v for k, v in vars(args).items()
-               if k not in ("dataset", "run", "resume", "tensorboard", "quiet")}
-    return cli.run(PROG, lambda: print(summary(train(
-        args.dataset, args.run, options=options, resume=args.resume, tensorboard=args.tensorboard,
-        verbose=0 if args.quiet else "auto"), str(run_path(args.run, args.strategy)))))
+    """`python -m audiornn train` (the parser lives in cli/train.py)."""
+    from audiornn.cli.train import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
+    import sys
+
     sys.exit(main())

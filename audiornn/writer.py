@@ -17,14 +17,41 @@ from audiornn.errors import AudioRNNError
 from audiornn.files import atomic_path
 
 log = logging.getLogger("audiornn.writer")
-MINUS_1_DBFS = 10 ** (-1 / 20)
+
+
+def level_mode(normalize) -> str:
+    """`normalize` as a level policy (dsp.LEVELS): True "peak", False or None "headroom"
+    (the default: turned down only when it would clip), or a policy's name."""
+    if normalize is True:
+        return "peak"
+    if normalize is False or normalize is None:
+        return "headroom"
+    if normalize not in dsp.LEVELS:
+        raise AudioRNNError(f"normalize must be one of {dsp.LEVELS}, got {normalize!r}")
+    return normalize
+
+
+def report_levels(gains: list[float], what: str = "files") -> None:
+    """One line for the files that were turned down to leave headroom (if any were)."""
+    down = [g for g in gains if g < 1.0]
+    if down:
+        worst = -20 * math.log10(min(down))
+        count = f"{len(down)} of {len(gains)} {what}" if len(gains) > 1 else "the file"
+        log.info("turned %s down by up to %.1f dB to leave 1 dB of headroom "
+                 "(--no-normalize keeps the level and clips)", count, worst)
 
 
 def output_paths(out: Path, num: int) -> list[Path]:
-    """`out` itself for one file; for several, numbered WAVs in the folder `out` (created)."""
+    """`out` itself for one file. For several: numbered WAVs in the folder `out`
+    (created), or, when `out` names a .wav file, `NAME-01.wav`, `NAME-02.wav`, ... beside it."""
+    width = max(2, len(str(num)))
     if num == 1:
         audio.check_writable(out)
         return [out]
+    if out.suffix.lower() == ".wav" and not out.is_dir():
+        paths = [out.with_name(f"{out.stem}-{k + 1:0{width}d}.wav") for k in range(num)]
+        audio.check_writable(paths[0])
+        return paths
     if out.exists() and not out.is_dir():
         raise AudioRNNError(f"{out}: exists and is not a folder (--num > 1 writes a folder)")
     try:
@@ -33,7 +60,6 @@ def output_paths(out: Path, num: int) -> list[Path]:
         raise AudioRNNError(f"{out}: cannot create the output folder ({e.strerror})") from None
     if not os.access(out, os.W_OK):
         raise AudioRNNError(f"{out}: output folder is not writable")
-    width = max(2, len(str(num)))
     return [out / f"{k:0{width}d}.wav" for k in range(num)]
 
 
@@ -41,8 +67,10 @@ class AudioWriter:
     """Decodes code chunks and appends float32 audio to a temporary file beside the output.
 
     `finish` resamples to `out_rate`, fixes the length to `out_frames` when
-    given, converts to the output format and renames the file into place;
-    `discard` removes whatever is left.
+    given, applies the level policy, converts to the output format and renames
+    the file into place; `discard` removes whatever is left. Audio that was
+    pre-emphasized is high-passed below 30 Hz after de-emphasis (which would
+    otherwise integrate the model's low-frequency noise into rumble).
     """
 
     def __init__(self, path: Path, codec: Codec, out_rate: int | None = None,
@@ -52,6 +80,8 @@ class AudioWriter:
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
         self.peak = 0.0
+        self.sos = dsp.subsonic_sos(self.rate) if codec.preemphasis > 0 else None
+        self.sos_zi = None if self.sos is None else np.zeros((self.sos.shape[0], 2))
         for stale in path.parent.glob(f".{path.name}.*"):  # what a killed run left of this output
             stale.unlink(missing_ok=True)
         fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part.wav",
@@ -65,18 +95,26 @@ class AudioWriter:
     def append_values(self, values: np.ndarray) -> None:
         """Appends decoded mu-law values (pre-emphasized, gained): undo the gain, de-emphasis."""
         x, self.zi = self.codec.decode_values(values, "target", self.zi)
+        if self.sos is not None and len(x):
+            from scipy import signal
+
+            x, self.sos_zi = signal.sosfilt(self.sos, x, zi=self.sos_zi)
         self.peak = max(self.peak, float(np.max(np.abs(x))) if len(x) else 0.0)
         self.file.write(x.astype(np.float32))
 
-    def finish(self, fmt: str, normalize: bool) -> None:
+    def finish(self, fmt: str, normalize=False) -> float:
+        """Writes the file (see the class); returns the gain its level policy applied.
+
+        normalize: True scales the peak to -1 dBFS; False (default) turns the
+        file down to -1 dBFS only if it is louder; "off" keeps the level.
+        """
         self.file.close()
-        scale = 1.0
-        if normalize and self.peak > 0:
-            scale = MINUS_1_DBFS / self.peak
-        elif self.peak > 1.0:
+        level = level_mode(normalize)
+        scale = dsp.output_gain(self.peak, level)
+        if level == "off" and self.peak > 1.0:
             where = "clipped to full scale in the 16-bit file" if fmt == "pcm16" else \
                 "kept (float file)"
-            log.warning("%s: peak %+.1f dBFS is above full scale, %s; use --normalize",
+            log.warning("%s: peak %+.1f dBFS is above full scale, %s",
                         self.path, 20 * math.log10(self.peak), where)
         subtype = {"pcm16": "PCM_16", "float": "FLOAT"}[fmt]
         rs = dsp.StreamResampler(self.rate, self.out_rate)
@@ -97,6 +135,7 @@ class AudioWriter:
             put(f, rs.flush())
             if left:  # resampling rounds the length; pad to the input's exact length
                 put(f, np.zeros(left))
+        return scale
 
     def discard(self) -> None:
         if not self.file.closed:

@@ -142,7 +142,9 @@ def split_items(items: list[Item], val_fraction: float, seed: int) -> list[tuple
     the whole unlabeled corpus) has two or more items, whole items go to
     validation until `val_fraction` of its codes is reached (at least one item,
     and at least one left for training). A lone unlabeled item is split in two:
-    its last `val_fraction` becomes validation.
+    its last `val_fraction` becomes validation; so is every item of an
+    unlabeled corpus whose files are too few or too uneven for whole files to
+    come within 1.5x of `val_fraction`.
     """
     rng = np.random.default_rng(seed)
     groups: dict[str | None, list[int]] = {}
@@ -158,17 +160,18 @@ def split_items(items: list[Item], val_fraction: float, seed: int) -> list[tuple
         if len(idx) >= 2:
             total = sum(items[k].lengths["target"] for k in idx)
             order = [idx[j] for j in rng.permutation(len(idx))]
-            acc = 0
+            acc, chosen = 0, set()
             for k in order[:-1]:
-                if acc >= val_fraction * total and val & set(idx):
+                if acc >= val_fraction * total and chosen:
                     break
-                val.add(k)
+                chosen.add(k)
                 acc += items[k].lengths["target"]
+            if label is None and acc > 1.5 * val_fraction * total:  # few files: cut inside them
+                lone_split.update(_tail_cuts(items, idx, val_fraction))
+            else:
+                val |= chosen
         elif label is None:
-            n = items[idx[0]].lengths["target"]
-            n_val = int(round(n * val_fraction))
-            if n_val >= MIN_CODES and n - n_val >= MIN_CODES:
-                lone_split[idx[0]] = n - n_val
+            lone_split.update(_tail_cuts(items, idx, val_fraction))
     for k, it in enumerate(items):
         n = it.lengths["target"]
         if it.splits:
@@ -180,6 +183,18 @@ def split_items(items: list[Item], val_fraction: float, seed: int) -> list[tuple
         else:
             pieces.append((it, "val" if k in val else "train", 0, n))
     return pieces
+
+
+def _tail_cuts(items: list[Item], idx: list[int], val_fraction: float) -> dict[int, int]:
+    """Each item's cut point when its last `val_fraction` becomes validation (items too
+    short for two pieces stay whole, for training)."""
+    cuts = {}
+    for k in idx:
+        n = items[k].lengths["target"]
+        n_val = int(round(n * val_fraction))
+        if n_val >= MIN_CODES and n - n_val >= MIN_CODES:
+            cuts[k] = n - n_val
+    return cuts
 
 
 # ---------------------------------------------------------------- building

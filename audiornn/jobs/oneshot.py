@@ -94,8 +94,11 @@ class OneshotJob(Job):
             from audiornn.hitmap import place, variations
 
             hm = gen.map()
-            if p.get("like"):
-                res = place(gen.model, gen.config, upload)
+            if p.get("like"):  # placing the hit is the first half of the work
+                res = place(gen.model, gen.config, upload, steps=16,
+                            progress=lambda i: progress(0.5 * i / 17))
+                done = progress
+                progress = lambda f: done(0.5 + 0.5 * f)  # noqa: E731
                 point = res["point"]
                 p["placed"] = {"xy": [round(float(v), 5) for v in point],
                                "nearest": hm.names[res["nearest"]],

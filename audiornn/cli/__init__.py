@@ -92,6 +92,9 @@ def run(prog: str, func: Callable[[], int | None]) -> int:
     except AudioRNNError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; nothing half-written was left behind", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        if sys.stdout.isatty():  # a progress bar may hold the line
+            print(file=sys.stdout, flush=True)
+        message = getattr(e, "message", "interrupted; nothing half-written was left behind")
+        print(f"{prog}: {message}", file=sys.stderr)
+        return 128 + getattr(e, "signum", 2)

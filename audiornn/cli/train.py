@@ -1,0 +1,140 @@
+"""`python -m audiornn train DATASET --run DIR`: the arguments, checked before Keras is imported.
+
+A typo, a missing dataset or a run that already exists answers at once; only
+then is the library (train.py, which imports Keras) loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from audiornn import cli
+from audiornn.config import ModelConfig, TrainConfig
+from audiornn.errors import AudioRNNError
+
+PROG = "python -m audiornn train"
+
+
+def make_parser():
+    m, t = ModelConfig(), TrainConfig()
+    p = cli.parser(PROG, "Train a sample-level recurrent model on a dataset directory.")
+    p.add_argument("dataset", metavar="DATASET", help="a dataset directory (python -m audiornn data)")
+    p.add_argument("--run", required=True, help="run directory to create (or --resume)")
+    p.add_argument("--window", type=cli.bounded(int, 1, 1048576), default=None,
+                   help=f"codes per training window, T (default {t.window}; one-shots: the hit length)")
+    p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
+                   help=f"leading positions of each window that are not scored (default {t.burn_in}; "
+                        "one-shots: 0, windows start from silence)")
+    p.add_argument("--core", choices=["flat", "tiered"], default=None,
+                   help="tiered: a frame-level RNN conditions a sample-level MLP (default for "
+                        "generate and one-shots); flat: recurrent layers at every sample (effects)")
+    p.add_argument("--frame", type=cli.positive_int, default=None,
+                   help=f"tiered: samples per frame (default {m.frame})")
+    p.add_argument("--sample-units", type=cli.positive_int, default=None,
+                   help=f"tiered: width of the sample-level MLP (default {m.sample_units})")
+    p.add_argument("--sample-layers", type=cli.positive_int, default=None,
+                   help=f"tiered: layers of the sample-level MLP (default {m.sample_layers})")
+    p.add_argument("--cell", choices=["lstm", "gru"], default=None,
+                   help=f"default {m.cell} (tiered: the frame tier's)")
+    p.add_argument("--layers", type=cli.bounded(int, 1, 8), default=None,
+                   help=f"recurrent layers (default {m.layers}; effects 1; tiered: the frame tier's)")
+    p.add_argument("--units", type=cli.bounded(int, 1, 4096), default=None,
+                   help=f"units per layer (default {m.units}; effects 32; tiered: the frame tier's)")
+    p.add_argument("--embedding", type=cli.positive_int, default=None,
+                   help="size of the code embeddings (default 64)")
+    p.add_argument("--dropout", type=cli.fraction, default=None, help=f"default {m.dropout}")
+    p.add_argument("--head", choices=["classes", "regression"], default=None,
+                   help="classes: a distribution over 256 codes per step; regression: effects "
+                        "only, one float sample per step, trained on ESR (default for effects; "
+                        "the one that exports to plugins)")
+    p.add_argument("--skip", action="store_true", default=None,
+                   help="regression: add the dry input to the output (input skip)")
+    p.add_argument("--latent-dim", type=cli.nonneg_int, default=None, metavar="D",
+                   help="one-shots: dimensions of the learned map of hits (default 2; 0: no map)")
+    p.add_argument("--no-position", dest="position", action="store_false", default=None,
+                   help="one-shots: do not tell the model each step's position within the hit")
+    p.add_argument("--no-feedback", dest="feedback", action="store_false", default=None,
+                   help="effects: an input-only model (one parallel pass when applied)")
+    p.add_argument("--batch-size", type=cli.bounded(int, 1, 4096), default=None,
+                   help=f"default {t.batch_size} (one-shots 16)")
+    p.add_argument("--epochs", type=cli.bounded(int, 1, 100000), default=None, help=f"default {t.epochs}")
+    p.add_argument("--steps-per-epoch", type=cli.bounded(int, 1, 1000000), default=None,
+                   help="batches per epoch (default: the job's, about a minute's work on a "
+                        "2-core CPU; see the README)")
+    p.add_argument("--learning-rate", type=cli.bounded(float, 0, 10, lo_open=True), default=None,
+                   help=f"Adam's step size (default {t.learning_rate}; effects 0.005; one-shots 0.003)")
+    p.add_argument("--patience", type=cli.positive_int, default=None,
+                   help=f"epochs without validation improvement before stopping (default {t.patience})")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--stateful", type=cli.nonneg_int, default=None, metavar="N",
+                   help="carry the recurrent state across N consecutive windows of the same "
+                        "audio (truncated backpropagation through time); 0: independent windows")
+    p.add_argument("--max-minutes", type=cli.bounded(float, 0, 1e6, lo_open=True), default=None,
+                   help="a budget: stop when this much training time has passed (mid-epoch if "
+                        "need be), after a last validation that keeps the best weights")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted or finished run where it stopped")
+    p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
+    p.add_argument("--sample-every", type=cli.nonneg_int, default=None, metavar="N",
+                   help="write a short preview WAV to RUN/samples every N epochs")
+    p.add_argument("--strategy", choices=["auto", "mirrored", "multiworker"], default=None)
+    p.add_argument("--mixed-precision", action="store_true", default=None,
+                   help="bfloat16 compute on a GPU (logits stay float32)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def check(args) -> None:
+    """What can be checked without Keras: the dataset opens, the run is new (or resumable)."""
+    from audiornn.dataset import open_dataset
+
+    open_dataset(args.dataset)
+    if args.strategy == "multiworker":
+        return  # the run directory depends on TF_CONFIG's task: train() checks it
+    run = Path(args.run)
+    if run.exists() and not run.is_dir():
+        raise AudioRNNError(f"{run}: exists and is not a directory")
+    has_run = (run / "config.json").exists()
+    if args.resume and not has_run:
+        raise AudioRNNError(f"{run}: nothing to resume (no config.json)")
+    if has_run and not args.resume:
+        raise AudioRNNError(f"{run}: already holds a run (use --resume to continue it, "
+                            "or choose another --run)")
+
+
+def summary(history: dict, run: str) -> str:
+    import numpy as np
+
+    esr = "val_esr" if history.get("val_esr") else "esr"
+    if history.get(esr):
+        return (f"run written to {run}: best {esr.replace('_', ' ')} "
+                f"{float(np.min(history[esr])):.3%} (model.keras, history.csv, config.json)")
+    key = "val_bits" if history.get("val_bits") else "bits"
+    if not history.get(key):
+        return f"run {run} was already complete"
+    return (f"run written to {run}: best {key.replace('_', ' ')} {float(np.min(history[key])):.3f} "
+            "bits/sample (model.keras, history.csv, config.json)")
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    cli.setup_logging()
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("dataset", "run", "resume", "tensorboard", "quiet")}
+
+    def body():
+        check(args)
+        from audiornn import multiworker
+        from audiornn.train import train
+
+        history = train(args.dataset, args.run, options=options, resume=args.resume,
+                        tensorboard=args.tensorboard, verbose=0 if args.quiet else "auto")
+        cluster = multiworker.read_cluster() if args.strategy == "multiworker" else None
+        print(summary(history, str(multiworker.run_dir_for(args.run, cluster))))
+
+    return cli.run(PROG, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
