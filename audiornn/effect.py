@@ -14,6 +14,7 @@ padded step leaves the state as it was.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from audiornn.cells import CELLS, stack_step
 from audiornn.config import RunConfig
 from audiornn.errors import AudioRNNError
 from audiornn.model import load_run
+
+log = logging.getLogger("audiornn.effect")
 
 UNROLL = 16
 
@@ -213,11 +216,16 @@ class Effect:
             y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)
         frames = info.n_frames
         y = np.pad(y[:frames], (0, max(0, frames - len(y))))
-        from audiornn.writer import level_mode, report_levels
+        from audiornn.writer import level_mode
 
-        gain = dsp.output_gain(float(np.max(np.abs(y), initial=0)), level_mode(normalize))
+        peak = float(np.max(np.abs(y), initial=0))
+        gain = dsp.output_gain(peak, level_mode(normalize))
         y = y * gain
-        report_levels([gain])
+        if gain < 1:
+            log.info("turned the output down by %.1f dB to leave 1 dB of headroom "
+                     "(--no-normalize keeps the level)", -20 * np.log10(gain))
+        elif peak > 1 and fmt == "pcm16":
+            log.warning("%s: peak %+.1f dBFS, clipped to full scale", out, 20 * np.log10(peak))
         with atomic_path(out) as tmp:
             audio.write(tmp, y, info.sample_rate_hz, fmt=fmt)
         return Path(out)

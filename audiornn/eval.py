@@ -151,7 +151,7 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
     for name in ds.labels:
         target = out_dir / name if per_label > 1 else out_dir / f"{name}.wav"
         paths = gen.write(target, num=per_label, seed=seed, temperature=temperature, label=name,
-                          progress=not quiet)
+                          progress=not quiet, report=False)
         hits = [audio.read(p)[0] for p in paths]
         fakes[name] = hits
         peaks = np.array([int(np.argmax(np.abs(h))) for h in hits])
@@ -195,7 +195,7 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
     out_dir = run_dir / "samples" / "eval-map"
     paths = gen.write(out_dir / "own", num=len(hm.points), seed=seed, temperature=temperature,
                       points=hm.points, label_weights=hm.label_weights(hm.points),
-                      progress=not quiet)
+                      progress=not quiet, report=False)
     own = [metrics.average_spectrum(audio.read(p)[0], rate, 256)[1] for p in paths]
     spectra = [metrics.average_spectrum(x, rate, 256)[1] for x in real]
     per_label = {k: np.mean([spectra[i] for i in np.flatnonzero(hm.labels == k)], axis=0)
@@ -208,7 +208,8 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
         placed.append(d_own < min(others) if others else True)
     pts = hm.grid(grid)
     grid_paths = gen.write(out_dir / "grid", num=len(pts), seed=seed, temperature=temperature,
-                           points=pts, label_weights=hm.label_weights(pts), progress=not quiet)
+                           points=pts, label_weights=hm.label_weights(pts), progress=not quiet,
+                           report=False)
     plot = plot_map(hm, pts, [audio.read(p)[0] for p in grid_paths], run_dir / "plots" / "map.png")
     by_label = {}
     for k in sorted(set(hm.labels.tolist())):

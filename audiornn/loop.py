@@ -387,7 +387,8 @@ class Generator:
                 w.append_values(vals)
                 done += len(vals)
                 tick(done)
-            report_levels([w.finish(fmt, normalize)])
+            w.finish(fmt, normalize)
+            report_levels([w])
         finally:
             w.discard()
         return out
@@ -400,13 +401,14 @@ class Generator:
               fmt: str = "pcm16", normalize: bool | str = False, label: str | None = None,
               mix: dict[str, float] | None = None, values: dict | None = None,
               progress: bool = True, callback=None, points: np.ndarray | None = None,
-              label_weights: np.ndarray | None = None) -> list[Path]:
+              label_weights: np.ndarray | None = None, report: bool = True) -> list[Path]:
         """Generates `num` files of `seconds` each; returns their paths.
 
         With num == 1, `out` is a file; otherwise a folder of numbered files.
         `points` (num, dim): one-shot runs with a map: each file's point;
         `label_weights` (num, n_labels): each file's label blend (instead of
-        `label`/`mix`).
+        `label`/`mix`). `report`: one line on the files' level changes (see
+        writer.report_levels).
         `seconds` defaults to 4, or to the hit length for runs with a one-shot
         layout, whose files start with the primed part of the hit (--prime).
         """
@@ -431,7 +433,7 @@ class Generator:
             n_steps = max(1, n_steps - len(head))
         bar = Progress(n_steps * num, "sample", quiet=not progress, callback=callback,
                        per_second=self.sample_rate)
-        gains = []
+        written: list[AudioWriter] = []
         for g0 in range(0, num, batch_size):  # one group's files open at a time
             group = [AudioWriter(p, self.codec) for p in paths[g0:g0 + batch_size]]
             try:
@@ -451,11 +453,14 @@ class Generator:
                                          m, vals, progress=tick):
                     for w, row in zip(group, codes):
                         w.append(row)
-                gains += [w.finish(fmt, normalize) for w in group]
+                for w in group:
+                    w.finish(fmt, normalize)
+                written += group
             finally:
                 for w in group:
                     w.discard()
-        report_levels(gains)
+        if report:
+            report_levels(written)
         return paths
 
     def preview(self, out: Path, seconds: float, seed: int, dataset=None) -> Path:

@@ -31,14 +31,21 @@ def level_mode(normalize) -> str:
     return normalize
 
 
-def report_levels(gains: list[float], what: str = "files") -> None:
-    """One line for the files that were turned down to leave headroom (if any were)."""
-    down = [g for g in gains if g < 1.0]
+def report_levels(writers: list[AudioWriter]) -> None:
+    """One line for the files that were turned down to leave headroom, and one for those
+    left above full scale (--no-normalize), if any were."""
+    down = [w.gain for w in writers if w.gain < 1.0]
+    n = len(writers)
     if down:
-        worst = -20 * math.log10(min(down))
-        count = f"{len(down)} of {len(gains)} {what}" if len(gains) > 1 else "the file"
+        count = f"{len(down)} of {n} files" if n > 1 else "the file"
         log.info("turned %s down by up to %.1f dB to leave 1 dB of headroom "
-                 "(--no-normalize keeps the level and clips)", count, worst)
+                 "(--no-normalize keeps the level and clips)", count, -20 * math.log10(min(down)))
+    over = [w for w in writers if w.gain == 1.0 and w.peak > 1.0]
+    if over:
+        count = f"{len(over)} of {n} files" if n > 1 else str(over[0].path)
+        where = "clipped to full scale" if over[0].fmt == "pcm16" else "kept above full scale (float)"
+        log.warning("%s: peak up to %+.1f dBFS, %s (without --no-normalize they are turned down)",
+                    count, 20 * math.log10(max(w.peak for w in over)), where)
 
 
 def output_paths(out: Path, num: int) -> list[Path]:
@@ -80,6 +87,7 @@ class AudioWriter:
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
         self.peak = 0.0
+        self.gain, self.fmt = 1.0, "pcm16"
         self.sos = dsp.subsonic_sos(self.rate) if codec.preemphasis > 0 else None
         self.sos_zi = None if self.sos is None else np.zeros((self.sos.shape[0], 2))
         for stale in path.parent.glob(f".{path.name}.*"):  # what a killed run left of this output
@@ -109,13 +117,8 @@ class AudioWriter:
         file down to -1 dBFS only if it is louder; "off" keeps the level.
         """
         self.file.close()
-        level = level_mode(normalize)
-        scale = dsp.output_gain(self.peak, level)
-        if level == "off" and self.peak > 1.0:
-            where = "clipped to full scale in the 16-bit file" if fmt == "pcm16" else \
-                "kept (float file)"
-            log.warning("%s: peak %+.1f dBFS is above full scale, %s",
-                        self.path, 20 * math.log10(self.peak), where)
+        self.fmt = fmt
+        scale = self.gain = dsp.output_gain(self.peak, level_mode(normalize))
         subtype = {"pcm16": "PCM_16", "float": "FLOAT"}[fmt]
         rs = dsp.StreamResampler(self.rate, self.out_rate)
         left = self.out_frames

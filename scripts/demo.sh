@@ -42,8 +42,7 @@ oneshots)
     echo "== 2/4 train: ${DEMO_EPOCHS:-8} epochs x ${STEPS} steps into runs/oneshots"
     rm -rf runs/oneshots
     "${PYRUN[@]}" train data/oneshots --run runs/oneshots --epochs "${DEMO_EPOCHS:-8}" \
-        --steps-per-epoch "$STEPS" --patience "${DEMO_EPOCHS:-8}" --batch-size 16 --units 128 \
-        --learning-rate 3e-3
+        --steps-per-epoch "$STEPS" --patience "${DEMO_EPOCHS:-8}"  # the job's laptop preset
     echo "== 3/4 generate: 8 snares, 8 hits halfway between kick and snare, 4 at the map's centre"
     rm -rf out/oneshots
     "${PYRUN[@]}" generate runs/oneshots --label snare --num 8 --out out/oneshots/snare

@@ -209,3 +209,19 @@ def test_eval_reports_second_onsets_and_draws_the_map(map_run):
     assert set(m["closer_to_own_hit_by_label"]) == {"hat", "kick"}
     assert len(m["grid"]) == 25
     assert (map_run / "run" / "plots" / "map.png").stat().st_size > 10_000
+
+
+def test_at_takes_negative_coordinates_as_written_and_warns_outside_the_map(map_run, caplog):
+    run, out = str(map_run / "run"), map_run / "out"
+    hm = Generator.from_run(run).map()
+    lo, hi = hm.bounds()
+    x, y = hm.points[np.argmin(hm.points[:, 0])]  # the leftmost hit: x < 0 on a centred map
+    assert x < 0
+    for form in (["--at", f"{x},{y}"], [f"--at={x},{y}"]):
+        with caplog.at_level("WARNING"):
+            assert generate.main([run, *form, "--out", str(out / "neg.wav"), "-q"]) == 0
+        assert "outside the map" not in caplog.text
+    far = f"{hi[0] + 10 * hm.radius},{hi[1]}"
+    with caplog.at_level("WARNING"):
+        assert generate.main([run, "--at", far, "--out", str(out / "far.wav"), "-q"]) == 0
+    assert "outside the map" in caplog.text and f"{lo[0]:.2f}..{hi[0]:.2f}" in caplog.text

@@ -71,12 +71,14 @@ class EffectJob(Job):
 # input-only model at ~70x real time on a 2-core CPU (2 x 256: ~2.5x); a small
 # model takes a larger step. The regression head is the default: after 5
 # CPU-minutes on the drive test its ESR is 7x lower than the 256-class head's
-# (scripts/bench_effect.py), and it is the one that exports to plugins.
+# (scripts/bench_effect.py), and it is the one that exports to plugins. An epoch
+# is 400 steps: about a minute on a 2-core CPU (scripts/bench_presets.py).
 JOB = EffectJob(
     name="effect",
     summary="dry/wet pairs (--pair, --dry-dir/--wet-dir)",
     preemphasis=0.0,
-    defaults={"layers": 1, "units": 32, "learning_rate": 5e-3, "head": "regression"},
+    defaults={"layers": 1, "units": 32, "learning_rate": 5e-3, "head": "regression",
+              "steps_per_epoch": 400},
     applies=True,
     eval_sections=("effect",),
     form=WebForm("fx", "Apply effect", "applies a learned effect", fields=("decode",),

@@ -51,6 +51,8 @@ JOB = GenerateJob(
     # Long gaps between recordings teach that silence follows silence (a trap for
     # generation); 0.25 s keeps pauses and drops the rest.
     max_silence=0.25,
-    defaults=dict(TIERED),
+    # An epoch is 80 steps, about a minute on a 2-core CPU (scripts/bench_presets.py),
+    # not a pass over the data: a budget, a preview and the best model come every minute.
+    defaults={**TIERED, "steps_per_epoch": 80},
     form=WebForm("gen", "Generate", "generates audio", fields=("seconds",), upload="prime"),
 )

@@ -125,6 +125,11 @@ JOB = OneshotJob(
     # core scored 2.976 bits against the flat core's 2.716, with hats at a 1.6 kHz
     # centroid (real: 6.3 kHz); --core tiered is there for larger kits.
     start_mode="segment",
+    # The laptop preset: a 2 x 128 LSTM, 16 hits a step at a larger step size, 15
+    # steps an epoch (about a minute on a 2-core CPU). The 2 x 256 LSTM of the other
+    # jobs took 25 s a step on a real kit: one step in a minute, no progress
+    # (scripts/bench_presets.py: 5.69 against 7.87 held-out bits after a minute).
+    defaults={"units": 128, "batch_size": 16, "learning_rate": 3e-3, "steps_per_epoch": 15},
     # At 1.0, 19-50% of the demo kit's generated hits fire a second onset (late clicks);
     # at 0.9, 0-12% (scripts/bench_oneshot.py, README).
     temperature=0.9,
