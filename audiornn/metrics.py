@@ -251,6 +251,61 @@ def periodic_fraction(x: np.ndarray, sample_rate: int, frame: int = 1024,
     frames = frames[rms_db > active_db]
     if not len(frames):
         return 0.0
+    return float(np.mean(_peak_autocorrelation(frames, lo, hi) > threshold))
+
+
+def voiced_fraction(x: np.ndarray, sample_rate: int, frame_s: float = 0.04,
+                    fmin_hz: float = 60.0, fmax_hz: float = 1000.0, threshold: float = 0.45,
+                    active_db: float = SILENT_DBFS) -> float:
+    """Share of active frames that are voiced: periodic once the spectral envelope is removed.
+
+    Coloured noise (pink, brown, de-emphasized: anything a low-pass makes of
+    noise) has a high autocorrelation at every short lag, which fools a pitch
+    check on the raw signal (`periodic_fraction`). Here each frame is first
+    whitened by its own linear prediction (order about rate / 1 kHz + 2,
+    Levinson-Durbin on the Hann-windowed frame with a -30 dB white-noise floor),
+    the residual is low-passed at `fmax_hz` (so a jittering pulse train still
+    lines up), and the frame is voiced when the residual's normalized
+    autocorrelation exceeds `threshold` at a lag in [rate / fmax, rate / fmin].
+    Noise of any colour leaves a white residual and scores near 0; tones, notes
+    and voiced speech leave a periodic one and score near 1. A frame is active
+    when its RMS is above `active_db` dBFS; 0 when none is.
+    """
+    from scipy import linalg, signal
+
+    x = np.asarray(x, np.float64)
+    lo, hi = max(1, int(sample_rate / fmax_hz)), int(np.ceil(sample_rate / fmin_hz))
+    frame = max(int(frame_s * sample_rate), 2 * hi + 2)
+    order = int(np.clip(round(sample_rate / 1000) + 2, 8, 48))
+    n = (len(x) - order) // frame
+    if n <= 0:
+        return 0.0
+    sos = signal.butter(4, min(fmax_hz, 0.45 * sample_rate), fs=sample_rate, output="sos")
+    window = np.hanning(frame)
+    residuals = []
+    for k in range(n):
+        start = order + k * frame
+        seg = x[start:start + frame]
+        if 20 * np.log10(np.sqrt(np.mean(seg**2)) + 1e-12) <= active_db:
+            continue
+        w = seg * window
+        r = np.correlate(w, w, "full")[frame - 1:frame + order]
+        r[0] *= 1.001
+        a = linalg.solve_toeplitz(r[:order], r[1:order + 1])
+        e = signal.lfilter(np.r_[1.0, -a], [1.0], x[start - order:start + frame])[order:]
+        residuals.append(signal.sosfiltfilt(sos, e))
+    if not residuals:
+        return 0.0
+    peaks = _peak_autocorrelation(np.array(residuals), lo, hi, floor=0.5)
+    return float(np.mean(peaks > threshold))
+
+
+def _peak_autocorrelation(frames: np.ndarray, lo: int, hi: int, floor: float = 0.0) -> np.ndarray:
+    """Each frame's largest normalized autocorrelation at lags lo..hi, normalized by the
+    energies of the two overlapping parts; each is taken as at least `floor` times its
+    share of the frame's energy (so that a frame that is half silence, where one part
+    holds almost nothing, cannot score high)."""
+    frame = frames.shape[1]
     frames = frames - frames.mean(axis=1, keepdims=True)
     size = 1 << int(np.ceil(np.log2(2 * frame)))
     spec = np.fft.rfft(frames, size, axis=1)
@@ -260,8 +315,9 @@ def periodic_fraction(x: np.ndarray, sample_rate: int, frame: int = 1024,
     lags = np.arange(lo, hi + 1)
     head = energy[:, frame - 1 - lags]  # sum of x[0 : frame - L]^2
     tail = total - energy[:, lags - 1]  # sum of x[L : frame]^2
-    norm = r / np.sqrt(np.maximum(head * tail, 1e-20))
-    return float(np.mean(norm.max(axis=1) > threshold))
+    least = floor * total * (frame - lags) / frame
+    head, tail = np.maximum(head, least), np.maximum(tail, least)
+    return (r / np.sqrt(np.maximum(head * tail, 1e-20))).max(axis=1)
 
 
 def stuck_silence_fraction(x: np.ndarray, sample_rate: int, min_seconds: float = 0.5,
@@ -293,6 +349,7 @@ def audio_stats(x: np.ndarray, sample_rate: int, reference_db: float | None = No
            "rms_dbfs": float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64)))
                                            + 1e-12)) if len(x) else -240.0,
            "periodic_fraction": periodic_fraction(x, sample_rate),
+           "voiced_fraction": voiced_fraction(x, sample_rate),
            "below_40hz_dbfs": low_band_dbfs(x, sample_rate),
            "stuck_silence_fraction": stuck_silence_fraction(x, sample_rate)}
     if reference_db is not None and np.isfinite(reference_db):

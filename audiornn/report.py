@@ -28,7 +28,7 @@ def table(result: dict) -> str:
     if g:
         lines.append("")
         lines.append(f"  {'audio':<24}{'spec. dist. dB':>15}{'silent':>8}{'stuck':>7}{'level ok':>10}"
-                     f"{'pitched':>9}{'flatness':>10}{'< 40 Hz dBFS':>14}")
+                     f"{'voiced':>8}{'flatness':>10}{'< 40 Hz dBFS':>14}")
         rows = list(g["clips"].items())
         if "real" in g:
             rows.append(("real (held-out)", g["real"]))
@@ -38,13 +38,13 @@ def table(result: dict) -> str:
             lines.append(f"  {name[:23]:<24}{'-' if d is None else f'{d:.1f}':>15}"
                          f"{v['silent_fraction']:>8.0%}{v.get('stuck_silence_fraction', 0):>7.0%}"
                          f"{'-' if level is None else f'{level:.0%}':>10}"
-                         f"{v.get('periodic_fraction', 0):>9.0%}{v['flatness']:>10.3f}"
+                         f"{v.get('voiced_fraction', 0):>8.0%}{v['flatness']:>10.3f}"
                          f"{v.get('below_40hz_dbfs', float('nan')):>14.1f}")
         if "real" in g:
             lines.append("  (silent: frames below -60 dBFS; stuck: time in silences of 0.5 s or more; "
                          "level ok: frames within 10 dB of the real audio's median active level; "
-                         "pitched: active frames with a clear 60-1000 Hz pitch; < 40 Hz: the "
-                         "rumble band's level)")
+                         "voiced: active frames periodic at 60-1000 Hz once whitened, which "
+                         "coloured noise is not; < 40 Hz: the rumble band's level)")
     hits = result.get("oneshots")
     if hits:
         lines.append("")
