@@ -144,6 +144,22 @@ def blocks(path: str | os.PathLike, block_frames: int = 1 << 17) -> Iterator[np.
         raise BadAudioFile(path, f"read failed ({_reason(e)})") from None
 
 
+def clipped_fraction(path: str | os.PathLike, level: float = 0.999, run: int = 3) -> float:
+    """The share of a file's samples that sit at full scale in runs of `run` or more
+    (a recording that was clipped; a single full-scale peak is not counted)."""
+    clipped = total = 0
+    for x in blocks(path):
+        at = np.abs(x) >= level
+        total += len(x)
+        if not at.any():
+            continue
+        edges = np.diff(np.r_[0, at.astype(np.int8), 0])
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        lengths = ends - starts
+        clipped += int(lengths[lengths >= run].sum())
+    return clipped / max(total, 1)
+
+
 def seconds(path: str | os.PathLike) -> float:
     """A file's duration from its header, or 0.0 when it cannot be read (for progress)."""
     try:

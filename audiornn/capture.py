@@ -205,7 +205,8 @@ def main(argv=None) -> int:
         audio.write(args.out, x, args.sample_rate, fmt="pcm24")
         print(f"wrote {args.out}: {len(x) / args.sample_rate / 60:g} min at {args.sample_rate} Hz; "
               "play it through the gear, record the output, then: python -m audiornn data "
-              f"--pair {args.out} RECORDED.wav --out DATASET")
+              f"--pair {args.out} RECORDED.wav --out DATASET (the model takes the capture's "
+              f"{args.sample_rate} Hz)")
 
     return cli.run(PROG, run)
 

@@ -26,8 +26,9 @@ def make_parser():
     p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="audio files or folders (searched recursively)")
     p.add_argument("--out", required=True, help="dataset directory to create")
-    p.add_argument("--sample-rate", type=cli.bounded(int, 1000, 384000), default=d.sample_rate,
-                   help="model sample rate in Hz (default %(default)s)")
+    p.add_argument("--sample-rate", type=cli.bounded(int, 1000, 384000), default=None,
+                   help=f"model sample rate in Hz (default {d.sample_rate}; dry/wet pairs: the "
+                        "dry recording's own rate)")
     p.add_argument("--preemphasis", type=cli.bounded(float, 0, 0.999), default=None,
                    help=f"pre-emphasis coefficient in [0, 1) (default {d.preemphasis}; pairs and "
                         "one-shots 0: de-emphasis would integrate the model's errors into drift)")
@@ -133,7 +134,7 @@ def summarize(meta: dict, out: Path) -> str:
     return "\n".join(lines)
 
 
-def build_dataset(request: dict, out: str, *, sample_rate: int, preemphasis: float | None,
+def build_dataset(request: dict, out: str, *, sample_rate: int | None, preemphasis: float | None,
                   val_fraction: float, seed: int, strict: bool, overwrite: bool,
                   quiet: bool = False, max_silence: float | None = None) -> str:
     """Builds the dataset a request asks for (its job decides how); returns the summary."""
@@ -143,7 +144,8 @@ def build_dataset(request: dict, out: str, *, sample_rate: int, preemphasis: flo
                             + job.summary)
     config = dataset.DataConfig(
         max_silence=job.max_silence if max_silence is None else max_silence,
-        sample_rate=sample_rate, val_fraction=val_fraction, seed=seed, strict=strict,
+        sample_rate=sample_rate or job.sample_rate(request) or dataset.DataConfig.sample_rate,
+        val_fraction=val_fraction, seed=seed, strict=strict,
         # De-emphasis integrates a model's code errors into low-frequency drift: harmless
         # in long generated audio, glaring in an effect's output or a one-shot's silent tail.
         preemphasis=job.preemphasis if preemphasis is None else preemphasis)

@@ -87,3 +87,25 @@ def test_capture_cli_writes_the_file(tmp_path, capsys):
     assert rate == 8000 and len(y) == 60 * 8000
     assert main(["capture", "--out", str(tmp_path / "r2.wav"), "--minutes", "0"]) == 2
     assert "--minutes" in capsys.readouterr().err
+
+
+def test_a_pair_keeps_the_captures_own_rate_by_default(tmp_path):
+    rate = 22050  # not the 16 kHz default of folders of recordings
+    x = capture.capture_signal(rate, 1.0)
+    sf.write(tmp_path / "reamp.wav", x, rate, subtype="FLOAT")
+    sf.write(tmp_path / "rec.wav", amp(x, 40, rate), rate, subtype="FLOAT")
+    assert data.main(["--pair", str(tmp_path / "reamp.wav"), str(tmp_path / "rec.wav"),
+                      "--out", str(tmp_path / "ds"), "-q"]) == 0
+    assert dataset.open_dataset(tmp_path / "ds").meta["sample_rate"] == rate
+
+
+def test_a_clipped_wet_recording_is_named_as_clipped(tmp_path, capsys, caplog):
+    x = capture.capture_signal(RATE, 1.0)
+    sf.write(tmp_path / "reamp.wav", x, RATE, subtype="FLOAT")
+    hot = np.clip(8 * amp(x, 10), -1, 1)  # the recording's input stage overdriven: flat tops
+    sf.write(tmp_path / "rec.wav", hot, RATE, subtype="PCM_16")
+    data.main(["--pair", str(tmp_path / "reamp.wav"), str(tmp_path / "rec.wav"),
+               "--out", str(tmp_path / "ds"), "--sample-rate", str(RATE), "-q"])
+    said = capsys.readouterr().err + caplog.text
+    assert "rec.wav is clipped" in said and "of its samples sit at full scale" in said
+    assert "does not follow" not in said

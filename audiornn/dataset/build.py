@@ -558,6 +558,13 @@ def pair_item(dry: str | os.PathLike, wet: str | os.PathLike, config: DataConfig
     is_capture = capture.recognize(d, rate)
     if is_capture:  # the blips' echo gives the latency to the sample
         est = capture.latency(d, w, rate, int(max_latency_s * rate))
+    clipped = audio.clipped_fraction(wet)
+    if clipped > 0.001:
+        what = (f"the wet file {wet} is clipped: {clipped:.1%} of its samples sit at full scale; "
+                "record the gear's output lower")
+        if corr < MIN_PAIR_CORRELATION:
+            raise AudioRNNError(f"{name}: {what}")
+        log.warning("%s: %s (the model would learn the clipping)", name, what)
     if corr < MIN_PAIR_CORRELATION:
         raise AudioRNNError(f"{name}: the wet file does not follow the dry one (best correlation "
                             f"{corr:.3f} within +-{max_latency_s:g} s; a pair is the same "

@@ -70,6 +70,10 @@ class Job:
         """Whether a `data` request (its options) builds this job's dataset."""
         return False
 
+    def sample_rate(self, request: dict) -> int | None:
+        """The dataset's sample rate when `data` is not given one (None: the DataConfig's)."""
+        return None
+
     def build_dataset(self, request: dict, out, config, progress_factory, overwrite: bool) -> dict:
         """Builds this job's dataset directory from a `data` request; returns its dataset.json."""
         raise NotImplementedError

@@ -16,6 +16,18 @@ class EffectJob(Job):
     def claims(self, r: dict) -> bool:
         return bool(r.get("pairs") or r.get("dry_dir") or r.get("wet_dir"))
 
+    def sample_rate(self, r: dict) -> int | None:
+        """The first dry recording's own rate: a 48 kHz capture makes a 48 kHz model."""
+        dry = [d for d, _ in r.get("pairs") or []]
+        if not dry and r.get("dry_dir") and Path(r["dry_dir"]).is_dir():
+            dry = sorted(f for f in Path(r["dry_dir"]).iterdir() if f.is_file())
+        for f in dry:
+            try:
+                return audio.info(f).sample_rate_hz
+            except AudioRNNError:
+                continue  # the build names the bad file
+        return None
+
     def build_dataset(self, r: dict, out, config, progress_factory, overwrite: bool) -> dict:
         if r.get("sources") or r.get("demo"):
             raise AudioRNNError("give either dry/wet pairs or SOURCE/--demo, not both")
