@@ -201,6 +201,10 @@ class Effect:
         from audiornn.codec import processed_blocks
         from audiornn.files import atomic_path
 
+        info = audio.info(dry)
+        if info.sample_rate_hz != self.sample_rate:
+            log.info("%s: %d Hz, resampled to the model's %d Hz and the output back to %d Hz",
+                     dry, info.sample_rate_hz, self.sample_rate, info.sample_rate_hz)
         parts = list(processed_blocks(str(dry), self.sample_rate, 0.0))
         x = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         if parallel:
@@ -211,7 +215,6 @@ class Effect:
                                or [np.zeros(0, np.float32)])
         if progress:
             progress(len(y))
-        info = audio.info(dry)
         if info.sample_rate_hz != self.sample_rate:
             y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)
         frames = info.n_frames

@@ -96,9 +96,23 @@ def effect_numbers(target: np.ndarray, output: np.ndarray) -> dict:
             "snr_db": dsp.snr_db(target[:len(output)], output[:len(target)])}
 
 
+def run_latency(ds: Dataset | None) -> int | None:
+    """The latency the run's training pairs were aligned with (their median, in samples at
+    the dataset's rate), or None without the dataset."""
+    lags = [s["latency"] for s in (ds.meta.get("sources", []) if ds is not None else [])
+            if "latency" in s]
+    return int(np.median(lags)) if lags else None
+
+
 def evaluate_effect(model, config: RunConfig, run_dir: Path, input_path: str, target_path: str,
-                    decode: str = "argmax", quiet: bool = False) -> tuple[dict, str]:
-    """Applies an effect run to DRY and compares with WET; returns (numbers, plot path)."""
+                    decode: str = "argmax", quiet: bool = False,
+                    latency: int | None = None) -> tuple[dict, str]:
+    """Applies an effect run to DRY and compares with WET; returns (numbers, plot path).
+
+    latency: the run's alignment (samples at the model's rate; `run_latency`), used for
+    the pair as for training (a recording from the same rig has the same latency);
+    None: estimated from this pair.
+    """
     from audiornn.effect import Effect
     from audiornn.loop import Generator
 
@@ -117,13 +131,15 @@ def evaluate_effect(model, config: RunConfig, run_dir: Path, input_path: str, ta
     if rt != rate:
         t = dsp.resample(t, rt, rate)
     probe = int(30 * rate)
-    lag, corr = dsp.estimate_latency(x[:probe], t[:probe], int(0.5 * rate))
+    est, corr = dsp.estimate_latency(x[:probe], t[:probe], int(0.5 * rate))
+    lag = est if latency is None else int(round(latency * rate / config.codec.sample_rate))
     t = t[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag), t])
     n = min(len(x), len(t), len(y))
     x, t, y = x[:n], t[:n], y[:n]
     g = metrics.best_gain(t, x)
     numbers = {"input": str(input_path), "target": str(target_path), "decode": decode,
                "seconds": n / rate, "target_latency": lag, "target_correlation": corr,
+               "latency_from": "estimated" if latency is None else "the run's alignment",
                "apply_x_realtime": (n / rate) / max(elapsed, 1e-9),
                "model": effect_numbers(t, y),
                "do_nothing": effect_numbers(t, x),
@@ -134,7 +150,8 @@ def evaluate_effect(model, config: RunConfig, run_dir: Path, input_path: str, ta
 
 
 def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_label: int = 8,
-                      seed: int = 0, temperature: float = 1.0, quiet: bool = False) -> tuple[dict, list]:
+                      seed: int = 0, temperature: float = 1.0, quiet: bool = False,
+                      floor: float = 0.0) -> tuple[dict, list]:
     """Per label: generated hits against the real ones (average spectra, attack time)."""
     from audiornn.loop import Generator
 
@@ -150,7 +167,8 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
     section, fakes, spectra = {}, {}, {}
     for name in ds.labels:
         target = out_dir / name if per_label > 1 else out_dir / f"{name}.wav"
-        paths = gen.write(target, num=per_label, seed=seed, temperature=temperature, label=name,
+        paths = gen.write(target, num=per_label, seed=seed, temperature=temperature, floor=floor,
+                          label=name,
                           progress=not quiet, report=False)
         hits = [audio.read(p)[0] for p in paths]
         fakes[name] = hits
@@ -175,13 +193,13 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
     plots = [plot_hits(real, fakes, rate, attack, run_dir / "plots" / "oneshots.png"),
              plot_hit_spectra(spectra, run_dir / "plots" / "oneshot_spectra.png")]
     if gen.latent is not None:
-        section["map"], plot = evaluate_map(gen, ds, run_dir, seed, temperature, quiet)
+        section["map"], plot = evaluate_map(gen, ds, run_dir, seed, temperature, quiet, floor=floor)
         plots.append(plot)
     return section, plots
 
 
 def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: float = 1.0,
-                 quiet: bool = False, grid: int = 5) -> tuple[dict, str]:
+                 quiet: bool = False, grid: int = 5, floor: float = 0.0) -> tuple[dict, str]:
     """The map: its picture, and how well a point predicts its sound.
 
     For each training hit, a hit generated at its own point (with its label)
@@ -194,6 +212,7 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
             for s in ds.split("train")]
     out_dir = run_dir / "samples" / "eval-map"
     paths = gen.write(out_dir / "own", num=len(hm.points), seed=seed, temperature=temperature,
+                      floor=floor,
                       points=hm.points, label_weights=hm.label_weights(hm.points),
                       progress=not quiet, report=False)
     own = [metrics.average_spectrum(audio.read(p)[0], rate, 256)[1] for p in paths]
@@ -208,6 +227,7 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
         placed.append(d_own < min(others) if others else True)
     pts = hm.grid(grid)
     grid_paths = gen.write(out_dir / "grid", num=len(pts), seed=seed, temperature=temperature,
+                           floor=floor,
                            points=pts, label_weights=hm.label_weights(pts), progress=not quiet,
                            report=False)
     plot = plot_map(hm, pts, [audio.read(p)[0] for p in grid_paths], run_dir / "plots" / "map.png")
@@ -225,7 +245,8 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
              compare: list[str] | None = None, max_seconds: float = 120.0, lpc_order: int = 32,
              seed: int = 0, temperature: float | None = None, split_seconds: float = 0.0,
              effect_input: str | None = None, effect_target: str | None = None,
-             decode: str = "argmax", hits_per_label: int = 8, quiet: bool = False) -> dict:
+             decode: str = "argmax", hits_per_label: int = 8, quiet: bool = False,
+             floor: float | None = None) -> dict:
     """Runs every section it can for a run; writes RUN/plots/*.png and RUN/eval.json.
 
     Returns the eval.json contents.
@@ -236,6 +257,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     config = read_run_config(run_dir)
     job = jobs.get(config.job.name)
     temperature = job.temperature if temperature is None else temperature
+    floor = job.floor if floor is None else floor
     if not 1 <= lpc_order <= 64:
         raise AudioRNNError(f"--lpc-order must be in [1, 64], got {lpc_order}")
     one_sample = 1.0 / config.codec.sample_rate
@@ -344,7 +366,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
         out = run_dir / "samples" / f"eval-seed{seed}.wav"
         out.parent.mkdir(exist_ok=True)
         gen = Generator(model, config)
-        gen.write(out, seconds=generate_seconds, seed=seed, temperature=temperature,
+        gen.write(out, seconds=generate_seconds, seed=seed, temperature=temperature, floor=floor,
                   progress=not quiet)
         gen_clips["generated"] = audio.read(out)[0]
         result["generated_files"] = [str(out)]
@@ -382,7 +404,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
             result["skipped"]["oneshots"] = "needs the run's dataset (the real hits)"
         else:
             section, plots = evaluate_oneshots(model, config, ds, run_dir, hits_per_label, seed,
-                                               temperature, quiet)
+                                               temperature, quiet, floor=floor)
             result["map"] = section.pop("map", None)
             result["oneshots"] = section
             result["plots"] += plots
@@ -391,7 +413,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     result["effect"] = None
     if effect_input:
         numbers, plot = evaluate_effect(model, config, run_dir, effect_input, effect_target,
-                                        decode, quiet)
+                                        decode, quiet, latency=run_latency(ds))
         result["effect"] = numbers
         result["plots"].append(plot)
 

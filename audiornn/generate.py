@@ -63,7 +63,8 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
              greedy: bool = False, prime: str | None = None, seed: int = 0, batch_size: int = 64,
              fmt: str = "pcm16", normalize: bool | str = False, label: str | None = None,
              mix: str | None = None, cond: str | None = None, quiet: bool = False,
-             at: str | None = None, like: str | None = None, spread: float = 0.1) -> str:
+             at: str | None = None, like: str | None = None, spread: float = 0.1,
+             floor: float | None = None) -> str:
     """What `generate` does for the run's job: sample files, or apply the run to `input_path`.
 
     Returns a one-line summary of what was written.
@@ -80,6 +81,7 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
                                              or decode))
     gen = Generator.from_run(run)
     temperature = gen.job.temperature if temperature is None else temperature
+    floor = gen.job.floor if floor is None else floor
     if gen.job.applies:
         if not input_path:
             raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
@@ -101,7 +103,7 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
                       greedy=greedy or decode == "argmax", seed=seed, prime=prime,
                       batch_size=batch_size, fmt=fmt, normalize=normalize, label=label,
                       mix=parse_mix(mix) if mix else None, values=values, progress=not quiet,
-                      points=points)
+                      points=points, floor=floor)
     seconds = f"{sf.info(str(paths[0])).duration:g} s"
     if len(paths) == 1:
         return placed + f"wrote {paths[0]}: {seconds} at {gen.sample_rate} Hz"

@@ -33,25 +33,39 @@ from audiornn.writer import AudioWriter, output_paths, report_levels
 DECODE_MODES = ("sample", "argmax", "mean")
 
 
-def _decode(logits, mode: str, temperature, u, table):
+def _decode(logits, mode: str, temperature, u, table, floor=0.0):
     """Turns (B, 256) logits into (codes, decoded values) by one of DECODE_MODES.
 
+    temperature: logits are divided by it.
     u: (B,) uniform numbers in [0, 1) (sampling only).
+    floor: sampling subtracts it from every class's probability and
+      renormalizes (LPCNet's cut of the noise floor: the many unlikely codes
+      that together add noise), never more than half the likeliest class's.
     """
     if mode == "argmax":
         codes = ops.cast(ops.argmax(logits, axis=-1), "int32")
         return codes, ops.take(table, codes, axis=0)
+    probs = ops.softmax(logits / temperature, axis=-1)
     if mode == "sample":
         # Inverse-CDF sampling: one uniform number per stream. On a 2-core CPU it
         # made the loop 1.5x (flat) to 2.8x (tiered) faster than a categorical
         # draw, which takes one number per class.
-        cdf = ops.cumsum(ops.softmax(logits / temperature, axis=-1), axis=-1)
+        cut = ops.minimum(floor, 0.5 * ops.max(probs, axis=-1, keepdims=True))
+        cdf = ops.cumsum(ops.maximum(probs - cut, 0.0), axis=-1)
         codes = ops.sum(ops.cast(cdf < ops.expand_dims(u, 1) * cdf[:, -1:], "int32"), axis=-1)
         codes = ops.minimum(codes, dsp.N_CLASSES - 1)
         return codes, ops.take(table, codes, axis=0)
-    probs = ops.softmax(logits / temperature, axis=-1)
     values = ops.matmul(probs, table)
     return ops.cast(dsp.mu_law_levels(values, xp=ops), "int32"), values
+
+
+def _params(temperature: float, floor: float = 0.0):
+    """The sampling parameters as the compiled loops take them (one tensor: no recompiles)."""
+    _check_temperature(temperature)
+    if not 0.0 <= floor < 1.0 / dsp.N_CLASSES:
+        raise AudioRNNError(f"--floor must be in [0, {1 / dsp.N_CLASSES:g}) (a probability below "
+                            f"the uniform one), got {floor}")
+    return ops.convert_to_tensor(np.array([temperature, floor], np.float32))
 
 
 def uniforms(seed: int, chunk: int, n: int, batch: int):
@@ -102,19 +116,20 @@ class Generator:
         """The compiled step loop for a decode mode: "sample", "argmax" or "mean".
 
         Its inputs: the state, the previous codes (B,), the other per-step
-        inputs (B, n) by name, the per-sequence bias, the temperature, the
-        chunk's uniform numbers (n, B) (which also fix n) and the position of
-        its first step. It returns the chosen codes and their decoded values
-        (pre-emphasized, gained domain), each (B, n), and the last code and
-        state to continue from; "mean" outputs the expectation of the decoded
-        values and feeds back the code nearest to it.
+        inputs (B, n) by name, the per-sequence bias, the sampling parameters
+        (`_params`: temperature and floor), the chunk's uniform numbers (n, B)
+        (which also fix n) and the position of its first step. It returns the
+        chosen codes and their decoded values (pre-emphasized, gained domain),
+        each (B, n), and the last code and state to continue from; "mean"
+        outputs the expectation of the decoded values and feeds back the code
+        nearest to it.
         """
         if mode in self._loops:
             return self._loops[mode]
         core, table = self.core, self._values
         position, scale = self.position, self.position_scale
 
-        def run(state, prev, given, bias, temperature, u, pos0):
+        def run(state, prev, given, bias, params, u, pos0):
             n, b = ops.shape(u)[0], ops.shape(prev)[0]
 
             def body(t, carry):
@@ -125,7 +140,7 @@ class Generator:
                 if position:  # the step's place within the hit
                     inputs[position] = ops.full((b, 1), ops.cast(pos0 + t, "float32") * scale)
                 logits, state = core.step(inputs, bias, state)
-                nxt, val = _decode(logits, mode, temperature, u[t], table)
+                nxt, val = _decode(logits, mode, params[0], u[t], table, params[1])
                 codes = ops.slice_update(codes, (t, 0), ops.expand_dims(nxt, 0))
                 values = ops.slice_update(values, (t, 0), ops.expand_dims(val, 0))
                 return nxt, state, codes, values
@@ -145,11 +160,11 @@ class Generator:
             return self._loops[key]
         core, table = self.core, self._values
 
-        def run(state, given, bias, temperature, u):
+        def run(state, given, bias, params, u):
             logits, state = core.run(given, bias, state)
             b, n = ops.shape(logits)[0], ops.shape(logits)[1]
             flat = ops.reshape(logits, (b * n, -1))
-            codes, values = _decode(flat, mode, temperature, ops.reshape(u, (-1,)), table)
+            codes, values = _decode(flat, mode, params[0], ops.reshape(u, (-1,)), table, params[1])
             return ops.reshape(codes, (b, n)), ops.reshape(values, (b, n)), state
 
         fn = backend.jit(run) if self.jit else run
@@ -284,7 +299,8 @@ class Generator:
 
     def sample(self, n_steps: int, batch: int = 1, temperature: float = 1.0,
                greedy: bool = False, seed: int = 0, prime_codes: np.ndarray | None = None,
-               mix: np.ndarray | None = None, values: dict | None = None, progress=None):
+               mix: np.ndarray | None = None, values: dict | None = None, progress=None,
+               floor: float = 0.0):
         """Yields (batch, m) int32 code chunks until n_steps codes per stream are made.
 
         Args:
@@ -297,8 +313,9 @@ class Generator:
           mix: (batch, n_labels) label weights for labelled models.
           values: per-sequence condition name -> values (see `conditions`).
           progress: a callable taking the number of steps done so far.
+          floor: the probability floor cut at each step (see `_decode`; 0: none).
         """
-        _check_temperature(temperature)
+        temp = _params(temperature, floor)
         if self.job.applies or self.core.feedback is None:
             raise AudioRNNError("this run models an effect: give --input DRY.wav to apply it")
         others = [s.name for s in self.core.step_streams if not s.feedback and s.kind != "position"]
@@ -309,7 +326,6 @@ class Generator:
         loop = self._loop("argmax" if greedy else "sample")
         done = 0
         pos0 = 0 if prime_codes is None else len(prime_codes)
-        temp = ops.convert_to_tensor(np.float32(temperature))
         while done < n_steps:
             n = min(self.chunk, n_steps - done)
             u = uniforms(seed, done // self.chunk, n, batch)
@@ -336,11 +352,10 @@ class Generator:
             raise AudioRNNError("this run was not trained on dry/wet pairs (no --input to apply)")
         if decode not in DECODE_MODES:
             raise AudioRNNError(f"--decode must be one of {', '.join(DECODE_MODES)}, got {decode!r}")
-        _check_temperature(temperature)
+        temp = _params(temperature)
         bias = core.sequence_bias(self.conditions(values, 1), 1)
         state = core.zero_state(1)
         prev = ops.convert_to_tensor(np.array([dsp.SILENCE_CODE], np.int32))
-        temp = ops.convert_to_tensor(np.float32(temperature))
         inputs = [s.name for s in core.step_streams if not s.feedback]
         done = 0
         for k, chunk in enumerate(dry_chunks):
@@ -401,7 +416,8 @@ class Generator:
               fmt: str = "pcm16", normalize: bool | str = False, label: str | None = None,
               mix: dict[str, float] | None = None, values: dict | None = None,
               progress: bool = True, callback=None, points: np.ndarray | None = None,
-              label_weights: np.ndarray | None = None, report: bool = True) -> list[Path]:
+              label_weights: np.ndarray | None = None, report: bool = True,
+              floor: float = 0.0) -> list[Path]:
         """Generates `num` files of `seconds` each; returns their paths.
 
         With num == 1, `out` is a file; otherwise a folder of numbered files.
@@ -418,7 +434,7 @@ class Generator:
             raise AudioRNNError(f"--seconds must be a finite number > 0, got {seconds}")
         if num < 1 or batch_size < 1:
             raise AudioRNNError("--num and --batch-size must be positive")
-        _check_temperature(temperature)
+        _params(temperature, floor)  # errors before any work
         out = Path(out)
         self.mix_matrix(label, mix, 1)  # label and condition errors before any work
         self.conditions(values, 1)
@@ -450,7 +466,7 @@ class Generator:
                     bar(base + done * b)
 
                 for codes in self.sample(n_steps, b, temperature, greedy, seed + g0, prime_codes,
-                                         m, vals, progress=tick):
+                                         m, vals, progress=tick, floor=floor):
                     for w, row in zip(group, codes):
                         w.append(row)
                 for w in group:

@@ -32,7 +32,10 @@ def _save(fig, path: Path) -> str:
 
 
 def plot_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
-    """Bits per sample and accuracy per epoch (train and validation), best epoch marked."""
+    """Bits per sample and accuracy per epoch (train and validation), best epoch marked;
+    for a regression (effect) run, its ESR instead."""
+    if "esr" in hist or "val_esr" in hist:
+        return _plot_esr_curves(hist, path)
     plt = _plt()
     epochs = hist.get("epoch", np.arange(len(next(iter(hist.values())))))
     epochs = epochs.astype(int) + 1  # CSVLogger counts from 0; people count from 1
@@ -68,6 +71,30 @@ def plot_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
         if key in hist:
             out[f"last_{key}"] = float(hist[key][-1])
     return out
+
+
+def _plot_esr_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
+    """An effect run's ESR per epoch (log scale), best epoch marked, NAM's bands drawn."""
+    plt = _plt()
+    epochs = hist.get("epoch", np.arange(len(next(iter(hist.values())))))
+    epochs = epochs.astype(int) + 1
+    esr, val = hist.get("esr"), hist.get("val_esr")
+    monitor = val if val is not None and np.any(np.isfinite(val)) else esr
+    best = int(np.nanargmin(monitor))
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for values, label in ((esr, "training"), (val, "validation")):
+        if values is not None:
+            ax.plot(epochs, 100 * values, "o-", label=label)
+    ax.plot(epochs[best], 100 * monitor[best], "k*", ms=12, label=f"best (epoch {epochs[best]})")
+    for level, name in ((1, "great"), (3.5, "not bad"), (10, "poor above")):
+        ax.axhline(level, color="0.6", ls=":", lw=1)
+        ax.text(epochs[0], level, f" {name} ({level:g}%)", va="bottom", fontsize=8, color="0.4")
+    ax.set(xlabel="epoch", ylabel="ESR, % (lower is better)", yscale="log", title="error-to-signal ratio")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    _save(fig, path)
+    return {"epochs": len(epochs), "best_epoch": int(epochs[best]), "best_esr": float(monitor[best]),
+            "monitor": "val_esr" if monitor is val else "esr"}
 
 
 def plot_spectrograms(clips: dict[str, np.ndarray], rate: int, path: Path) -> str:

@@ -5,10 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def esr_verdict(esr: float) -> str:
+    """An effect model's ESR in a player's words, on Neural Amp Modeler's scale."""
+    if esr < 0.01:
+        return "great (under 1%: hard to tell from the gear)"
+    if esr < 0.035:
+        return "not bad (under 3.5%: close; a trained ear hears a difference)"
+    if esr < 0.10:
+        return "audibly different (3.5-10%): train longer"
+    return ("poor (over 10%): clearly not the gear yet; train longer, and check the recording "
+            "(level, noise, latency)")
+
+
 def table(result: dict) -> str:
     lines = []
     c = result.get("curves")
-    if c:
+    if c and "best_esr" in c:
+        which = "validation" if c["monitor"] == "val_esr" else "training"
+        lines.append(f"curves: {c['epochs']} epochs, best {which} ESR {c['best_esr']:.2%} at epoch "
+                     f"{c['best_epoch']}: {esr_verdict(c['best_esr'])}")
+    elif c:
         lines.append(f"curves: {c['epochs']} epochs, best {c['monitor'].replace('_', ' ')} "
                      f"{c['best_bits']:.3f} bits/sample at epoch {c['best_epoch']}")
     for h in result.get("heldout", []):
@@ -74,13 +90,15 @@ def table(result: dict) -> str:
         lines.append("")
         lines.append(f"effect: {Path(e['input']).name} -> {Path(e['target']).name}, "
                      f"{e['seconds']:.1f} s, applied at {e['apply_x_realtime']:.1f}x real time "
-                     f"({e['decode']}); target latency {e['target_latency']:+d} samples removed")
+                     f"({e['decode']}); target latency {e['target_latency']:+d} samples removed "
+                     f"({e.get('latency_from', 'estimated')})")
         lines.append(f"  {'output':<28}{'ESR':>10}{'ESR (pre-emph.)':>17}{'SNR dB':>9}")
         for name, key in (("model", "model"), ("do nothing (output = input)", "do_nothing"),
                           ("dry, gain-matched", "dry_gain_matched")):
             v = e[key]
             lines.append(f"  {name:<28}{v['esr']:>10.2%}{v['esr_preemphasis']:>17.2%}"
                          f"{v['snr_db']:>9.1f}")
+        lines.append(f"  verdict: {esr_verdict(e['model']['esr'])}")
     for what, why in result.get("skipped", {}).items():
         lines.append(f"skipped {what}: {why}")
     if result.get("plots"):

@@ -38,7 +38,7 @@ def row(name: str, clips: list[np.ndarray], rate: int) -> str:
     low = [metrics.low_band_dbfs(x, rate) for x in clips]
     clip = np.mean([p > 1.0 for p in peaks])
     return (f"{name:<34}{db(max(peaks)):>+10.1f}{clip:>10.0%}{db(float(np.median(rms))):>10.1f}"
-            f"{float(np.median(low)):>12.1f}")
+            f"{float(np.median(low)):>14.1f}")
 
 
 def main() -> None:
@@ -63,7 +63,7 @@ def main() -> None:
     real = [held[k:k + n] for k in range(0, len(held) - n + 1, n)] or [held]
     print(f"{Path(a.run).name}: {a.num} files of {a.seconds:g} s at {rate} Hz, temperature "
           f"{temperature:g}, the same codes before and after")
-    print(f"{'audio':<34}{'peak dBFS':>10}{'clipping':>10}{'RMS dBFS':>10}{'< 40 Hz dBFS':>12}")
+    print(f"{'audio':<34}{'peak dBFS':>10}{'clipping':>10}{'RMS dBFS':>10}{'< 40 Hz dBFS':>14}")
     print(row("generated, before (de-emphasis)", before, rate))
     print(row("generated, after (+ 30 Hz, headroom)", after, rate))
     print(row("real held-out audio", real, rate))

@@ -195,3 +195,27 @@ def test_sampler_draws_from_the_softmax():
     freq = np.bincount(codes, minlength=256) / len(codes)
     assert 0.5 * np.abs(freq - probs).sum() < 0.03  # total variation distance
     assert codes.min() >= 0 and codes.max() <= 255
+
+
+def test_the_floor_cuts_unlikely_codes_and_renormalizes_the_rest():
+    from keras import ops
+
+    from audiornn.loop import _decode, uniforms
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 1.5, 256).astype("float32")
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    floor = 0.003
+    kept = np.maximum(probs - floor, 0)
+    kept /= kept.sum()
+    table = ops.convert_to_tensor(dsp.mu_law_decode(np.arange(256)).astype("float32"))
+    batch = ops.convert_to_tensor(np.tile(logits, (4000, 1)))
+    codes = np.concatenate([np.asarray(_decode(batch, "sample", 1.0, uniforms(5, k, 1, 4000)[0],
+                                               table, floor)[0]) for k in range(10)])
+    assert set(np.unique(codes)) <= set(np.flatnonzero(probs > floor))  # the noise floor is gone
+    freq = np.bincount(codes, minlength=256) / len(codes)
+    assert 0.5 * np.abs(freq - kept).sum() < 0.03
+    flat = ops.convert_to_tensor(np.zeros((100, 256), "float32"))  # every code at 1/256: never
+    codes = np.asarray(_decode(flat, "sample", 1.0, uniforms(0, 0, 1, 100)[0], table, 0.0039)[0])
+    assert len(np.unique(codes)) > 20  # a floor above every probability does not cut them all

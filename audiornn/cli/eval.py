@@ -35,6 +35,9 @@ def make_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperature", type=cli.bounded(float, 1e-3, 100), default=None,
                    help="for the generated audio (default: the job's, 1; one-shots 0.9)")
+    p.add_argument("--floor", type=cli.bounded(float, 0, 0.0039), default=None, metavar="P",
+                   help="for the generated audio: the probability floor cut at each step "
+                        "(default: the job's; see generate --floor)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -64,7 +67,7 @@ def main(argv=None) -> int:
                           max_seconds=args.max_seconds, lpc_order=args.lpc_order, seed=args.seed,
                           temperature=args.temperature, split_seconds=args.split or 0.0,
                           effect_input=args.input, effect_target=args.target, decode=args.decode,
-                          hits_per_label=args.hits, quiet=args.quiet)
+                          hits_per_label=args.hits, quiet=args.quiet, floor=args.floor)
         print(table(result))
         print(f"eval.json written to {Path(args.run) / 'eval.json'}")
 

@@ -26,6 +26,10 @@ def make_parser():
                    help="number of streams/files (at most 10000)")
     p.add_argument("--temperature", type=cli.bounded(float, 1e-3, 100), default=None,
                    help="> 0; below 1 is more conservative, above 1 wilder (default 1; one-shots 0.9)")
+    p.add_argument("--floor", type=cli.bounded(float, 0, 0.0039), default=None, metavar="P",
+                   help="drop P from every code's probability at each step and renormalize: "
+                        "cuts the noise floor the unlikely codes add (LPCNet's trick; default: "
+                        "the job's, see the README)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely code")
     p.add_argument("--prime", metavar="WAV", help="continue this audio (any format or rate)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same output")

@@ -108,8 +108,12 @@ def summary(history: dict, run: str) -> str:
 
     esr = "val_esr" if history.get("val_esr") else "esr"
     if history.get(esr):
-        return (f"run written to {run}: best {esr.replace('_', ' ')} "
-                f"{float(np.min(history[esr])):.3%} (model.keras, history.csv, config.json)")
+        from audiornn.report import esr_verdict
+
+        best = float(np.min(history[esr]))
+        which = "validation" if esr == "val_esr" else "training"
+        return (f"run written to {run}: best {which} ESR {best:.3%}, {esr_verdict(best)} "
+                "(model.keras, history.csv, config.json)")
     key = "val_bits" if history.get("val_bits") else "bits"
     if not history.get(key):
         return f"run {run} was already complete"

@@ -51,6 +51,7 @@ class Job:
         dry/wet pair) or "oneshots" (hits per label).
       form: its web form.
       temperature: the default sampling temperature of generate, eval and serve.
+      floor: the default probability floor cut at each sampling step (loop._decode).
     """
 
     name: str
@@ -63,6 +64,7 @@ class Job:
     eval_sections: tuple[str, ...] = ("generated",)
     form: WebForm = WebForm("gen", "Generate", "generates audio")
     temperature: float = 1.0
+    floor: float = 0.0
 
     # ------------------------------------------------------------------ data
 

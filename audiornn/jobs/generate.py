@@ -36,8 +36,8 @@ class GenerateJob(Job):
 
     def serve_run(self, gen, p: dict, upload, out, progress) -> list:
         return gen.write(out / "00.wav", seconds=p["seconds"], seed=p["seed"],
-                         temperature=p["temperature"], prime=upload, normalize=True,
-                         progress=False, callback=progress)
+                         temperature=p["temperature"], floor=p.get("floor", 0.0), prime=upload,
+                         normalize=True, progress=False, callback=progress)
 
 
 # The tiered core (tiered.py) is the default: on the bundled corpus it scores lower

@@ -110,11 +110,12 @@ class OneshotJob(Job):
             if p.get("like") and weights is not None and res["label"] >= 0:
                 weights[:] = np.eye(len(hm.label_names))[res["label"]]
             return gen.write(target, num=n, seed=p["seed"], temperature=p["temperature"],
-                             points=pts, label_weights=weights, normalize=True, progress=False,
-                             callback=progress)
+                             floor=p.get("floor", 0.0), points=pts, label_weights=weights,
+                             normalize=True, progress=False, callback=progress)
         return gen.write(target, num=n, seed=p["seed"],
-                         temperature=p["temperature"], label=p.get("label"), mix=p.get("mix"),
-                         prime=upload, normalize=True, progress=False, callback=progress)
+                         temperature=p["temperature"], floor=p.get("floor", 0.0),
+                         label=p.get("label"), mix=p.get("mix"), prime=upload, normalize=True,
+                         progress=False, callback=progress)
 
 
 JOB = OneshotJob(
