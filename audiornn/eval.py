@@ -258,144 +258,39 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     job = jobs.get(config.job.name)
     temperature = job.temperature if temperature is None else temperature
     floor = job.floor if floor is None else floor
-    if not 1 <= lpc_order <= 64:
-        raise AudioRNNError(f"--lpc-order must be in [1, 64], got {lpc_order}")
-    one_sample = 1.0 / config.codec.sample_rate
-    for name, v in (("--max-seconds", max_seconds), ("--generate", generate_seconds),
-                    ("--split", split_seconds)):
-        if (v or name == "--max-seconds") and not one_sample <= v < 1e6:
-            raise AudioRNNError(f"{name} must be between one sample and 1e6 seconds, got {v}")
-    if bool(effect_input) != bool(effect_target):
-        raise AudioRNNError("--input and --target go together (a dry file and its wet recording)")
-    if effect_input and "effect" not in job.eval_sections:
-        raise AudioRNNError(f"{run_dir}: --input/--target evaluate effect runs; this run "
-                            "was not trained on dry/wet pairs")
-    for f in (audio_files or []) + (compare or []) + [f for f in (effect_input, effect_target) if f]:
-        audio.info(f)  # a bad file is an error before any work
-    codec = config.codec
-    rate = codec.sample_rate
+    _check_options(run_dir, config, job, lpc_order, max_seconds, generate_seconds, split_seconds,
+                   effect_input, effect_target, (audio_files or []) + (compare or []))
+    rate = config.codec.sample_rate
     plots_dir = run_dir / "plots"
     plots_dir.mkdir(exist_ok=True)
     result: dict = {"format": EVAL_FORMAT, "version": EVAL_VERSION, "run": str(run_dir),
-                    "job": job.name, "sample_rate": rate, "plots": [],
-                    "skipped": {}}
-
-    # Curves.
-    hist = read_history(run_dir)
-    if hist is None or not any(k in hist for k in ("loss", "bits")):
-        result["curves"] = None
-        result["skipped"]["curves"] = f"{run_dir / 'history.csv'}: missing or empty"
-    else:
-        result["curves"] = plot_curves(hist, plots_dir / "curves.png")
-        result["plots"].append(str(plots_dir / "curves.png"))
-
-    # The dataset (held-out split, baselines' training data, real audio).
-    ds = None
-    ds_path = dataset_dir or config.dataset.get("path")
-    if ds_path and Path(ds_path).exists():
-        ds = open_dataset(ds_path)
-        check_codec(ds, codec, str(ds_path))
-    elif dataset_dir:
-        raise AudioRNNError(f"{dataset_dir}: no such dataset directory")
-    else:
-        result["skipped"]["dataset"] = f"the run's dataset {ds_path} is gone (give --dataset DIR)"
-
+                    "job": job.name, "sample_rate": rate, "plots": [], "skipped": {}}
+    _curves(run_dir, result)
+    ds = _open_dataset(config, dataset_dir, result)
     model, _ = load_run(run_dir)
-
-    # Held-out likelihood.
-    max_codes = int(max_seconds * rate)
-    sets = []
-    if config.model.head == "regression":
-        result["skipped"]["heldout"] = ("the regression head predicts samples, not a "
-                                        "distribution: its validation ESR is in the curves")
-    elif ds is not None and ds.split("val"):
-        sets.append(("validation split", dataset_sequences(ds, "val", max_codes, seed)))
-    elif ds is not None:
-        result["skipped"]["heldout"] = f"{ds_path}: no validation split (built with --val-fraction 0)"
-    if audio_files:
-        if [s.name for s in config.model.streams if not s.feedback]:
-            raise AudioRNNError("--audio scores models that see only their own audio; runs with "
-                                "inputs, labels or conditions are scored on their dataset")
-        seqs = []
-        for f in audio_files:
-            codes = codec.encode_file(f)[:max_codes]
-            if len(codes) < 2:
-                raise AudioRNNError(f"{f}: too short to score")
-            seqs.append({"target": codes, "name": str(f)})
-        sets.append(("--audio files", seqs))
-    baselines = None
-    if ds is not None and ds.split("train") and sets:
-        train = dataset_sequences(ds, "train", 2_000_000, seed)
-        baselines = {"unigram": metrics.unigram(np.concatenate([s["target"] for s in train])),
-                     "lpc": metrics.LPC(lpc_order).fit([s["target"] for s in train])}
-    scorer = Scorer(model, config) if sets else None
-    result["heldout"] = []
-    for name, seqs in sets:
-        total = sum(len(s["target"]) for s in seqs)
-        if not quiet:
-            print(f"scoring {name}: {total / rate:.1f} s", file=sys.stderr)
-        t0 = time.perf_counter()
-        pieces = split_sequences(seqs, int(split_seconds * rate)) if split_seconds else seqs
-        scored = scorer.score(pieces, Progress(total, "sample", quiet, per_second=rate))
-        elapsed = time.perf_counter() - t0
-        entry = {"name": name, "seconds": total / rate, "samples": total,
-                 "files": [s["name"] for s in seqs][:50],
-                 "model": {"bits": scored["bits"], "accuracy": scored["accuracy"]},
-                 "scoring_seconds": elapsed, "split_seconds": split_seconds or None,
-                 "scoring_x_realtime": (total / rate) / max(elapsed, 1e-9)}
-        if baselines:
-            codes = np.concatenate([s["target"] for s in seqs])
-            ub, ua = metrics.unigram_score(baselines["unigram"], codes)
-            lb, la, n = 0.0, 0.0, 0
-            for s in seqs:
-                b, a = baselines["lpc"].score(s["target"])
-                lb, la, n = lb + b * len(s["target"]), la + a * len(s["target"]), n + len(s["target"])
-            entry["unigram"] = {"bits": ub, "accuracy": ua}
-            entry["lpc"] = {"bits": lb / n, "accuracy": la / n, "order": lpc_order}
-        result["heldout"].append(entry)
+    sets = _heldout_sets(config, ds, audio_files, int(max_seconds * rate), seed, result)
+    result["heldout"] = _score_sets(model, config, ds, sets, lpc_order, split_seconds, seed, quiet)
 
     # Generated audio against real held-out audio.
     result["generated"] = None
-    gen_clips: dict[str, np.ndarray] = {}
     if generate_seconds and "generated" not in job.eval_sections:
         raise AudioRNNError(f"--generate compares sampled audio; a {job.name} run is judged by its "
                             f"own sections ({', '.join(job.eval_sections)})")
+    gen_clips: dict[str, np.ndarray] = {}
     if generate_seconds:
         from audiornn.loop import Generator
 
         out = run_dir / "samples" / f"eval-seed{seed}.wav"
         out.parent.mkdir(exist_ok=True)
-        gen = Generator(model, config)
-        gen.write(out, seconds=generate_seconds, seed=seed, temperature=temperature, floor=floor,
-                  progress=not quiet)
+        Generator(model, config).write(out, seconds=generate_seconds, seed=seed,
+                                       temperature=temperature, floor=floor, progress=not quiet)
         gen_clips["generated"] = audio.read(out)[0]
         result["generated_files"] = [str(out)]
     for f in compare or []:
         x, r = audio.read(f)
         gen_clips[Path(f).name] = dsp.resample(x, r, rate)
     if gen_clips:
-        seconds = max(len(x) for x in gen_clips.values()) / rate
-        clips = dict(gen_clips)
-        real, reference = None, None
-        if ds is not None and ds.split("val"):
-            real_codes = np.concatenate(
-                [s["target"] for s in dataset_sequences(ds, "val", int(seconds * rate), seed)])
-            real = codec.decode(real_codes)[0]
-            clips["real (held-out)"] = real
-            reference = metrics.active_median_db(real)
-        else:
-            result["skipped"]["real"] = "no held-out audio to compare with"
-        section: dict = {"clips": {name: metrics.audio_stats(x, rate, reference)
-                                   for name, x in gen_clips.items()}}
-        if real is not None:
-            section["real"] = metrics.audio_stats(real, rate, reference)
-            section["real"]["active_median_dbfs"] = reference
-            for name, x in gen_clips.items():
-                section["clips"][name]["spectral_distance_db"] = metrics.spectral_distance_db(x, real, rate)
-        result["plots"].append(plot_spectrograms(clips, rate, plots_dir / "spectrograms.png"))
-        result["plots"].append(plot_spectra(clips, rate, plots_dir / "spectra.png"))
-        result["plots"].append(plot_levels(clips, rate, plots_dir / "levels.png"))
-        result["generated"] = section
+        result["generated"] = _compare_generated(gen_clips, config, ds, seed, plots_dir, result)
 
     # One-shots: per label, generated hits against the real ones.
     result["oneshots"] = None
@@ -419,6 +314,143 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
 
     write_json_atomic(run_dir / "eval.json", result)
     return result
+
+
+def _check_options(run_dir: Path, config: RunConfig, job, lpc_order: int, max_seconds: float,
+                   generate_seconds: float, split_seconds: float, effect_input, effect_target,
+                   files: list[str]) -> None:
+    """Every option error before any work."""
+    if not 1 <= lpc_order <= 64:
+        raise AudioRNNError(f"--lpc-order must be in [1, 64], got {lpc_order}")
+    one_sample = 1.0 / config.codec.sample_rate
+    for name, v in (("--max-seconds", max_seconds), ("--generate", generate_seconds),
+                    ("--split", split_seconds)):
+        if (v or name == "--max-seconds") and not one_sample <= v < 1e6:
+            raise AudioRNNError(f"{name} must be between one sample and 1e6 seconds, got {v}")
+    if bool(effect_input) != bool(effect_target):
+        raise AudioRNNError("--input and --target go together (a dry file and its wet recording)")
+    if effect_input and "effect" not in job.eval_sections:
+        raise AudioRNNError(f"{run_dir}: --input/--target evaluate effect runs; this run "
+                            "was not trained on dry/wet pairs")
+    for f in files + [f for f in (effect_input, effect_target) if f]:
+        audio.info(f)  # a bad file is an error before any work
+
+
+def _curves(run_dir: Path, result: dict) -> None:
+    hist = read_history(run_dir)
+    if hist is None or not any(k in hist for k in ("loss", "bits")):
+        result["curves"] = None
+        result["skipped"]["curves"] = f"{run_dir / 'history.csv'}: missing or empty"
+    else:
+        result["curves"] = plot_curves(hist, run_dir / "plots" / "curves.png")
+        result["plots"].append(str(run_dir / "plots" / "curves.png"))
+
+
+def _open_dataset(config: RunConfig, dataset_dir: str | None, result: dict) -> Dataset | None:
+    """The dataset (held-out split, the baselines' training data, real audio), if there is one."""
+    ds_path = dataset_dir or config.dataset.get("path")
+    if ds_path and Path(ds_path).exists():
+        ds = open_dataset(ds_path)
+        check_codec(ds, config.codec, str(ds_path))
+        return ds
+    if dataset_dir:
+        raise AudioRNNError(f"{dataset_dir}: no such dataset directory")
+    result["skipped"]["dataset"] = f"the run's dataset {ds_path} is gone (give --dataset DIR)"
+    return None
+
+
+def _heldout_sets(config: RunConfig, ds: Dataset | None, audio_files, max_codes: int, seed: int,
+                  result: dict) -> list:
+    """(name, sequences) to score: the validation split and the --audio files."""
+    sets = []
+    if config.model.head == "regression":
+        result["skipped"]["heldout"] = ("the regression head predicts samples, not a "
+                                        "distribution: its validation ESR is in the curves")
+    elif ds is not None and ds.split("val"):
+        sets.append(("validation split", dataset_sequences(ds, "val", max_codes, seed)))
+    elif ds is not None:
+        result["skipped"]["heldout"] = f"{ds.path}: no validation split (built with --val-fraction 0)"
+    if audio_files:
+        if [s.name for s in config.model.streams if not s.feedback]:
+            raise AudioRNNError("--audio scores models that see only their own audio; runs with "
+                                "inputs, labels or conditions are scored on their dataset")
+        seqs = []
+        for f in audio_files:
+            codes = config.codec.encode_file(f)[:max_codes]
+            if len(codes) < 2:
+                raise AudioRNNError(f"{f}: too short to score")
+            seqs.append({"target": codes, "name": str(f)})
+        sets.append(("--audio files", seqs))
+    return sets
+
+
+def _score_sets(model, config: RunConfig, ds: Dataset | None, sets: list, lpc_order: int,
+                split_seconds: float, seed: int, quiet: bool) -> list[dict]:
+    """Bits per sample of the model and of the baselines (unigram, LPC) on each set."""
+    rate = config.codec.sample_rate
+    baselines = None
+    if ds is not None and ds.split("train") and sets:
+        train = dataset_sequences(ds, "train", 2_000_000, seed)
+        baselines = {"unigram": metrics.unigram(np.concatenate([s["target"] for s in train])),
+                     "lpc": metrics.LPC(lpc_order).fit([s["target"] for s in train])}
+    scorer = Scorer(model, config) if sets else None
+    out = []
+    for name, seqs in sets:
+        total = sum(len(s["target"]) for s in seqs)
+        if not quiet:
+            print(f"scoring {name}: {total / rate:.1f} s", file=sys.stderr)
+        t0 = time.perf_counter()
+        pieces = split_sequences(seqs, int(split_seconds * rate)) if split_seconds else seqs
+        scored = scorer.score(pieces, Progress(total, "sample", quiet, per_second=rate))
+        elapsed = time.perf_counter() - t0
+        entry = {"name": name, "seconds": total / rate, "samples": total,
+                 "files": [s["name"] for s in seqs][:50],
+                 "model": {"bits": scored["bits"], "accuracy": scored["accuracy"]},
+                 "scoring_seconds": elapsed, "split_seconds": split_seconds or None,
+                 "scoring_x_realtime": (total / rate) / max(elapsed, 1e-9)}
+        if baselines:
+            entry.update(_baseline_scores(baselines, seqs, lpc_order))
+        out.append(entry)
+    return out
+
+
+def _baseline_scores(baselines: dict, seqs: list, lpc_order: int) -> dict:
+    codes = np.concatenate([s["target"] for s in seqs])
+    ub, ua = metrics.unigram_score(baselines["unigram"], codes)
+    lb, la, n = 0.0, 0.0, 0
+    for s in seqs:
+        b, a = baselines["lpc"].score(s["target"])
+        lb, la, n = lb + b * len(s["target"]), la + a * len(s["target"]), n + len(s["target"])
+    return {"unigram": {"bits": ub, "accuracy": ua},
+            "lpc": {"bits": lb / n, "accuracy": la / n, "order": lpc_order}}
+
+
+def _compare_generated(gen_clips: dict, config: RunConfig, ds: Dataset | None, seed: int,
+                       plots_dir: Path, result: dict) -> dict:
+    """eval's generated section: each clip's numbers, against held-out audio of its length."""
+    codec, rate = config.codec, config.codec.sample_rate
+    seconds = max(len(x) for x in gen_clips.values()) / rate
+    clips = dict(gen_clips)
+    real, reference = None, None
+    if ds is not None and ds.split("val"):
+        real_codes = np.concatenate(
+            [s["target"] for s in dataset_sequences(ds, "val", int(seconds * rate), seed)])
+        real = codec.decode(real_codes)[0]
+        clips["real (held-out)"] = real
+        reference = metrics.active_median_db(real)
+    else:
+        result["skipped"]["real"] = "no held-out audio to compare with"
+    section: dict = {"clips": {name: metrics.audio_stats(x, rate, reference)
+                               for name, x in gen_clips.items()}}
+    if real is not None:
+        section["real"] = metrics.audio_stats(real, rate, reference)
+        section["real"]["active_median_dbfs"] = reference
+        for name, x in gen_clips.items():
+            section["clips"][name]["spectral_distance_db"] = metrics.spectral_distance_db(x, real, rate)
+    result["plots"].append(plot_spectrograms(clips, rate, plots_dir / "spectrograms.png"))
+    result["plots"].append(plot_spectra(clips, rate, plots_dir / "spectra.png"))
+    result["plots"].append(plot_levels(clips, rate, plots_dir / "levels.png"))
+    return section
 
 
 def main(argv=None) -> int:

@@ -18,89 +18,107 @@ def esr_verdict(esr: float) -> str:
 
 
 def table(result: dict) -> str:
-    lines = []
-    c = result.get("curves")
-    if c and "best_esr" in c:
-        which = "validation" if c["monitor"] == "val_esr" else "training"
-        lines.append(f"curves: {c['epochs']} epochs, best {which} ESR {c['best_esr']:.2%} at epoch "
-                     f"{c['best_epoch']}: {esr_verdict(c['best_esr'])}")
-    elif c:
-        lines.append(f"curves: {c['epochs']} epochs, best {c['monitor'].replace('_', ' ')} "
-                     f"{c['best_bits']:.3f} bits/sample at epoch {c['best_epoch']}")
+    """eval.json as the table `eval` prints, one block per section it has."""
+    lines = _curves(result.get("curves"))
     for h in result.get("heldout", []):
-        lines.append("")
-        how = (f"in pieces of {h['split_seconds']:g} s" if h.get("split_seconds")
-               else "state carried across each file")
-        lines.append(f"held-out: {h['name']}, {h['seconds']:.1f} s ({h['samples']:,} samples), "
-                     f"scored at {h['scoring_x_realtime']:.1f}x real time ({how})")
-        lines.append(f"  {'predictor':<28}{'bits/sample':>12}{'top-1 acc.':>12}")
-        rows = [("model", h["model"])]
-        if "unigram" in h:
-            rows += [("unigram (train histogram)", h["unigram"]),
-                     (f"LPC-{h['lpc']['order']} + Laplace", h["lpc"])]
-        for name, v in rows:
-            lines.append(f"  {name:<28}{v['bits']:>12.3f}{v['accuracy']:>12.3f}")
-    g = result.get("generated")
-    if g:
-        lines.append("")
-        lines.append(f"  {'audio':<24}{'spec. dist. dB':>15}{'silent':>8}{'stuck':>7}{'level ok':>10}"
-                     f"{'voiced':>8}{'flatness':>10}{'< 40 Hz dBFS':>14}")
-        rows = list(g["clips"].items())
-        if "real" in g:
-            rows.append(("real (held-out)", g["real"]))
-        for name, v in rows:
-            d = v.get("spectral_distance_db")
-            level = v.get("level_match")
-            lines.append(f"  {name[:23]:<24}{'-' if d is None else f'{d:.1f}':>15}"
-                         f"{v['silent_fraction']:>8.0%}{v.get('stuck_silence_fraction', 0):>7.0%}"
-                         f"{'-' if level is None else f'{level:.0%}':>10}"
-                         f"{v.get('voiced_fraction', 0):>8.0%}{v['flatness']:>10.3f}"
-                         f"{v.get('below_40hz_dbfs', float('nan')):>14.1f}")
-        if "real" in g:
-            lines.append("  (silent: frames below -60 dBFS; stuck: time in silences of 0.5 s or more; "
-                         "level ok: frames within 10 dB of the real audio's median active level; "
-                         "voiced: active frames periodic at 60-1000 Hz once whitened, which "
-                         "coloured noise is not; < 40 Hz: the rumble band's level)")
-    hits = result.get("oneshots")
-    if hits:
-        lines.append("")
-        lines.append(f"  {'label':<10}{'hits':>10}{'spec. dist. dB':>16}{'centroid Hz':>18}"
-                     f"{'attack err.':>13}{'<= 5 ms':>9}{'2nd onset':>12}")
-        lines.append(f"  {'':<10}{'real/gen':>10}{'':>16}{'real / gen':>18}{'median ms':>13}"
-                     f"{'':>9}{'real / gen':>12}")
-        for name, v in hits.items():
-            lines.append(f"  {name:<10}{v['real_hits']:>5}/{v['generated_hits']:<4}"
-                         f"{v['spectral_distance_db']:>16.1f}"
-                         f"{v['centroid_hz_real']:>9.0f} / {v['centroid_hz_generated']:<6.0f}"
-                         f"{v['attack_error_ms_median']:>13.1f}{v['attack_within_5ms']:>9.0%}"
-                         f"{v.get('second_onsets_real', 0):>6.0%} / {v.get('second_onsets', 0):<4.0%}")
-        lines.append("  (2nd onset: hits whose energy rises > 12 dB over the decaying envelope "
-                     "after the attack)")
-    m = result.get("map")
-    if m:
-        lines.append("")
-        lines.append(f"map: {m['hits']} training hits in {m['dim']} dimensions (radius "
-                     f"{m['radius']:.3f}); hits generated at a training hit's point that are "
-                     f"closer to it than to every other label's average: "
-                     f"{m['closer_to_own_hit']:.0%} ("
-                     + ", ".join(f"{k} {v:.0%}" for k, v in m["closer_to_own_hit_by_label"].items())
-                     + ")")
-    e = result.get("effect")
-    if e:
-        lines.append("")
-        lines.append(f"effect: {Path(e['input']).name} -> {Path(e['target']).name}, "
-                     f"{e['seconds']:.1f} s, applied at {e['apply_x_realtime']:.1f}x real time "
-                     f"({e['decode']}); target latency {e['target_latency']:+d} samples removed "
-                     f"({e.get('latency_from', 'estimated')})")
-        lines.append(f"  {'output':<28}{'ESR':>10}{'ESR (pre-emph.)':>17}{'SNR dB':>9}")
-        for name, key in (("model", "model"), ("do nothing (output = input)", "do_nothing"),
-                          ("dry, gain-matched", "dry_gain_matched")):
-            v = e[key]
-            lines.append(f"  {name:<28}{v['esr']:>10.2%}{v['esr_preemphasis']:>17.2%}"
-                         f"{v['snr_db']:>9.1f}")
-        lines.append(f"  verdict: {esr_verdict(e['model']['esr'])}")
+        lines += _heldout(h)
+    if result.get("generated"):
+        lines += _generated(result["generated"])
+    if result.get("oneshots"):
+        lines += _oneshots(result["oneshots"])
+    if result.get("map"):
+        lines += _map(result["map"])
+    if result.get("effect"):
+        lines += _effect(result["effect"])
     for what, why in result.get("skipped", {}).items():
         lines.append(f"skipped {what}: {why}")
     if result.get("plots"):
         lines.append("plots: " + ", ".join(result["plots"]))
     return "\n".join(lines)
+
+
+def _curves(c: dict | None) -> list[str]:
+    if c and "best_esr" in c:
+        which = "validation" if c["monitor"] == "val_esr" else "training"
+        return [f"curves: {c['epochs']} epochs, best {which} ESR {c['best_esr']:.2%} at epoch "
+                f"{c['best_epoch']}: {esr_verdict(c['best_esr'])}"]
+    if c:
+        return [f"curves: {c['epochs']} epochs, best {c['monitor'].replace('_', ' ')} "
+                f"{c['best_bits']:.3f} bits/sample at epoch {c['best_epoch']}"]
+    return []
+
+
+def _heldout(h: dict) -> list[str]:
+    how = (f"in pieces of {h['split_seconds']:g} s" if h.get("split_seconds")
+           else "state carried across each file")
+    lines = ["", f"held-out: {h['name']}, {h['seconds']:.1f} s ({h['samples']:,} samples), "
+                 f"scored at {h['scoring_x_realtime']:.1f}x real time ({how})",
+             f"  {'predictor':<28}{'bits/sample':>12}{'top-1 acc.':>12}"]
+    rows = [("model", h["model"])]
+    if "unigram" in h:
+        rows += [("unigram (train histogram)", h["unigram"]),
+                 (f"LPC-{h['lpc']['order']} + Laplace", h["lpc"])]
+    for name, v in rows:
+        lines.append(f"  {name:<28}{v['bits']:>12.3f}{v['accuracy']:>12.3f}")
+    return lines
+
+
+def _generated(g: dict) -> list[str]:
+    lines = ["", f"  {'audio':<24}{'spec. dist. dB':>15}{'silent':>8}{'stuck':>7}{'level ok':>10}"
+                 f"{'voiced':>8}{'flatness':>10}{'< 40 Hz dBFS':>14}"]
+    rows = list(g["clips"].items())
+    if "real" in g:
+        rows.append(("real (held-out)", g["real"]))
+    for name, v in rows:
+        d = v.get("spectral_distance_db")
+        level = v.get("level_match")
+        lines.append(f"  {name[:23]:<24}{'-' if d is None else f'{d:.1f}':>15}"
+                     f"{v['silent_fraction']:>8.0%}{v.get('stuck_silence_fraction', 0):>7.0%}"
+                     f"{'-' if level is None else f'{level:.0%}':>10}"
+                     f"{v.get('voiced_fraction', 0):>8.0%}{v['flatness']:>10.3f}"
+                     f"{v.get('below_40hz_dbfs', float('nan')):>14.1f}")
+    if "real" in g:
+        lines.append("  (silent: frames below -60 dBFS; stuck: time in silences of 0.5 s or more; "
+                     "level ok: frames within 10 dB of the real audio's median active level; "
+                     "voiced: active frames periodic at 60-1000 Hz once whitened, which "
+                     "coloured noise is not; < 40 Hz: the rumble band's level)")
+    return lines
+
+
+def _oneshots(hits: dict) -> list[str]:
+    lines = ["", f"  {'label':<10}{'hits':>10}{'spec. dist. dB':>16}{'centroid Hz':>18}"
+                 f"{'attack err.':>13}{'<= 5 ms':>9}{'2nd onset':>12}",
+             f"  {'':<10}{'real/gen':>10}{'':>16}{'real / gen':>18}{'median ms':>13}"
+             f"{'':>9}{'real / gen':>12}"]
+    for name, v in hits.items():
+        lines.append(f"  {name:<10}{v['real_hits']:>5}/{v['generated_hits']:<4}"
+                     f"{v['spectral_distance_db']:>16.1f}"
+                     f"{v['centroid_hz_real']:>9.0f} / {v['centroid_hz_generated']:<6.0f}"
+                     f"{v['attack_error_ms_median']:>13.1f}{v['attack_within_5ms']:>9.0%}"
+                     f"{v.get('second_onsets_real', 0):>6.0%} / {v.get('second_onsets', 0):<4.0%}")
+    lines.append("  (2nd onset: hits whose energy rises > 12 dB over the decaying envelope "
+                 "after the attack)")
+    return lines
+
+
+def _map(m: dict) -> list[str]:
+    return ["", f"map: {m['hits']} training hits in {m['dim']} dimensions (radius "
+                f"{m['radius']:.3f}); hits generated at a training hit's point that are "
+                f"closer to it than to every other label's average: "
+                f"{m['closer_to_own_hit']:.0%} ("
+                + ", ".join(f"{k} {v:.0%}" for k, v in m["closer_to_own_hit_by_label"].items())
+                + ")"]
+
+
+def _effect(e: dict) -> list[str]:
+    lines = ["", f"effect: {Path(e['input']).name} -> {Path(e['target']).name}, "
+                 f"{e['seconds']:.1f} s, applied at {e['apply_x_realtime']:.1f}x real time "
+                 f"({e['decode']}); target latency {e['target_latency']:+d} samples removed "
+                 f"({e.get('latency_from', 'estimated')})",
+             f"  {'output':<28}{'ESR':>10}{'ESR (pre-emph.)':>17}{'SNR dB':>9}"]
+    for name, key in (("model", "model"), ("do nothing (output = input)", "do_nothing"),
+                      ("dry, gain-matched", "dry_gain_matched")):
+        v = e[key]
+        lines.append(f"  {name:<28}{v['esr']:>10.2%}{v['esr_preemphasis']:>17.2%}{v['snr_db']:>9.1f}")
+    lines.append(f"  verdict: {esr_verdict(e['model']['esr'])}")
+    return lines

@@ -296,98 +296,110 @@ class App:
 # ---------------------------------------------------------------- HTTP
 
 
+class Handler(BaseHTTPRequestHandler):
+    """The API and the page over an `App` (bound by `make_handler`)."""
+
+    server_version = "audiornn"
+    app: App
+
+    def log_message(self, fmt, *args):  # quiet unless debugging
+        log.debug("%s - %s", self.address_string(), fmt % args)
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away
+            self.close_connection = True
+            log.info("%s went away before the answer to %s %s was sent",
+                     self.client_address[0], self.command, urlparse(self.path).path)
+
+    def _json(self, status: int, obj) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json")
+
+    def _error(self, e: ApiError) -> None:
+        self._json(e.status, {"error": e.message})
+
+    def do_GET(self):  # noqa: N802
+        url = urlparse(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        try:
+            if not parts:
+                from audiornn.webpage import PAGE
+
+                self._send(200, PAGE.encode(), "text/html; charset=utf-8")
+            elif parts == ["api", "runs"]:
+                self._json(200, self.app.runs())
+            elif len(parts) == 3 and parts[:2] == ["api", "jobs"]:
+                self._json(200, self.app.job(parts[2]).public())
+            elif len(parts) == 3 and parts[0] == "files":
+                path = self.app.file(parts[1], parts[2])
+                ctype = "audio/wav" if path.suffix == ".wav" else "image/png"
+                self._send(200, path.read_bytes(), ctype)
+            else:
+                raise ApiError(404, "not found")
+        except ApiError as e:
+            self._error(e)
+
+    def _content_length(self) -> int:
+        text = self.headers.get("Content-Length")
+        if text is None:  # chunked or unframed bodies are not read
+            self.close_connection = True
+            raise ApiError(411, "a Content-Length header is required (0 without an upload)")
+        try:
+            length = int(text)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise ApiError(400, f"bad Content-Length {text!r}")
+        return length
+
+    def _refuse_upload(self, length: int, limit: int) -> None:
+        """Answered before the body is read; then the body is read and dropped (up to
+        a cap, for a few seconds), so that a client still sending sees the answer
+        instead of a reset connection. Nothing of it is kept."""
+        self.close_connection = True
+        self._error(ApiError(413, f"upload of {length / 2**20:.1f} MB is over the "
+                                  f"{self.app.limits.max_upload_mb:g} MB limit"))
+        self.connection.settimeout(5)
+        left = min(length, 16 * limit)
+        try:
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
+    def do_POST(self):  # noqa: N802
+        url = urlparse(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        try:
+            if len(parts) != 4 or parts[:2] != ["api", "runs"] or parts[3] != "jobs":
+                raise ApiError(404, "not found")
+            length = self._content_length()
+            limit = int(self.app.limits.max_upload_mb * 1024 * 1024)
+            if length > limit:
+                self._refuse_upload(length, limit)
+                return
+            body = self.rfile.read(length) if length else None
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            job = self.app.submit(parts[2], query, body)
+            self._json(202, job.public())
+        except ApiError as e:
+            self._error(e)
+
+
 def make_handler(app: App):
-    from audiornn.webpage import PAGE
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "audiornn"
-
-        def log_message(self, fmt, *args):  # quiet unless debugging
-            log.debug("%s - %s", self.address_string(), fmt % args)
-
-        def _send(self, status: int, body: bytes, ctype: str) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):  # the client went away
-                self.close_connection = True
-                log.info("%s went away before the answer to %s %s was sent",
-                         self.client_address[0], self.command, urlparse(self.path).path)
-
-        def _json(self, status: int, obj) -> None:
-            self._send(status, json.dumps(obj).encode(), "application/json")
-
-        def _error(self, e: ApiError) -> None:
-            self._json(e.status, {"error": e.message})
-
-        def do_GET(self):  # noqa: N802
-            url = urlparse(self.path)
-            parts = [p for p in url.path.split("/") if p]
-            try:
-                if not parts:
-                    self._send(200, PAGE.encode(), "text/html; charset=utf-8")
-                elif parts == ["api", "runs"]:
-                    self._json(200, app.runs())
-                elif len(parts) == 3 and parts[:2] == ["api", "jobs"]:
-                    self._json(200, app.job(parts[2]).public())
-                elif len(parts) == 3 and parts[0] == "files":
-                    path = app.file(parts[1], parts[2])
-                    ctype = "audio/wav" if path.suffix == ".wav" else "image/png"
-                    self._send(200, path.read_bytes(), ctype)
-                else:
-                    raise ApiError(404, "not found")
-            except ApiError as e:
-                self._error(e)
-
-        def do_POST(self):  # noqa: N802
-            url = urlparse(self.path)
-            parts = [p for p in url.path.split("/") if p]
-            try:
-                if len(parts) != 4 or parts[:2] != ["api", "runs"] or parts[3] != "jobs":
-                    raise ApiError(404, "not found")
-                text = self.headers.get("Content-Length")
-                if text is None:  # chunked or unframed bodies are not read
-                    self.close_connection = True
-                    raise ApiError(411, "a Content-Length header is required (0 without an upload)")
-                try:
-                    length = int(text)
-                except ValueError:
-                    length = -1
-                if length < 0:
-                    self.close_connection = True
-                    raise ApiError(400, f"bad Content-Length {text!r}")
-                limit = int(app.limits.max_upload_mb * 1024 * 1024)
-                if length > limit:
-                    # Answered before the body is read; then the body is read and dropped
-                    # (up to a cap, for a few seconds), so that a client still sending
-                    # sees the answer instead of a reset connection. Nothing of it is kept.
-                    self.close_connection = True
-                    self._error(ApiError(413, f"upload of {length / 2**20:.1f} MB is over the "
-                                              f"{app.limits.max_upload_mb:g} MB limit"))
-                    self.connection.settimeout(5)
-                    left = min(length, 16 * limit)
-                    try:
-                        while left > 0:
-                            chunk = self.rfile.read(min(left, 1 << 16))
-                            if not chunk:
-                                break
-                            left -= len(chunk)
-                    except OSError:
-                        pass
-                    return
-                body = self.rfile.read(length) if length else None
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                job = app.submit(parts[2], query, body)
-                self._json(202, job.public())
-            except ApiError as e:
-                self._error(e)
-
-    return Handler
+    """The request handler class for `app`."""
+    return type("AppHandler", (Handler,), {"app": app})
 
 
 class Server(ThreadingHTTPServer):

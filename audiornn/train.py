@@ -197,18 +197,10 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     has_run = _check_run_dir(run_dir, resume)
     if resume:
         _check_resume(read_run_config(run_dir), model_cfg, train_cfg, dataset, run_dir)
-    shard = (0, 1)  # the rows of each batch this process feeds (TensorFlow splits them itself)
-    if cluster and backend.NAME == "jax":
-        multiworker.join_jax(cluster)
-        shard = (cluster.rank, cluster.size)
-    if train_cfg.mixed_precision:
-        if backend.gpus():  # bfloat16 compute; the logits (and the regression head) stay float32
-            keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        else:
-            log.warning("--mixed-precision ignored: no GPU is visible")
     if model_cfg.head == "regression" and dataset.preemphasis:
         raise AudioRNNError(f"{dataset_path}: --head regression needs a dataset built with "
                             f"--preemphasis 0 (the effects' default), not {dataset.preemphasis:g}")
+    shard = _join(cluster, train_cfg.mixed_precision)
     train_seq, val_seq, carry = _sequences(dataset, job, model_cfg, train_cfg, shard)
     monitor = "val_loss" if val_seq is not None else "loss"
 
@@ -247,6 +239,21 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         finally:
             if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
                 keras.distribution.set_distribution(None)
+
+
+def _join(cluster, mixed_precision: bool) -> tuple[int, int]:
+    """Joins a JAX cluster and sets the precision; returns the rows of each batch this
+    process feeds, (index, count) (TensorFlow splits the batches itself)."""
+    shard = (0, 1)
+    if cluster and backend.NAME == "jax":
+        multiworker.join_jax(cluster)
+        shard = (cluster.rank, cluster.size)
+    if mixed_precision:
+        if backend.gpus():  # bfloat16 compute; the logits (and the regression head) stay float32
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        else:
+            log.warning("--mixed-precision ignored: no GPU is visible")
+    return shard
 
 
 def _check_tensorboard(tensorboard: bool) -> None:

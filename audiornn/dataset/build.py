@@ -232,8 +232,28 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
     out = Path(out_dir)
     _check_out(out, overwrite)
     skipped = list(skipped or [])
+    good = _scan(items, config, progress, skipped)  # pass 1: checks, lengths and peaks
+    streams = list(good[0].streams)
+    gains = {s: dsp.gain_for_peak(max(it.peaks[s] for it in good), config.headroom)
+             for s in streams}
+    conditions = _condition_layout(good)
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:  # pass 2: encode into .npy files in a temporary directory, renamed into place
+        offsets, fingerprint = _encode(good, gains, conditions, tmp, config, progress)
+        meta = _meta(good, gains, conditions, offsets, fingerprint, config, skipped, ignored)
+        if extra_meta:
+            meta.update(extra_meta)
+        write_json_atomic(tmp / "dataset.json", meta)
+        _move_into_place(tmp, out, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
 
-    # Pass 1: scan every file: checks, lengths and peaks.
+
+def _scan(items: list[Item], config: DataConfig, progress, skipped: list[dict]) -> list[Item]:
+    """Pass 1: every item's streams checked, their lengths and peaks measured; the usable ones."""
     good: list[Item] = []
     done_s = 0.0
     for n_done, it in enumerate(items, 1):
@@ -262,116 +282,98 @@ def build(items: list[Item], out_dir: str | os.PathLike, config: DataConfig, *,
     if not good:
         reasons = "; ".join(f"{Path(s['source']).name}: {s['reason']}" for s in skipped[:3])
         raise AudioRNNError("no usable audio" + (f" ({reasons})" if reasons else ""))
+    return good
 
-    streams = list(good[0].streams)
-    gains = {s: dsp.gain_for_peak(max(it.peaks[s] for it in good), config.headroom)
-             for s in streams}
-    conditions = _condition_layout(good)
+
+def _encode(good: list[Item], gains: dict, conditions: dict, tmp: Path, config: DataConfig,
+            progress) -> tuple[dict[int, int], str]:
+    """Pass 2: each stream's codes appended to TMP/<stream>.npy (plain appends, not a memory
+    map, keep written pages out of this process's RSS), per-step conditions beside them.
+    Returns each item's offset (by id) and the data's fingerprint."""
+    streams = list(gains)
+    total = sum(it.lengths["target"] for it in good)
+    files = {s: open(tmp / f"{s}.npy", "wb") for s in streams}  # noqa: SIM115
+    step_files = {c: open(tmp / conditions[c]["file"], "wb")  # noqa: SIM115
+                  for c in conditions if conditions[c]["per"] == "step"}
+    hashers = {s: hashlib.sha256(s.encode()) for s in streams}
+    offsets: dict[int, int] = {}
+    pos, done_s = 0, 0.0
+    try:
+        for s in streams:
+            np.lib.format.write_array_header_1_0(
+                files[s], {"descr": "|u1", "fortran_order": False, "shape": (total,)})
+        for c, f in step_files.items():
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<f4", "fortran_order": False, "shape": (total, conditions[c]["size"])})
+        for n_done, it in enumerate(good, 1):
+            offsets[id(it)] = pos
+            for s in streams:
+                _encode_stream(it, s, gains[s], config, files[s], hashers[s])
+            for c, f in step_files.items():
+                v = np.asarray(it.step_values[c], np.float32).reshape(it.lengths["target"], -1)
+                f.write(v.tobytes())
+            pos += it.lengths["target"]
+            done_s += it.seconds
+            if progress:
+                progress("encode", done_s, n_done)
+    finally:
+        for f in [*files.values(), *step_files.values()]:
+            f.close()
+    hasher = hashlib.sha256("".join(hashers[s].hexdigest() for s in streams).encode())
+    return offsets, hasher.hexdigest()[:16]
+
+
+def _encode_stream(it: Item, s: str, gain: float, config: DataConfig, f, hasher) -> None:
+    """One item's stream `s`, encoded, trimmed and cut to its scanned length, into `f`."""
+    written, skip = 0, it.trim.get(s, 0)
+    for codes in encoded_blocks(it.streams[s], config.sample_rate, config.preemphasis, gain,
+                                config.max_silence, config.silence_db):
+        if skip:
+            codes, skip = codes[skip:], max(0, skip - len(codes))
+        codes = codes[: it.lengths[s] - written]
+        f.write(codes.tobytes())
+        hasher.update(codes.tobytes())
+        written += len(codes)
+    if written != it.lengths[s]:
+        raise AudioRNNError(f"{it.streams[s]}: changed while the dataset was built")
+
+
+def _meta(good: list[Item], gains: dict, conditions: dict, offsets: dict, fingerprint: str,
+          config: DataConfig, skipped: list[dict], ignored: int) -> dict:
+    """dataset.json: the codec settings, streams, splits, labels, counts and sources."""
     pieces = split_items(good, config.val_fraction, config.seed)
     label_names = sorted({it.label for it in good if it.label is not None})
     label_index = {name: k for k, name in enumerate(label_names)}
-    total = sum(it.lengths["target"] for it in good)
-
-    # Pass 2: encode into memory-mapped .npy files in a temporary directory.
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    try:
-        # Plain appends (not a memory map) keep written pages out of this process's RSS.
-        files = {s: open(tmp / f"{s}.npy", "wb") for s in streams}  # noqa: SIM115
-        step_files = {c: open(tmp / conditions[c]["file"], "wb")  # noqa: SIM115
-                      for c in conditions if conditions[c]["per"] == "step"}
-        hashers = {s: hashlib.sha256(s.encode()) for s in streams}
-        offsets: dict[int, int] = {}
-        pos = 0
-        done_s = 0.0
-        try:
-            for s in streams:
-                np.lib.format.write_array_header_1_0(
-                    files[s], {"descr": "|u1", "fortran_order": False, "shape": (total,)})
-            for c, f in step_files.items():
-                np.lib.format.write_array_header_1_0(
-                    f, {"descr": "<f4", "fortran_order": False,
-                        "shape": (total, conditions[c]["size"])})
-            for n_done, it in enumerate(good, 1):
-                offsets[id(it)] = pos
-                for s in streams:
-                    written, skip = 0, it.trim.get(s, 0)
-                    for codes in encoded_blocks(it.streams[s], config.sample_rate,
-                                                config.preemphasis, gains[s], config.max_silence,
-                                                config.silence_db):
-                        if skip:
-                            codes, skip = codes[skip:], max(0, skip - len(codes))
-                        codes = codes[: it.lengths[s] - written]
-                        files[s].write(codes.tobytes())
-                        hashers[s].update(codes.tobytes())
-                        written += len(codes)
-                    if written != it.lengths[s]:
-                        raise AudioRNNError(f"{it.streams[s]}: changed while the dataset was built")
-                for c, f in step_files.items():
-                    v = np.asarray(it.step_values[c], np.float32).reshape(it.lengths["target"], -1)
-                    f.write(v.tobytes())
-                pos += it.lengths["target"]
-                done_s += it.seconds
-                if progress:
-                    progress("encode", done_s, n_done)
-        finally:
-            for f in [*files.values(), *step_files.values()]:
-                f.close()
-        hasher = hashlib.sha256("".join(hashers[s].hexdigest() for s in streams).encode())
-
-        segments = [Segment(source=str(it.name or it.streams["target"]),
-                            offset=offsets[id(it)] + start, length=length, split=split,
-                            label=label_index.get(it.label), start=start, values=dict(it.values))
-                    for it, split, start, length in pieces]
-        rate = config.sample_rate
-        n_train = sum(s.length for s in segments if s.split == "train")
-        n_val = sum(s.length for s in segments if s.split == "val")
-        meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "created_by": f"audiornn {__version__}",
-            "job": "generate",
-            "sample_rate": rate,
-            "preemphasis": config.preemphasis,
-            "mu": dsp.MU,
-            "seed": config.seed,
-            "val_fraction": config.val_fraction,
-            "streams": {s: {"file": f"{s}.npy", "gain": gains[s],
-                            "gain_db": 20 * np.log10(gains[s]),
-                            "peak_preemphasized": max(it.peaks[s] for it in good)}
-                        for s in streams},
-            "labels": label_names,
-            "conditions": conditions,
-            "max_silence": {"seconds": config.max_silence, "threshold_db": config.silence_db,
-                            "removed_seconds": sum(it.extra.get("silence_removed_s", 0.0)
-                                                   for it in good)},
-            "n_codes": total,
-            "counts": {
-                "files": len(good),
-                "skipped": len(skipped),
-                "ignored_non_audio": ignored,
-                "train_codes": n_train,
-                "val_codes": n_val,
-                "train_hours": n_train / rate / 3600,
-                "val_hours": n_val / rate / 3600,
-            },
-            "sources": [{"name": str(it.name or it.streams["target"]),
-                         "files": dict(it.streams),
-                         "source_rate": it.source_rate, "channels": it.channels,
-                         "offset": offsets[id(it)], "length": it.lengths["target"],
-                         "label": it.label, **it.extra} for it in good],
-            "segments": [asdict(s) for s in segments],
-            "skipped": skipped,
-            "fingerprint": hasher.hexdigest()[:16],
-        }
-        if extra_meta:
-            meta.update(extra_meta)
-        write_json_atomic(tmp / "dataset.json", meta)
-        _move_into_place(tmp, out, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return meta
+    segments = [Segment(source=str(it.name or it.streams["target"]),
+                        offset=offsets[id(it)] + start, length=length, split=split,
+                        label=label_index.get(it.label), start=start, values=dict(it.values))
+                for it, split, start, length in pieces]
+    rate = config.sample_rate
+    n_train = sum(s.length for s in segments if s.split == "train")
+    n_val = sum(s.length for s in segments if s.split == "val")
+    return {
+        "format": FORMAT, "version": FORMAT_VERSION, "created_by": f"audiornn {__version__}",
+        "job": "generate", "sample_rate": rate, "preemphasis": config.preemphasis, "mu": dsp.MU,
+        "seed": config.seed, "val_fraction": config.val_fraction,
+        "streams": {s: {"file": f"{s}.npy", "gain": g, "gain_db": 20 * np.log10(g),
+                        "peak_preemphasized": max(it.peaks[s] for it in good)}
+                    for s, g in gains.items()},
+        "labels": label_names,
+        "conditions": conditions,
+        "max_silence": {"seconds": config.max_silence, "threshold_db": config.silence_db,
+                        "removed_seconds": sum(it.extra.get("silence_removed_s", 0.0) for it in good)},
+        "n_codes": sum(it.lengths["target"] for it in good),
+        "counts": {"files": len(good), "skipped": len(skipped), "ignored_non_audio": ignored,
+                   "train_codes": n_train, "val_codes": n_val,
+                   "train_hours": n_train / rate / 3600, "val_hours": n_val / rate / 3600},
+        "sources": [{"name": str(it.name or it.streams["target"]), "files": dict(it.streams),
+                     "source_rate": it.source_rate, "channels": it.channels,
+                     "offset": offsets[id(it)], "length": it.lengths["target"],
+                     "label": it.label, **it.extra} for it in good],
+        "segments": [asdict(s) for s in segments],
+        "skipped": skipped,
+        "fingerprint": fingerprint,
+    }
 
 
 def _condition_layout(items: list[Item]) -> dict:
