@@ -181,8 +181,13 @@ def adapt(model, batch) -> None:
 
     `batch`: one (x, y, sample_weight) batch of numpy arrays; only its shapes are used.
     """
+    import keras
     from keras import ops
 
+    if not (hasattr(model, "_symbolic_build") and hasattr(model, "_maybe_symbolic_build")):
+        raise AudioRNNError(f"--strategy multiworker on TensorFlow relies on internals of Keras "
+                            f"3.10-3.15 (Model._symbolic_build); this is Keras {keras.__version__}: "
+                            "install the locked versions (pipenv sync) or use KERAS_BACKEND=jax")
     with model.distribute_strategy.scope():
         model._symbolic_build(data_batch=batch)  # what fit's own pre-build does for one process
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None

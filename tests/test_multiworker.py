@@ -150,3 +150,14 @@ def test_workers_started_with_different_settings_stop_with_one_line(tmp_path):
         lines = [ln for ln in out.splitlines() if ln.strip() and "waiting for the others" not in ln]
         assert len(lines) == 1 and "the 2 workers differ in settings or data" in lines[0], out
     assert not list(run.rglob("*.json")) and not list(run.rglob("*.keras"))
+
+
+def test_a_keras_without_the_internals_multiworker_needs_is_a_clear_error():
+    from audiornn import multiworker
+    from audiornn.errors import AudioRNNError
+
+    class NotThatKeras:
+        pass
+
+    with pytest.raises(AudioRNNError, match="internals of Keras 3.10-3.15"):
+        multiworker.adapt(NotThatKeras(), None)
