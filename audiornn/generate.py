@@ -61,7 +61,7 @@ def _apply_regression(run: str, out: str, input_path: str | None, values: dict |
 def generate(run: str, out: str, *, input_path: str | None = None, decode: str | None = None,
              seconds: float | None = None, num: int = 1, temperature: float | None = None,
              greedy: bool = False, prime: str | None = None, seed: int = 0, batch_size: int = 64,
-             fmt: str = "pcm16", normalize: bool | str = False, label: str | None = None,
+             fmt: str = "pcm16", normalize: bool | str | None = None, label: str | None = None,
              mix: str | None = None, cond: str | None = None, quiet: bool = False,
              at: str | None = None, like: str | None = None, spread: float = 0.1,
              floor: float | None = None) -> str:
@@ -76,12 +76,14 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
             audio.info(f)
     values = parse_pairs(cond, "--knob/--cond") if cond else None
     if read_run_config(run).model.head == "regression":
+        normalize = False if normalize is None else normalize
         return _apply_regression(run, out, input_path, values, fmt=fmt, normalize=normalize,
                                  others=bool(prime or label or mix or num > 1 or seconds is not None
                                              or decode))
     gen = Generator.from_run(run)
     temperature = gen.job.temperature if temperature is None else temperature
     floor = gen.job.floor if floor is None else floor
+    normalize = gen.job.level if normalize is None else normalize
     if gen.job.applies:
         if not input_path:
             raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")

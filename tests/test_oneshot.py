@@ -171,3 +171,17 @@ def test_eval_per_label(kit_run, capsys):
         assert v["generated_hits"] == 3 and v["real_hits"] == 6
         assert 0 <= v["attack_within_5ms"] <= 1 and v["spectral_distance_db"] >= 0
     assert (kit_run / "run" / "plots" / "oneshots.png").stat().st_size > 5000
+
+
+def test_generated_hits_are_brought_to_minus_1_dbfs_like_sample_packs(kit_run, tmp_path):
+    from audiornn import dsp
+
+    run = str(kit_run / "run")
+    assert generate.main([run, "--label", "kick", "--num", "3", "--out", str(tmp_path / "k"),
+                          "-q"]) == 0
+    peaks = [np.max(np.abs(sf.read(f)[0])) for f in sorted((tmp_path / "k").glob("*.wav"))]
+    assert np.allclose(peaks, dsp.PEAK_TARGET, atol=2e-4), peaks
+    assert generate.main([run, "--label", "kick", "--num", "3", "--out", str(tmp_path / "raw"),
+                          "--no-normalize", "-q"]) == 0
+    raw = [np.max(np.abs(sf.read(f)[0])) for f in sorted((tmp_path / "raw").glob("*.wav"))]
+    assert not np.allclose(raw, dsp.PEAK_TARGET, atol=2e-4), raw  # the model's own level

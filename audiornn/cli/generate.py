@@ -38,9 +38,10 @@ def make_parser():
     p.add_argument("--format", choices=["pcm16", "float"], default="pcm16", dest="fmt",
                    help="16-bit integer (default) or 32-bit float WAV")
     level = p.add_mutually_exclusive_group()
-    level.add_argument("--normalize", action="store_true",
-                       help="scale each file's peak to -1 dBFS (default: only files that would "
-                            "clip are turned down, to -1 dBFS)")
+    level.add_argument("--normalize", action="store_const", const=True, default=None,
+                       help="scale each file's peak to -1 dBFS (the default for one-shots, as "
+                            "sample packs are; otherwise only files that would clip are turned "
+                            "down to -1 dBFS)")
     level.add_argument("--no-normalize", dest="normalize", action="store_const", const="off",
                        help="keep the model's level, even where a 16-bit file then clips")
     p.add_argument("--label", help="labelled runs (one-shots): the class to generate")

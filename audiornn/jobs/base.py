@@ -52,6 +52,7 @@ class Job:
       form: its web form.
       temperature: the default sampling temperature of generate, eval and serve.
       floor: the default probability floor cut at each sampling step (loop._decode).
+      level: the default level policy of generate's files (dsp.LEVELS).
     """
 
     name: str
@@ -65,6 +66,7 @@ class Job:
     form: WebForm = WebForm("gen", "Generate", "generates audio")
     temperature: float = 1.0
     floor: float = 0.0
+    level: str = "headroom"
 
     # ------------------------------------------------------------------ data
 

@@ -134,6 +134,8 @@ JOB = OneshotJob(
     # At 1.0, 19-50% of the demo kit's generated hits fire a second onset (late clicks);
     # at 0.9, 0-12% (scripts/bench_oneshot.py, README).
     temperature=0.9,
+    # Sample packs bring every hit's peak to -1 dBFS; so does generate (--no-normalize: not).
+    level="peak",
     eval_sections=("oneshots",),
     form=WebForm("shot", "Generate", "makes one-shots", fields=("count", "label", "mix"),
                  upload="shotprime"),
