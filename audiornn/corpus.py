@@ -1,8 +1,11 @@
 """The bundled default data: audio the project synthesizes deterministically.
 
 No third-party audio ships with audiornn. `write_demo_corpus` renders plucked
-string melodies (Karplus-Strong) over a simple drum pattern; `write_demo_kit`
-renders a folder of drum one-shots. The same seed gives the same bytes.
+string melodies (Karplus-Strong) over a simple drum pattern; `write_speech_corpus`
+renders speech-like utterances from a source-filter synthesizer (for tests and
+the voicing check: not a voice anyone would mistake for a person);
+`write_demo_kit` renders a folder of drum one-shots. The same seed gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -115,3 +118,75 @@ def write_demo_kit(out_dir: str | Path, per_label: int = 12, rate_hz: int = DEMO
             x = np.concatenate([lead, hit, np.zeros(int(0.05 * rate_hz))])
             paths.append(audio.write(folder / f"{i:02d}.wav", x, rate_hz))
     return paths
+
+
+# ---------------------------------------------------------------- speech-like
+
+#: Vowel formants (F1, F2, F3 in Hz), an adult voice's.
+VOWELS = np.array([[730, 1090, 2440], [270, 2290, 3010], [300, 870, 2240],
+                   [530, 1840, 2480], [570, 840, 2410]], np.float64)
+
+
+def _resonate(x: np.ndarray, formants: np.ndarray, rate_hz: int, block: int) -> np.ndarray:
+    """x through three moving two-pole resonators (cascade), one set of formants per block."""
+    y = np.zeros_like(x)
+    zis = [np.zeros(2) for _ in range(3)]
+    for k in range(0, len(x), block):
+        seg = x[k:k + block]
+        for j in range(3):
+            f, bw = formants[min(k // block, len(formants) - 1), j], 60.0 + 40.0 * j
+            r, theta = np.exp(-np.pi * bw / rate_hz), 2 * np.pi * f / rate_hz
+            a = [1.0, -2 * r * np.cos(theta), r * r]
+            seg, zis[j] = signal.lfilter([1 - r], a, seg, zi=zis[j])
+        y[k:k + block] = seg
+    return y
+
+
+def _syllable(rate_hz: int, rng: np.random.Generator, f0_hz: float, prev: int) -> tuple:
+    """One syllable: an optional fricative, then a voiced vowel gliding from the last one."""
+    parts = []
+    if rng.random() < 0.5:  # a fricative: noise high up, like s or f
+        n = int(rng.uniform(0.05, 0.12) * rate_hz)
+        b, a = signal.butter(2, [3000, min(7000, 0.45 * rate_hz)], "bandpass", fs=rate_hz)
+        noise = signal.lfilter(b, a, rng.standard_normal(n)) * np.hanning(n)
+        parts.append(0.12 * noise / np.max(np.abs(noise)))
+    n = int(rng.uniform(0.12, 0.25) * rate_hz)
+    t = np.arange(n) / rate_hz
+    f0 = f0_hz * (1 + 0.08 * np.sin(2 * np.pi * rng.uniform(2, 5) * t + rng.uniform(0, 6)))
+    pulses = (np.diff(np.floor(np.cumsum(f0) / rate_hz), prepend=0) > 0).astype(float)
+    b, a = signal.butter(2, 600, fs=rate_hz)  # a glottal pulse's smooth spectrum
+    source = signal.lfilter(b, a, pulses) + 0.01 * rng.standard_normal(n)
+    vowel = int(rng.integers(len(VOWELS)))
+    block = int(0.01 * rate_hz)
+    steps = np.linspace(0, 1, -(-n // block))[:, None]
+    formants = VOWELS[prev] + np.minimum(1, 3 * steps) * (VOWELS[vowel] - VOWELS[prev])
+    env = np.minimum(1, np.minimum(t / 0.02, (t[-1] - t) / 0.03))
+    voiced = _resonate(source, formants, rate_hz, block) * env
+    parts.append(voiced / np.max(np.abs(voiced)))
+    return np.concatenate(parts), vowel
+
+
+def render_speech(seconds: float, rate_hz: int, seed: int) -> np.ndarray:
+    """Speech-like audio: utterances of 2-7 syllables at a falling pitch, with pauses."""
+    rng = np.random.default_rng(seed)
+    out, total, vowel = [], 0, 0
+    while total < seconds * rate_hz:
+        f0 = rng.uniform(105, 135)
+        for k in range(int(rng.integers(2, 8))):
+            x, vowel = _syllable(rate_hz, rng, f0 * (1 - 0.03 * k), vowel)
+            out.append(x)
+            total += len(x)
+        pause = np.zeros(int(rng.uniform(0.15, 0.5) * rate_hz))
+        out.append(pause)
+        total += len(pause)
+    x = np.concatenate(out)[: int(seconds * rate_hz)]
+    return 0.8 * x / np.max(np.abs(x))
+
+
+def write_speech_corpus(out_dir: str | Path, n_files: int = 6, seconds: float = 30.0,
+                        rate_hz: int = 16000, seed: int = 4321) -> list[Path]:
+    """Writes the speech-like corpus (WAV files) into out_dir and returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [audio.write(out_dir / f"speech{i:02d}.wav", render_speech(seconds, rate_hz, seed + i),
+                        rate_hz) for i in range(n_files)]

@@ -38,8 +38,10 @@ def make_parser():
     p.add_argument("--strict", action="store_true",
                    help="fail on the first bad file instead of skipping it")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    p.add_argument("--demo", action="store_true",
-                   help="build from the bundled, synthesized default corpus instead of SOURCE")
+    p.add_argument("--demo", nargs="?", const="music", choices=["music", "speech"], default=None,
+                   help="build from a bundled, synthesized corpus instead of SOURCE: music (the "
+                        "default) or speech (speech-like utterances from a source-filter "
+                        "synthesizer)")
     e = p.add_argument_group("effects (dry/wet pairs)")
     e.add_argument("--pair", nargs=2, action=PairAction, metavar=("DRY", "WET"), dest="pairs",
                    help="a dry recording and the same through the effect (repeatable)")

@@ -79,3 +79,23 @@ def test_other_rates(rate):
 def test_silence_and_short_input_are_not_voiced():
     assert metrics.voiced_fraction(np.zeros(N), RATE) == 0.0
     assert metrics.voiced_fraction(np.zeros(10), RATE) == 0.0
+
+
+def test_the_speech_like_corpus_is_voiced_like_speech_and_deterministic(tmp_path):
+    from audiornn import corpus
+
+    x = corpus.render_speech(10.0, RATE, seed=1)
+    assert np.array_equal(x, corpus.render_speech(10.0, RATE, seed=1))
+    assert 0.6 <= metrics.voiced_fraction(x, RATE) <= 0.95  # real speech: about 80%
+    silent = metrics.frame_rms_db(x, 1024) < -60
+    assert 0.05 <= silent.mean() <= 0.4  # pauses between utterances
+
+
+def test_data_demo_speech_builds_the_speech_corpus(tmp_path):
+    from audiornn import data, dataset
+
+    assert data.main(["--demo", "speech", "--out", str(tmp_path / "ds"), "-q"]) == 0
+    meta = dataset.open_dataset(tmp_path / "ds").meta
+    assert meta["counts"]["files"] == 6 and all("speech" in s["name"] for s in meta["sources"])
+    assert data.main(["--demo", "--out", str(tmp_path / "music"), "-q"]) == 0  # music, as before
+    assert "track" in dataset.open_dataset(tmp_path / "music").meta["sources"][0]["name"]

@@ -22,7 +22,8 @@ class GenerateJob(Job):
         with tempfile.TemporaryDirectory(prefix="audiornn-demo-") as tmp:
             sources = r.get("sources")
             if r.get("demo"):
-                corpus.write_demo_corpus(tmp)
+                write = corpus.write_speech_corpus if r["demo"] == "speech" else corpus.write_demo_corpus
+                write(tmp)
                 sources = [tmp]
             files, _ = dataset.collect_files(sources)
             total = sum(audio.seconds(f) for f in files)
