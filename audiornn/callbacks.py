@@ -80,7 +80,6 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.start is None:  # a resumed partial epoch and the rest share one budget
             self.start = time.monotonic()
-        self._mark = time.monotonic()
 
     def on_train_batch_begin(self, batch, logs=None):
         self._mark = time.monotonic()

@@ -315,6 +315,21 @@ def read_run_config(run_dir: str | os.PathLike) -> RunConfig:
         raise AudioRNNError(f"{Path(run_dir)}: {e}") from None
 
 
+def check_run_dir(run_dir: str | os.PathLike, resume: bool) -> bool:
+    """Whether a run already exists at run_dir; an error when that contradicts `resume`
+    (checked without Keras: `train` and its command line both call it)."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise AudioRNNError(f"{run_dir}: exists and is not a directory")
+    has_run = (run_dir / "config.json").exists()
+    if resume and not has_run:
+        raise AudioRNNError(f"{run_dir}: nothing to resume (no config.json)")
+    if has_run and not resume:
+        raise AudioRNNError(f"{run_dir}: already holds a run (use --resume to continue it, "
+                            "or choose another --run)")
+    return has_run
+
+
 def read_trained_run(run_dir: str | os.PathLike) -> RunConfig:
     """The config of a run that has a complete model.keras (checked without Keras)."""
     import zipfile

@@ -245,7 +245,7 @@ def output_gain(peak: float, level: str = "headroom") -> float:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     if peak <= 0 or level == "off" or (level == "headroom" and peak <= PEAK_TARGET):
         return 1.0
-    return PEAK_TARGET / peak
+    return gain_for_peak(peak, PEAK_TARGET)
 
 
 def subsonic_sos(sample_rate_hz: int, cutoff_hz: float = 30.0, order: int = 4) -> np.ndarray:

@@ -219,16 +219,12 @@ class Effect:
             y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)
         frames = info.n_frames
         y = np.pad(y[:frames], (0, max(0, frames - len(y))))
-        from audiornn.writer import level_mode
+        from audiornn.writer import level_mode, report_levels
 
         peak = float(np.max(np.abs(y), initial=0))
         gain = dsp.output_gain(peak, level_mode(normalize))
         y = y * gain
-        if gain < 1:
-            log.info("turned the output down by %.1f dB to leave 1 dB of headroom "
-                     "(--no-normalize keeps the level)", -20 * np.log10(gain))
-        elif peak > 1 and fmt == "pcm16":
-            log.warning("%s: peak %+.1f dBFS, clipped to full scale", out, 20 * np.log10(peak))
+        report_levels([(Path(out), peak, gain)], fmt)
         with atomic_path(out) as tmp:
             audio.write(tmp, y, info.sample_rate_hz, fmt=fmt)
         return Path(out)

@@ -403,7 +403,7 @@ class Generator:
                 done += len(vals)
                 tick(done)
             w.finish(fmt, normalize)
-            report_levels([w])
+            report_levels([w.level], fmt)
         finally:
             w.discard()
         return out
@@ -476,7 +476,7 @@ class Generator:
                 for w in group:
                     w.discard()
         if report:
-            report_levels(written)
+            report_levels([w.level for w in written], fmt)
         return paths
 
     def preview(self, out: Path, seconds: float, seed: int, dataset=None) -> Path:

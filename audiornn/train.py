@@ -30,6 +30,7 @@ from audiornn.config import (
     ModelConfig,
     RunConfig,
     TrainConfig,
+    check_run_dir,
     read_run_config,
 )
 from audiornn.dataset import Dataset, open_dataset
@@ -194,7 +195,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     _check_tensorboard(tensorboard)
     cluster = multiworker.read_cluster() if train_cfg.strategy == "multiworker" else None
     run_dir = multiworker.run_dir_for(run_dir, cluster)
-    has_run = _check_run_dir(run_dir, resume)
+    has_run = check_run_dir(run_dir, resume)
     if resume:
         _check_resume(read_run_config(run_dir), model_cfg, train_cfg, dataset, run_dir)
     if model_cfg.head == "regression" and dataset.preemphasis:
@@ -231,11 +232,12 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         if resume:
             log.info("resuming %s at epoch %d%s", run_dir, initial_epoch + 1,
                      f", step {step + 1}" if step else "")
+        log_lines = verbose != 0 and not sys.stdout.isatty()  # a log file: plain lines, no bar
         callbacks = _callbacks(run_dir, monitor, state, config, dataset, train_seq, val_seq,
-                               carry, tensorboard, verbose, cluster is None)
+                               carry, tensorboard, log_lines, cluster is None)
         try:
             return _fit(model, train_seq, val_seq, callbacks, train_cfg.epochs, initial_epoch,
-                        step, 0 if verbose != 0 and not sys.stdout.isatty() else verbose)
+                        step, 0 if log_lines else verbose)
         finally:
             if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
                 keras.distribution.set_distribution(None)
@@ -262,19 +264,6 @@ def _check_tensorboard(tensorboard: bool) -> None:
     if tensorboard and importlib.util.find_spec("tensorflow") is None:
         raise AudioRNNError("--tensorboard needs the tensorboard package and TensorFlow "
                             "(pip install tensorflow)")
-
-
-def _check_run_dir(run_dir: Path, resume: bool) -> bool:
-    """Whether the run exists; errors when that contradicts `resume`."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise AudioRNNError(f"{run_dir}: exists and is not a directory")
-    has_run = (run_dir / "config.json").exists()
-    if resume and not has_run:
-        raise AudioRNNError(f"{run_dir}: nothing to resume (no config.json)")
-    if has_run and not resume:
-        raise AudioRNNError(f"{run_dir}: already holds a run (use --resume to continue it, "
-                            "or choose another --run)")
-    return has_run
 
 
 def _sequences(dataset: Dataset, job, model_cfg: ModelConfig, train_cfg: TrainConfig, shard):
@@ -334,7 +323,7 @@ def _init_map(model: keras.Model, dataset: Dataset, size: int) -> None:
 
 
 def _callbacks(run_dir: Path, monitor: str, state, config: RunConfig, dataset: Dataset,
-               train_seq: WindowSequence, val_seq, carry: int, tensorboard: bool, verbose,
+               train_seq: WindowSequence, val_seq, carry: int, tensorboard: bool, log_lines: bool,
                single: bool) -> list:
     """The training callbacks, in the order they must run at an epoch's end."""
     train_cfg = config.train
@@ -356,7 +345,7 @@ def _callbacks(run_dir: Path, monitor: str, state, config: RunConfig, dataset: D
     if train_cfg.sample_every:
         out.append(cb.PreviewSamples(run_dir, train_cfg.sample_every, train_cfg.sample_seconds,
                                      config, dataset))
-    if verbose != 0 and not sys.stdout.isatty():
+    if log_lines:
         out.append(cb.LogLines(train_cfg.epochs, len(train_seq)))
     if single:  # across workers a signal would stop one of them: they stop as before
         out.append(cb.StopOnSignal(run_state.save_step, run_dir))
@@ -398,6 +387,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())

@@ -31,21 +31,24 @@ def level_mode(normalize) -> str:
     return normalize
 
 
-def report_levels(writers: list[AudioWriter]) -> None:
+def report_levels(levels: list[tuple[Path, float, float]], fmt: str) -> None:
     """One line for the files that were turned down to leave headroom, and one for those
-    left above full scale (--no-normalize), if any were."""
-    down = [w.gain for w in writers if w.gain < 1.0]
-    n = len(writers)
+    left above full scale (--no-normalize), if any were.
+
+    levels: each file's (path, peak before the level policy, gain it applied).
+    """
+    n = len(levels)
+    down = [g for _, _, g in levels if g < 1.0]
     if down:
         count = f"{len(down)} of {n} files" if n > 1 else "the file"
         log.info("turned %s down by up to %.1f dB to leave 1 dB of headroom "
                  "(--no-normalize keeps the level and clips)", count, -20 * math.log10(min(down)))
-    over = [w for w in writers if w.gain == 1.0 and w.peak > 1.0]
+    over = [(path, peak) for path, peak, g in levels if g == 1.0 and peak > 1.0]
     if over:
-        count = f"{len(over)} of {n} files" if n > 1 else str(over[0].path)
-        where = "clipped to full scale" if over[0].fmt == "pcm16" else "kept above full scale (float)"
+        count = f"{len(over)} of {n} files" if n > 1 else str(over[0][0])
+        where = "clipped to full scale" if fmt == "pcm16" else "kept above full scale (float)"
         log.warning("%s: peak up to %+.1f dBFS, %s (without --no-normalize they are turned down)",
-                    count, 20 * math.log10(max(w.peak for w in over)), where)
+                    count, 20 * math.log10(max(peak for _, peak in over)), where)
 
 
 def output_paths(out: Path, num: int) -> list[Path]:
@@ -87,7 +90,7 @@ class AudioWriter:
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
         self.peak = 0.0
-        self.gain, self.fmt = 1.0, "pcm16"
+        self.gain = 1.0
         self.sos = dsp.subsonic_sos(self.rate) if codec.preemphasis > 0 else None
         self.sos_zi = None if self.sos is None else np.zeros((self.sos.shape[0], 2))
         for stale in path.parent.glob(f".{path.name}.*"):  # what a killed run left of this output
@@ -117,7 +120,6 @@ class AudioWriter:
         file down to -1 dBFS only if it is louder; "off" keeps the level.
         """
         self.file.close()
-        self.fmt = fmt
         scale = self.gain = dsp.output_gain(self.peak, level_mode(normalize))
         subtype = {"pcm16": "PCM_16", "float": "FLOAT"}[fmt]
         rs = dsp.StreamResampler(self.rate, self.out_rate)
@@ -139,6 +141,11 @@ class AudioWriter:
             if left:  # resampling rounds the length; pad to the input's exact length
                 put(f, np.zeros(left))
         return scale
+
+    @property
+    def level(self) -> tuple[Path, float, float]:
+        """(path, peak, gain) for `report_levels`, once `finish` has applied its policy."""
+        return self.path, self.peak, self.gain
 
     def discard(self) -> None:
         if not self.file.closed:

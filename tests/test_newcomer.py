@@ -152,7 +152,7 @@ def write_codes(path, codes, mode):
         gain = w.finish("pcm16", mode)
     finally:
         w.discard()
-    report_levels([w])
+    report_levels([w.level], "pcm16")
     return sf.read(path)[0], gain
 
 

@@ -98,3 +98,14 @@ def run(prog: str, func: Callable[[], int | None]) -> int:
         message = getattr(e, "message", "interrupted; nothing half-written was left behind")
         print(f"{prog}: {message}", file=sys.stderr)
         return 128 + getattr(e, "signum", 2)
+
+
+def check_run(run: str, files) -> None:
+    """Before Keras loads: the run has a complete model.keras, and each given file decodes."""
+    from audiornn import audio
+    from audiornn.config import read_trained_run
+
+    read_trained_run(run)
+    for f in files:
+        if f:
+            audio.info(f)

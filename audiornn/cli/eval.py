@@ -42,23 +42,12 @@ def make_parser():
     return p
 
 
-def check(args) -> None:
-    """What can be checked without Keras: the run has a model; the files exist."""
-    from audiornn import audio
-    from audiornn.config import read_trained_run
-
-    read_trained_run(args.run)
-    for f in [*(args.audio or []), *(args.compare or []), args.input, args.target]:
-        if f:
-            audio.info(f)
-
-
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     cli.setup_logging()
 
     def body():
-        check(args)
+        cli.check_run(args.run, [*(args.audio or []), *(args.compare or []), args.input, args.target])
         from audiornn.eval import evaluate
         from audiornn.report import table
 

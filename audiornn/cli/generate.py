@@ -75,24 +75,13 @@ def option_values(argv: list[str], options=("--at",)) -> list[str]:
     return out
 
 
-def check(args) -> None:
-    """What can be checked without Keras: the run has a model; the files exist."""
-    from audiornn import audio
-    from audiornn.config import read_trained_run
-
-    read_trained_run(args.run)
-    for f in (args.prime, args.input_path, args.like):
-        if f:
-            audio.info(f)
-
-
 def main(argv=None) -> int:
     argv = option_values(list(sys.argv[1:] if argv is None else argv))
     args = make_parser().parse_args(argv)
     cli.setup_logging()
 
     def body():
-        check(args)
+        cli.check_run(args.run, (args.prime, args.input_path, args.like))
         from audiornn.generate import generate
 
         print(generate(**{k: v for k, v in vars(args).items() if k != "run"}, run=args.run))

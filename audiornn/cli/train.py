@@ -7,11 +7,9 @@ then is the library (train.py, which imports Keras) loaded.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from audiornn import cli
 from audiornn.config import ModelConfig, TrainConfig
-from audiornn.errors import AudioRNNError
 
 PROG = "python -m audiornn train"
 
@@ -87,20 +85,12 @@ def make_parser():
 
 def check(args) -> None:
     """What can be checked without Keras: the dataset opens, the run is new (or resumable)."""
+    from audiornn.config import check_run_dir
     from audiornn.dataset import open_dataset
 
     open_dataset(args.dataset)
-    if args.strategy == "multiworker":
-        return  # the run directory depends on TF_CONFIG's task: train() checks it
-    run = Path(args.run)
-    if run.exists() and not run.is_dir():
-        raise AudioRNNError(f"{run}: exists and is not a directory")
-    has_run = (run / "config.json").exists()
-    if args.resume and not has_run:
-        raise AudioRNNError(f"{run}: nothing to resume (no config.json)")
-    if has_run and not args.resume:
-        raise AudioRNNError(f"{run}: already holds a run (use --resume to continue it, "
-                            "or choose another --run)")
+    if args.strategy != "multiworker":  # there the run directory depends on TF_CONFIG's task
+        check_run_dir(args.run, args.resume)
 
 
 def summary(history: dict, run: str) -> str:
