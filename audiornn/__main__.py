@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 
 COMMANDS = {
@@ -28,9 +27,8 @@ def main(argv=None) -> int:
             print(f"\naudiornn: error: unknown command {argv[0]!r}", file=sys.stderr)
             return 2
         return 0
-    light = importlib.util.find_spec(f"audiornn.cli.{argv[0]}")  # parsed before Keras loads
-    module = importlib.import_module(f"audiornn.cli.{argv[0]}" if light else f"audiornn.{argv[0]}")
-    return module.main(argv[1:])
+    # Each command's module parses and checks its arguments before Keras is imported.
+    return importlib.import_module(f"audiornn.cli.{argv[0]}").main(argv[1:])
 
 
 if __name__ == "__main__":

@@ -14,114 +14,36 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audiornn import __version__
-from audiornn.codec import Codec
+from audiornn import __version__, cores, heads
+from audiornn.data.codec import Codec
 from audiornn.errors import AudioRNNError
 from audiornn.files import read_versioned, write_json_atomic
+from audiornn.streams import Stream, applies, code_stream, label_stream
 
 RUN_FORMAT = "audiornn-run"
 RUN_VERSION = 2
 
-STREAM_KINDS = ("code", "label", "vector", "signal", "latent", "position")
-HEADS = ("classes", "regression")
-
-
-@dataclass(frozen=True)
-class Stream:
-    """One declared input of the model: what it is, and where its values come from.
-
-    Attributes:
-      name: the model input's name ("prev", "dry", "label", a knob's name, ...).
-      kind: "code" (a mu-law code per step, embedded), "label" (a class index
-        per sequence, embedded), "vector" (continuous values, fed as they are) or
-        "signal" (a code stream decoded to its float samples, per step: the
-        regression head's dry input), "latent" (a learned point per training
-        sequence: an index into a table of `classes` points of `size`
-        dimensions while training, the point itself when generating; the
-        one-shots' map) or "position" (per step: the step's index within the
-        sequence divided by the one-shot length, computed, not stored).
-      per: "step" (a value at every sample) or "sequence" (one per sequence).
-      source: where a dataset holds it: "target" (the previous output code:
-        the stream generation feeds back), "input" (the dry code of the same
-        step), "label", or the name of one of the dataset's conditions.
-      size: the embedding size (code, label) or the vector's dimension.
-      classes: the number of classes (codes: 256; labels: how many).
-    """
-
-    name: str
-    kind: str
-    per: str = "step"
-    source: str = ""
-    size: int = 64
-    classes: int = 0
-
-    def validate(self) -> None:
-        if self.kind not in STREAM_KINDS:
-            raise AudioRNNError(f"stream {self.name!r}: kind must be one of {STREAM_KINDS}")
-        if self.per not in ("step", "sequence"):
-            raise AudioRNNError(f"stream {self.name!r}: per must be step or sequence")
-        if (self.kind in ("code", "signal", "position") and self.per != "step"
-                or self.kind in ("label", "latent") and self.per != "sequence"):
-            raise AudioRNNError(f"stream {self.name!r}: a {self.kind} stream cannot be per {self.per}")
-        if self.size < 1 or (self.kind in ("code", "label", "latent") and self.classes < 1):
-            raise AudioRNNError(f"stream {self.name!r}: size and classes must be positive")
-
-    @property
-    def feedback(self) -> bool:
-        """True for the previous output code, which generation feeds back."""
-        return self.kind == "code" and self.source == "target"
-
-    @property
-    def embedded(self) -> bool:
-        """An index input looked up in a learned table (codes, labels, latent points)."""
-        return self.kind in ("code", "label", "latent")
-
-
-def code_stream(name: str, source: str, size: int) -> Stream:
-    return Stream(name, "code", "step", source, size, 256)
-
-
-def label_stream(n_labels: int, size: int = 16) -> Stream:
-    return Stream("label", "label", "sequence", "label", size, n_labels)
-
-
-def signal_stream(name: str, source: str) -> Stream:
-    return Stream(name, "signal", "step", source, 1, 0)
-
-
-def vector_stream(name: str, size: int, per: str = "sequence") -> Stream:
-    return Stream(name, "vector", per, name, size, 0)
-
-
-def latent_stream(n_points: int, size: int = 2) -> Stream:
-    """A learned point per training hit (n_points rows: the hits, then the centre)."""
-    return Stream("latent", "latent", "sequence", "hit", size, n_points)
-
-
-def position_stream() -> Stream:
-    return Stream("position", "position", "step", "position", 1, 0)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The architecture: the declared input streams and the core between them and the logits.
+    """The architecture: the declared input streams, the core between them and the head.
 
     Attributes:
-      streams: the inputs, in the order their features are concatenated.
-      core: "flat" (recurrent layers stepping once per sample) or "tiered" (a
-        frame-level RNN stepping once per `frame` samples conditions a
-        sample-level MLP; see tiered.py).
+      streams: the inputs, in the order their features are concatenated (streams.py).
       cell: "lstm" or "gru" (tiered: the frame tier's).
       layers: number of stacked recurrent layers (tiered: the frame tier's).
       units: units per recurrent layer (tiered: the frame tier's).
       dropout: dropout between recurrent layers during training (flat).
-      frame: tiered: samples per frame, F.
-      sample_units: tiered: width of the sample-level MLP.
-      sample_layers: tiered: its layers before the logits (the first reads the window).
-      head: "classes" (256 logits per step: a distribution over the next code)
-        or "regression" (one float per step: the wet sample; effects).
+      core: a registered core (cores/): "flat" (recurrent layers stepping once
+        per sample) or "tiered" (a frame-level RNN conditions a sample-level MLP).
+      head: a registered head (heads/): "classes" (256 logits per step: a
+        distribution over the next code) or "regression" (one float per step:
+        the wet sample; effects).
       skip: regression: add the dry input to the output (the model learns the
         difference; Wright et al.'s input skip).
+      options: the core's own settings by name (its `Options` dataclass types
+        and checks them; tiered: frame, sample_units, sample_layers).
     """
 
     streams: tuple[Stream, ...] = (code_stream("prev", "target", 64),)
@@ -130,13 +52,20 @@ class ModelConfig:
     units: int = 256
     dropout: float = 0.0
     core: str = "flat"
-    frame: int = 16
-    sample_units: int = 256
-    sample_layers: int = 2
     head: str = "classes"
     skip: bool = False
+    options: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, **settings) -> ModelConfig:
+        """A config from shared fields and the core's own settings together (frame=8, ...)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in settings.items() if k in names},
+                   options={k: v for k, v in settings.items() if k not in names})
 
     def validate(self) -> None:
+        """Checks the shared fields and the streams here, then asks the core and the head
+        (which loads them, and Keras)."""
         if self.cell not in ("lstm", "gru"):
             raise AudioRNNError(f"--cell must be lstm or gru, got {self.cell!r}")
         if not 1 <= self.layers <= 8:
@@ -152,28 +81,8 @@ class ModelConfig:
             raise AudioRNNError(f"stream names must be unique, got {names}")
         if not any(s.per == "step" for s in self.streams):
             raise AudioRNNError("a model needs a per-step input (the previous code or a dry input)")
-        if self.core not in ("flat", "tiered"):
-            raise AudioRNNError(f"--core must be flat or tiered, got {self.core!r}")
-        if self.core == "tiered":
-            if not 2 <= self.frame <= 256:
-                raise AudioRNNError(f"--frame must be in [2, 256], got {self.frame}")
-            if not (1 <= self.sample_units <= 4096 and 1 <= self.sample_layers <= 8):
-                raise AudioRNNError("--sample-units must be in [1, 4096] and --sample-layers in [1, 8]")
-            others = [s.name for s in self.streams if s.kind == "code" and not s.feedback]
-            if not self.feedback or others:
-                raise AudioRNNError("the tiered core models a signal from its own past; an input "
-                                    f"stream ({', '.join(others) or 'no previous code'}) needs "
-                                    "--core flat")
-
-        if self.head not in HEADS:
-            raise AudioRNNError(f"--head must be classes or regression, got {self.head!r}")
-        signals = [s for s in self.streams if s.kind == "signal"]
-        if self.head == "regression":
-            if self.core != "flat" or self.feedback or not signals:
-                raise AudioRNNError("the regression head maps a dry input to the wet output "
-                                    "(effects, with --core flat); it has no previous code to feed")
-        elif signals or self.skip:
-            raise AudioRNNError("float inputs and --skip go with --head regression")
+        cores.get(self.core).validate(self)
+        heads.get(self.head).validate(self)
 
     def stream(self, name: str) -> Stream | None:
         return next((s for s in self.streams if s.name == name), None)
@@ -183,6 +92,11 @@ class ModelConfig:
         """Whether the model sees its own previous output (autoregressive)."""
         return any(s.feedback for s in self.streams)
 
+    @property
+    def applies(self) -> bool:
+        """Whether the model applies to an input (an effect) rather than sampling on its own."""
+        return applies(self.streams)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -190,6 +104,9 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> ModelConfig:
         d = dict(d)
         d["streams"] = tuple(Stream(**s) for s in d.get("streams", ()))
+        if "options" not in d:  # version 2 before cores kept their own settings
+            legacy = cores.LEGACY_OPTIONS.get(d.get("core", "flat"), ())
+            d["options"] = {k: d[k] for k in legacy if k in d}
         return cls(**_known(cls, d))
 
 
@@ -377,3 +294,24 @@ def run_config(model: ModelConfig, job: str = "generate", labels: tuple[str, ...
     return RunConfig(codec=codec or Codec(gains=gains),
                      job=JobConfig(name=job, labels=tuple(labels), layout=layout),
                      model=model, train=TrainConfig())
+
+
+def parse_pairs(text: str, option: str) -> dict[str, list[float]]:
+    """'a=0.3,b=0.7' (or 'a=1 2' for a vector) -> {name: [numbers]}."""
+    out = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise AudioRNNError(f"{option} expects name=value[,name=value], got {text!r}")
+        try:
+            out[name.strip()] = [float(v) for v in value.split()]
+        except ValueError:
+            raise AudioRNNError(f"{option} value {value!r} is not a number") from None
+        if not out[name.strip()]:
+            raise AudioRNNError(f"{option}: {name.strip()!r} has no value")
+    return out
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """'kick=0.3,snare=0.7' -> label weights."""
+    return {k: v[0] for k, v in parse_pairs(text, "--mix").items()}

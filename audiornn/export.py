@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from audiornn import cli
+from audiornn import heads, streams
 from audiornn.errors import AudioRNNError
 from audiornn.files import atomic_path
 
-PROG = "python -m audiornn export"
 FORMATS = ("aidax", "nam")
 NAM_VERSION = "0.5.4"
 #: The hidden sizes AIDA-X compiles its recurrent layers for (one layer, 1 to 3 inputs).
@@ -41,16 +39,16 @@ AIDAX_MAX_INPUTS = 3
 
 
 def _weights(run_dir: Path):
-    from audiornn.model import load_run
+    from audiornn.runtime.model import load_run
 
     model, cfg = load_run(run_dir)
     m = cfg.model
-    if m.head != "regression":
+    if not heads.get(m.head).exports:
         raise AudioRNNError(f"{run_dir}: the classification head cannot be exported (plugins play "
                             "one float sample per step); train with --head regression")
     rnns = [model.get_layer(f"rnn{i}").get_weights() for i in range(m.layers)]
     head = model.get_layer("head").get_weights()
-    knobs = [s for s in m.streams if s.kind == "vector"]
+    knobs = streams.knobs(m.streams)
     if any(s.per == "step" for s in knobs):
         raise AudioRNNError(f"{run_dir}: per-step conditions cannot be exported; give the knobs "
                             "one value per pair (--knob)")
@@ -139,21 +137,3 @@ def export(run_dir: str | Path, fmt: str, out: str | Path) -> str:
     with atomic_path(out) as tmp:
         Path(tmp).write_text(json.dumps(doc))
     return f"wrote {out} ({fmt}, {out.stat().st_size / 1024:.0f} KiB)"
-
-
-def make_parser():
-    p = cli.parser(PROG, "Export a regression effect run to AIDA-X (RTNeural JSON) or NAM (.nam).")
-    p.add_argument("run", metavar="RUN", help="a run directory trained with --head regression")
-    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
-    p.add_argument("--out", required=True, help="the file to write (.json for aidax, .nam for nam)")
-    return p
-
-
-def main(argv=None) -> int:
-    args = make_parser().parse_args(argv)
-    cli.setup_logging()
-    return cli.run(PROG, lambda: print(export(args.run, args.fmt, args.out)))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

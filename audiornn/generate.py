@@ -1,7 +1,8 @@
-"""`python -m audiornn generate RUN --out PATH`: sample audio from a run, or apply an effect run.
+"""`generate()`: what the generate command does for a run's job: sample files, or apply the
+run to an input file.
 
-The work is in loop.py (the compiled loop) and writer.py (the audio files);
-the command line is parsed in cli/generate.py.
+The work is in the runtime (runtime/sampler.py, runtime/effect.py, the
+writer); the job gives the defaults; the command line is cli/generate.py.
 """
 
 from __future__ import annotations
@@ -12,45 +13,25 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from audiornn import audio
-from audiornn.config import read_run_config
-from audiornn.effect import Effect
+from audiornn import jobs
+from audiornn.config import parse_mix, parse_pairs
+from audiornn.data import audio
 from audiornn.errors import AudioRNNError
-from audiornn.loop import Generator
+from audiornn.runtime import open_run
+from audiornn.runtime.effect import Effect
+from audiornn.runtime.sampler import Generator
 
 log = logging.getLogger("audiornn.generate")
 
 
-def parse_pairs(text: str, option: str) -> dict[str, list[float]]:
-    """'a=0.3,b=0.7' (or 'a=1 2' for a vector) -> {name: [numbers]}."""
-    out = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise AudioRNNError(f"{option} expects name=value[,name=value], got {text!r}")
-        try:
-            out[name.strip()] = [float(v) for v in value.split()]
-        except ValueError:
-            raise AudioRNNError(f"{option} value {value!r} is not a number") from None
-        if not out[name.strip()]:
-            raise AudioRNNError(f"{option}: {name.strip()!r} has no value")
-    return out
-
-
-def parse_mix(text: str) -> dict[str, float]:
-    """'kick=0.3,snare=0.7' -> label weights."""
-    return {k: v[0] for k, v in parse_pairs(text, "--mix").items()}
-
-
-def _apply_regression(run: str, out: str, input_path: str | None, values: dict | None, *,
-                      fmt: str, normalize: bool | str, others: bool) -> str:
+def _apply_float(effect: Effect, run: str, out: str, input_path: str | None, values: dict | None,
+                 *, fmt: str, normalize: bool | str, others: bool) -> str:
     """generate --input for a regression effect: `Effect` over the whole file."""
     if not input_path:
         raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
     if others:
         raise AudioRNNError("--input applies a regression effect; --prime, --label, --mix, "
                             "--seconds, --num and --decode do not go with it")
-    effect = Effect.from_run(run)
     if values:
         effect.set_knobs(**values)
     path = effect.process_file(input_path, out, fmt=fmt, normalize=normalize)
@@ -75,16 +56,17 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
         if f:
             audio.info(f)
     values = parse_pairs(cond, "--knob/--cond") if cond else None
-    if read_run_config(run).model.head == "regression":
+    gen = open_run(run)
+    if isinstance(gen, Effect):  # a float head: the samples go out as they are
         normalize = False if normalize is None else normalize
-        return _apply_regression(run, out, input_path, values, fmt=fmt, normalize=normalize,
-                                 others=bool(prime or label or mix or num > 1 or seconds is not None
-                                             or decode))
-    gen = Generator.from_run(run)
-    temperature = gen.job.temperature if temperature is None else temperature
-    floor = gen.job.floor if floor is None else floor
-    normalize = gen.job.level if normalize is None else normalize
-    if gen.job.applies:
+        return _apply_float(gen, run, out, input_path, values, fmt=fmt, normalize=normalize,
+                            others=bool(prime or label or mix or num > 1 or seconds is not None
+                                        or decode))
+    job = jobs.get(gen.config.job.name)
+    temperature = job.temperature if temperature is None else temperature
+    floor = job.floor if floor is None else floor
+    normalize = job.level if normalize is None else normalize
+    if gen.applies:
         if not input_path:
             raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
         if prime or label or mix or num > 1 or seconds is not None:
@@ -115,7 +97,7 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
 
 def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: float, seed: int):
     """--at / --like on a one-shot map: (num points, the label to use, a line on the placement)."""
-    from audiornn import hitmap
+    from audiornn.runtime import hitmap
 
     if at and like:
         raise AudioRNNError("give --at or --like, not both")
@@ -141,16 +123,3 @@ def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: f
                   + (f" ({hm.label_of(k)})" if hm.label_of(k) else "") + "\n")
     points = hitmap.variations(centre, num, spread, hm.radius, seed)
     return points, label or (None if mix else fitted), placed
-
-
-def main(argv=None) -> int:
-    """`python -m audiornn generate` (the parser lives in cli/generate.py)."""
-    from audiornn.cli.generate import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())

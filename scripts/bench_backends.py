@@ -32,19 +32,19 @@ CHILD = r"""
 import json, os, sys, time
 import numpy as np
 import keras
-from audiornn import backend
+from audiornn.distribute import backend
 from audiornn.config import ModelConfig, run_config
 from audiornn.jobs.generate import TIERED
-from audiornn.loop import Generator
-from audiornn.model import build_model
-from audiornn.train import compile_model
+from audiornn.runtime.sampler import Generator
+from audiornn.runtime.model import build_model
+from audiornn.training.train import compile_model
 
 args = json.loads(sys.argv[1])
 out = {"backend": backend.NAME, "devices": [str(d) for d in backend.devices()],
        "gpus": len(backend.gpus()), "cores": {}}
 rng = np.random.default_rng(0)
 for core in args["cores"]:
-    mc = ModelConfig(**(TIERED if core == "tiered" else {}))
+    mc = ModelConfig.make(**(TIERED if core == "tiered" else {}))
     keras.utils.set_random_seed(0)
     model = build_model(mc)
     compile_model(model, 1e-3)
@@ -69,7 +69,7 @@ for core in args["cores"]:
     print(core, json.dumps(out["cores"][core]), file=sys.stderr, flush=True)
 if args["quality_minutes"]:
     import subprocess
-    from audiornn import eval as evaluation
+    from audiornn.evaluation import evaluate as evaluation
     run = f"runs/bench-backends-{backend.NAME}"
     if not os.path.exists("data/demo/dataset.json"):
         subprocess.run([sys.executable, "-m", "audiornn", "data", "--demo", "--out", "data/demo"],

@@ -53,10 +53,11 @@ def synth_corpus(folder: Path, minutes: float, seed: int = 0) -> float:
 
 
 def child_build(src: str, out: str) -> None:
-    from audiornn import dataset
+    from audiornn import data as dataset
+    from audiornn.jobs.generate import build_from_sources  # noqa: E402
 
     t0 = time.perf_counter()
-    meta = dataset.build_from_sources([src], out, dataset.DataConfig())
+    meta = build_from_sources([src], out, dataset.DataConfig())
     dt = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": dt, "rss_mb": rss_mb, "n_codes": meta["n_codes"]}))
@@ -69,8 +70,8 @@ def build_in_child(src: Path, out: Path) -> dict:
 
 
 def windows_per_second(ds_path: Path, n_batches: int = 300) -> float:
-    from audiornn import dataset
-    from audiornn.sequence import WindowSequence
+    from audiornn import data as dataset
+    from audiornn.training.windows import WindowSequence
 
     ds = dataset.open_dataset(ds_path)
     seq = WindowSequence(ds, "train", window=1024, burn_in=64, batch_size=32, seed=0,

@@ -30,12 +30,16 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 from scipy import signal  # noqa: E402
 
-from audiornn import corpus, dataset, metrics  # noqa: E402
-from audiornn.config import ModelConfig, code_stream, read_run_config, run_config  # noqa: E402
-from audiornn.effect import Effect  # noqa: E402
-from audiornn.loop import Generator  # noqa: E402
-from audiornn.model import build_model  # noqa: E402
-from audiornn.train import train  # noqa: E402
+from audiornn import data as dataset  # noqa: E402
+from audiornn import metrics
+from audiornn.config import ModelConfig, read_run_config, run_config  # noqa: E402
+from audiornn.data import corpus
+from audiornn.jobs.effect_data import build_pairs  # noqa: E402
+from audiornn.runtime.effect import Effect  # noqa: E402
+from audiornn.runtime.model import build_model  # noqa: E402
+from audiornn.runtime.sampler import Generator  # noqa: E402
+from audiornn.streams import code_stream  # noqa: E402
+from audiornn.training.train import train  # noqa: E402
 
 RATE = 16000
 SIZES = ((2, 256), (1, 32))
@@ -106,7 +110,7 @@ def esr_run(tmp: Path, name: str, effect, minutes: float, label: str, options: d
     ds = tmp / name / "ds"
     if not ds.exists():
         # As the data CLI does for pairs: no pre-emphasis.
-        dataset.build_pairs(pairs[:-1], ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
+        build_pairs(pairs[:-1], ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
     run = tmp / name / f"run-{label}"
     # The effect job's defaults (1 x 32 LSTM, its learning rate), with a time budget.
     train(ds, run, options={"epochs": 1000, "steps_per_epoch": 20, "patience": 1000,
@@ -142,7 +146,7 @@ def knob_run(tmp: Path, minutes: float, settings=(0.0, 0.5, 1.0), held_out: floa
         knobs += [{"gain": [k]}] * (len(ps) - 1)
     ds = tmp / "knob" / "ds"
     if not ds.exists():
-        dataset.build_pairs(pairs, ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0),
+        build_pairs(pairs, ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0),
                             knobs=knobs)
     run = tmp / "knob" / "run"
     train(ds, run, options={"head": "regression", "epochs": 1000, "steps_per_epoch": 20,
@@ -163,7 +167,7 @@ def knob_run(tmp: Path, minutes: float, settings=(0.0, 0.5, 1.0), held_out: floa
 
 def effect_speed(rate: int = 48000, seconds: float = 20.0) -> dict:
     """The 1 x 32 regression model (random weights): streaming blocks and offline pieces."""
-    from audiornn.config import signal_stream
+    from audiornn.streams import signal_stream
 
     keras.utils.set_random_seed(0)
     mc = ModelConfig(streams=(signal_stream("dry", "input"),), layers=1, units=32,

@@ -24,8 +24,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiornn.config import ModelConfig, run_config  # noqa: E402
-from audiornn.model import build_model  # noqa: E402
-from audiornn.scoring import Scorer  # noqa: E402
+from audiornn.runtime.model import build_model  # noqa: E402
+from audiornn.runtime.scoring import Scorer  # noqa: E402
 
 RATE = 16000
 

@@ -15,7 +15,6 @@ the tiered default (random weights: speed does not depend on the weights):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import time
@@ -28,8 +27,8 @@ import tensorflow as tf  # noqa: E402
 
 from audiornn.config import ModelConfig, run_config  # noqa: E402
 from audiornn.jobs.generate import TIERED  # noqa: E402
-from audiornn.loop import Generator  # noqa: E402
-from audiornn.model import build_model  # noqa: E402
+from audiornn.runtime.model import build_model  # noqa: E402
+from audiornn.runtime.sampler import Generator  # noqa: E402
 
 
 def original_model(units=256, layers=2, embedding=64):
@@ -64,7 +63,7 @@ def loop_rate(gen: Generator, streams: int, seconds: float) -> float:
 def prime_vs_score(gen: Generator, seconds: float, repeats: int = 3) -> tuple[float, float]:
     """Seconds to prime with `seconds` of codes, and to score the same codes (Scorer):
     the medians of `repeats` alternating rounds, so that both see the same machine load."""
-    from audiornn.scoring import Scorer
+    from audiornn.runtime.scoring import Scorer
 
     codes = np.random.default_rng(0).integers(0, 256, int(seconds * 16000)).astype("int32")
     bias = gen.core.sequence_bias(None, 1)
@@ -103,7 +102,7 @@ def main():
     for core in args.cores:
         mc = ModelConfig()
         if core == "tiered":
-            mc = dataclasses.replace(mc, **TIERED)
+            mc = ModelConfig.make(**TIERED)
         model = build_model(mc)
         gen = Generator(model, run_config(mc), chunk=args.chunk)
         if args.prime_seconds:

@@ -23,9 +23,9 @@ import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
 
 from audiornn import dsp, metrics  # noqa: E402
-from audiornn.dataset import open_dataset  # noqa: E402
-from audiornn.loop import Generator  # noqa: E402
-from audiornn.scoring import dataset_sequences  # noqa: E402
+from audiornn.data import open_dataset  # noqa: E402
+from audiornn.runtime.sampler import Generator  # noqa: E402
+from audiornn.runtime.scoring import dataset_sequences  # noqa: E402
 
 
 def db(v: float) -> float:

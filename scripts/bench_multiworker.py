@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from audiornn.multiworker import loopback_configs
+from audiornn.distribute.multiworker import loopback_configs
 
 
 def train_cmd(ds, run, args):

@@ -33,10 +33,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from audiornn import audio, corpus, dataset, metrics  # noqa: E402
-from audiornn import eval as evaluation  # noqa: E402
-from audiornn.hitmap import place  # noqa: E402
-from audiornn.loop import Generator  # noqa: E402
+from audiornn import data as dataset  # noqa: E402
+from audiornn import metrics
+from audiornn.data import audio, corpus
+from audiornn.evaluation import evaluate as evaluation  # noqa: E402
+from audiornn.runtime.hitmap import place  # noqa: E402
+from audiornn.runtime.sampler import Generator  # noqa: E402
 
 PY = [sys.executable, "-m", "audiornn"]
 

@@ -25,11 +25,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from audiornn import eval as evaluation  # noqa: E402
-from audiornn.data import build_dataset  # noqa: E402
-from audiornn.loop import Generator  # noqa: E402
-from audiornn.model import load_run  # noqa: E402
-from audiornn.train import train  # noqa: E402
+from audiornn.evaluation import evaluate as evaluation  # noqa: E402
+from audiornn.jobs import build_dataset  # noqa: E402
+from audiornn.runtime.model import load_run  # noqa: E402
+from audiornn.runtime.sampler import Generator  # noqa: E402
+from audiornn.training.train import train  # noqa: E402
 
 CORES = {
     "flat": {"core": "flat", "layers": 2, "units": 256},
@@ -65,7 +65,7 @@ def main():
     data = work / "data"
     if not data.exists():
         build_dataset({"demo": True}, str(data), sample_rate=16000, preemphasis=None,
-                      val_fraction=0.1, seed=0, strict=False, overwrite=False, quiet=True)
+                      val_fraction=0.1, seed=0, strict=False, overwrite=False)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; budget {args.minutes:g} min "
           f"per core; work folder {work}")
     rows = {}

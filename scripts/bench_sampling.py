@@ -24,11 +24,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from audiornn import audio, metrics  # noqa: E402
-from audiornn.dataset import open_dataset  # noqa: E402
-from audiornn.loop import Generator  # noqa: E402
-from audiornn.plots import plot_spectrograms  # noqa: E402
-from audiornn.scoring import dataset_sequences  # noqa: E402
+from audiornn import metrics
+from audiornn.data import (
+    audio,  # noqa: E402
+    open_dataset,  # noqa: E402
+)
+from audiornn.evaluation.plots import plot_spectrograms  # noqa: E402
+from audiornn.runtime.sampler import Generator  # noqa: E402
+from audiornn.runtime.scoring import dataset_sequences  # noqa: E402
 
 
 def real_audio(gen: Generator, n: int, count: int) -> list[np.ndarray]:

@@ -23,8 +23,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from audiornn.config import ModelConfig  # noqa: E402
-from audiornn.model import build_model  # noqa: E402
-from audiornn.train import compile_model  # noqa: E402
+from audiornn.runtime.model import build_model  # noqa: E402
+from audiornn.training.train import compile_model  # noqa: E402
 
 
 def original_model(units=256, layers=2, embedding=64):

@@ -24,7 +24,7 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-from audiornn.serve import App, serve  # noqa: E402
+from audiornn.web.server import App, serve  # noqa: E402
 
 
 def main():

@@ -3,7 +3,8 @@
 import numpy as np
 import soundfile as sf
 
-from audiornn import dataset
+from audiornn import data as dataset
+from audiornn.jobs.generate import build_from_sources
 
 
 def sine_dataset(tmp_path, seconds=(1.0,), freq=440.0, name="ds", val_fraction=0.2, rate=16000):
@@ -13,7 +14,7 @@ def sine_dataset(tmp_path, seconds=(1.0,), freq=440.0, name="ds", val_fraction=0
         t = np.arange(int(s * rate)) / rate
         x = 0.6 * np.sin(2 * np.pi * freq * t) + 0.2 * np.sin(2 * np.pi * 3 * freq * t)
         sf.write(src / f"{k}.wav", x, rate, subtype="FLOAT")
-    dataset.build_from_sources([src], tmp_path / name,
+    build_from_sources([src], tmp_path / name,
                                dataset.DataConfig(sample_rate=rate, val_fraction=val_fraction))
     return tmp_path / name
 
@@ -21,7 +22,8 @@ def sine_dataset(tmp_path, seconds=(1.0,), freq=440.0, name="ds", val_fraction=0
 def mconf(cell="lstm", layers=1, units=16, embedding=8, feedback=True, dry_input=False,
           n_labels=0, label_embedding=16, vectors=(), dropout=0.0):
     """A ModelConfig with the streams the old fixed inputs meant (prev, dry, label, vectors)."""
-    from audiornn.config import ModelConfig, code_stream, label_stream, vector_stream
+    from audiornn.config import ModelConfig
+    from audiornn.streams import code_stream, label_stream, vector_stream
 
     streams = []
     if feedback:
@@ -40,7 +42,7 @@ def random_model(mc, seed=0, scale=0.2):
     """The model a config builds, its trainable weights perturbed (seeded) away from the init."""
     import keras
 
-    from audiornn.model import build_model
+    from audiornn.runtime.model import build_model
 
     keras.utils.set_random_seed(seed)
     m = build_model(mc)

@@ -7,7 +7,10 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from audiornn import capture, data, dataset
+from audiornn import data as dataset
+from audiornn.cli import data
+from audiornn.data import capture
+from audiornn.jobs.effect_data import build_pairs
 
 RATE = 8000
 
@@ -73,7 +76,7 @@ def test_a_time_varying_recording_draws_the_replicate_warning(tmp_path, caplog):
     wobble = amp(x, 10)[: len(x)] * (1 + 0.3 * np.sin(2 * np.pi * 0.37 * t))  # a tremolo
     sf.write(tmp_path / "reamp.wav", x, RATE, subtype="FLOAT")
     sf.write(tmp_path / "rec.wav", wobble / np.max(np.abs(wobble)), RATE, subtype="FLOAT")
-    dataset.build_pairs([(tmp_path / "reamp.wav", tmp_path / "rec.wav")], tmp_path / "ds",
+    build_pairs([(tmp_path / "reamp.wav", tmp_path / "rec.wav")], tmp_path / "ds",
                         dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
     assert "time-varying effect" in caplog.text
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiornn import eval as evaluation
-from audiornn import generate, train
+from audiornn.cli import eval as evaluation
+from audiornn.cli import generate, train
 
 GOLDEN = Path(__file__).parent / "golden"
 JOBS = {"generate": "generate", "effect": "effect", "oneshot": "oneshot"}

@@ -7,8 +7,11 @@ import pytest
 import soundfile as sf
 from conftest import speechlike
 
-from audiornn import audio, dataset, dsp
-from audiornn.data import main as _data_main
+from audiornn import data as dataset
+from audiornn import dsp
+from audiornn.cli.data import main as _data_main
+from audiornn.data import audio
+from audiornn.jobs.generate import build_from_sources
 
 
 def data_main(argv):
@@ -165,7 +168,7 @@ def test_interrupt_leaves_nothing(tmp_path, write_wav, monkeypatch):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        dataset.build_from_sources([tmp_path / "in"], tmp_path / "ds", dataset.DataConfig(),
+        build_from_sources([tmp_path / "in"], tmp_path / "ds", dataset.DataConfig(),
                                    progress=boom)
     assert "encode" in calls
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
@@ -182,7 +185,7 @@ def test_overwrite_replaces(tmp_path, write_wav):
 
 
 def test_demo_corpus_is_deterministic(tmp_path):
-    from audiornn import corpus
+    from audiornn.data import corpus
 
     a = corpus.render_track(2.0, 16000, seed=5)
     b = corpus.render_track(2.0, 16000, seed=5)

@@ -5,13 +5,16 @@ import pytest
 import soundfile as sf
 from helpers import mconf
 
-from audiornn import data, dataset, dsp, generate, metrics
-from audiornn import eval as evaluation
-from audiornn.codec import Codec
+from audiornn import data as dataset
+from audiornn import dsp, metrics
+from audiornn.cli import data, generate
+from audiornn.cli import eval as evaluation
 from audiornn.config import run_config
-from audiornn.loop import Generator
-from audiornn.model import build_model
-from audiornn.train import TrainConfig, train
+from audiornn.data.codec import Codec
+from audiornn.jobs.effect_data import build_pairs
+from audiornn.runtime.model import build_model
+from audiornn.runtime.sampler import Generator
+from audiornn.training.train import TrainConfig, train
 
 RATE = 8000
 
@@ -156,7 +159,7 @@ def drive_run(tmp_path_factory):
     test_x = music(2.0, seed=7)
     sf.write(tmp / "test_dry.wav", test_x, RATE)
     sf.write(tmp / "test_wet.wav", np.tanh(4 * test_x), RATE)
-    dataset.build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "ds",
+    build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "ds",
                         dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
     train(tmp / "ds", tmp / "run", options=dict(layers=1, units=32, embedding=16, feedback=False,
                                                    head="classes"), train_cfg=

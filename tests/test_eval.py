@@ -7,11 +7,11 @@ from helpers import mconf, sine_dataset
 from scipy import signal
 
 from audiornn import dsp, metrics
+from audiornn.cli.eval import main
 from audiornn.config import run_config
-from audiornn.eval import main
-from audiornn.model import build_model
-from audiornn.scoring import Scorer
-from audiornn.train import TrainConfig, train
+from audiornn.runtime.model import build_model
+from audiornn.runtime.scoring import Scorer
+from audiornn.training.train import TrainConfig, train
 
 
 def known_model(probs, mc):

@@ -8,11 +8,13 @@ from helpers import random_model
 from readers import run_nam, run_rtneural
 
 from audiornn import export
-from audiornn.codec import Codec
-from audiornn.config import JobConfig, ModelConfig, RunConfig, TrainConfig, signal_stream, vector_stream
-from audiornn.effect import Effect
+from audiornn.cli import export as export_cli
+from audiornn.config import JobConfig, ModelConfig, RunConfig, TrainConfig
+from audiornn.data.codec import Codec
 from audiornn.errors import AudioRNNError
-from audiornn.model import save_model_atomic
+from audiornn.runtime.effect import Effect
+from audiornn.runtime.model import save_model_atomic
+from audiornn.streams import signal_stream, vector_stream
 
 
 def regression_run(tmp_path, cell="lstm", units=8, layers=1, skip=False, knobs=(), name="run",
@@ -91,7 +93,7 @@ def test_nam_export_matches_the_model(tmp_path, layers):
     run, _ = regression_run(tmp_path, layers=layers, units=12)
     (run / "history.csv").write_text("epoch,loss,esr,val_loss,val_esr\n0,0.1,0.05,0.2,0.031\n")
     out = tmp_path / "amp.nam"
-    export.main([str(run), "--format", "nam", "--out", str(out)])
+    export_cli.main([str(run), "--format", "nam", "--out", str(out)])
     doc = json.loads(out.read_text())
     assert doc["architecture"] == "LSTM" and doc["sample_rate"] == 48000
     assert doc["config"] == {"num_layers": layers, "input_size": 1, "hidden_size": 12}
@@ -110,7 +112,7 @@ def test_nam_export_matches_the_model(tmp_path, layers):
 def test_unexportable_runs_name_the_option(tmp_path, capsys, kw, fmt, message):
     run, _ = regression_run(tmp_path, **kw)
     out = tmp_path / "x.out"
-    assert export.main([str(run), "--format", fmt, "--out", str(out)]) == 2
+    assert export_cli.main([str(run), "--format", fmt, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
@@ -126,5 +128,5 @@ def test_classification_runs_are_refused(tmp_path, capsys):
     run.mkdir()
     run_config(mc, job="effect").save(run)
     save_model_atomic(random_model(mc), run / "model.keras")
-    assert export.main([str(run), "--format", "aidax", "--out", str(tmp_path / "m.json")]) == 2
+    assert export_cli.main([str(run), "--format", "aidax", "--out", str(tmp_path / "m.json")]) == 2
     assert "--head regression" in capsys.readouterr().err

@@ -5,13 +5,14 @@ import pytest
 import soundfile as sf
 from helpers import mconf, sine_dataset
 
-from audiornn import dataset, dsp
-from audiornn.generate import main
-from audiornn.loop import Generator
-from audiornn.model import build_model
-from audiornn.sequence import WindowSequence
-from audiornn.step import Core
-from audiornn.train import TrainConfig, compile_model, train
+from audiornn import data as dataset
+from audiornn import dsp
+from audiornn.cli.generate import main
+from audiornn.cores.flat import Core
+from audiornn.runtime.model import build_model
+from audiornn.runtime.sampler import Generator
+from audiornn.training.train import TrainConfig, compile_model, train
+from audiornn.training.windows import WindowSequence
 
 
 def cfg_dict(mc, labels=()):
@@ -182,7 +183,7 @@ def test_cli_missing_run_and_unwritable_output(tiny_run, tmp_path, capsys):
 def test_sampler_draws_from_the_softmax():
     from keras import ops
 
-    from audiornn.loop import _decode, uniforms
+    from audiornn.runtime.sampler import _decode, uniforms
 
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 2, 256).astype("float32")
@@ -200,7 +201,7 @@ def test_sampler_draws_from_the_softmax():
 def test_the_floor_cuts_unlikely_codes_and_renormalizes_the_rest():
     from keras import ops
 
-    from audiornn.loop import _decode, uniforms
+    from audiornn.runtime.sampler import _decode, uniforms
 
     rng = np.random.default_rng(1)
     logits = rng.normal(0, 1.5, 256).astype("float32")

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiornn.dataset import open_dataset
-from audiornn.loop import Generator
-from audiornn.model import load_run
-from audiornn.scoring import Scorer, dataset_sequences
+from audiornn.data import open_dataset
+from audiornn.runtime.model import load_run
+from audiornn.runtime.sampler import Generator
+from audiornn.runtime.scoring import Scorer, dataset_sequences
 
 GOLDEN = Path(__file__).parent / "golden"
 EXPECTED = {k: v for k, v in json.loads((GOLDEN / "expected.json").read_text()).items()

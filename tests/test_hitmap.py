@@ -7,15 +7,17 @@ import pytest
 import soundfile as sf
 from test_oneshot import write_kit
 
-from audiornn import data, generate, metrics
-from audiornn import eval as evaluation
-from audiornn.config import ModelConfig, code_stream, label_stream, latent_stream, position_stream
+from audiornn import metrics
+from audiornn.cli import data, generate
+from audiornn.config import ModelConfig
+from audiornn.cores.flat import Core
 from audiornn.errors import AudioRNNError
-from audiornn.hitmap import HitMap, parse_point, place, variations
-from audiornn.loop import Generator
-from audiornn.model import build_model, load_run
-from audiornn.step import Core
-from audiornn.train import TrainConfig, train
+from audiornn.evaluation import evaluate as evaluation
+from audiornn.runtime.hitmap import HitMap, parse_point, place, variations
+from audiornn.runtime.model import build_model, load_run
+from audiornn.runtime.sampler import Generator
+from audiornn.streams import code_stream, label_stream, latent_stream, position_stream
+from audiornn.training.train import TrainConfig, train
 
 RATE = 8000
 
@@ -62,7 +64,7 @@ def test_second_onset_on_synthetic_hits(rate):
 def map_config(n_points=5, dim=2, labels=2, position=True, core="flat"):
     streams = (code_stream("prev", "target", 8), label_stream(labels, 4), latent_stream(n_points, dim))
     streams += (position_stream(),) if position else ()
-    return ModelConfig(streams=streams, layers=1, units=12, core=core, frame=4, sample_units=16)
+    return ModelConfig.make(streams=streams, layers=1, units=12, core=core, frame=4, sample_units=16)
 
 
 @pytest.mark.parametrize("core", ["flat", "tiered"])
@@ -80,7 +82,7 @@ def test_step_core_equals_keras_with_a_point_and_positions(core):
          "latent": np.array([4, 0, 2], "int32"),
          "position": np.tile((np.arange(t) / 100.0)[None, :, None], (b, 1, 1)).astype("float32")}
     ref = np.asarray(m(x))
-    from audiornn.step import make_core
+    from audiornn.cores import make_core
 
     c = make_core(m, mc)
     points = c.latent_points[x["latent"]]  # the index's point, given as coordinates

@@ -35,7 +35,8 @@ def kit(tmp_path_factory):
     """A small one-shot dataset (two labels) and a generation dataset."""
     import soundfile as sf
 
-    from audiornn import dataset
+    from audiornn import data as dataset
+    from audiornn.jobs.oneshot_data import build_oneshots
 
     tmp = tmp_path_factory.mktemp("jax")
     rng = np.random.default_rng(0)
@@ -45,7 +46,7 @@ def kit(tmp_path_factory):
             x = np.sin(2 * np.pi * f * np.arange(n) / RATE) * np.exp(-np.arange(n) / 150)
             (tmp / "kit" / name).mkdir(parents=True, exist_ok=True)
             sf.write(tmp / "kit" / name / f"{k}.wav", x * rng.uniform(0.5, 0.9), RATE)
-    dataset.build_oneshots(tmp / "kit", tmp / "shots", dataset.DataConfig(sample_rate=RATE),
+    build_oneshots(tmp / "kit", tmp / "shots", dataset.DataConfig(sample_rate=RATE),
                            attack=0.01, length=0.1)
     sine_dataset(tmp, seconds=(1.0,), rate=RATE, name="sine")
     return tmp
@@ -55,18 +56,18 @@ def test_jax_builds_trains_generates_saves_and_loads(kit):
     out = run_backend(f"""
         import json, numpy as np, keras
         assert keras.backend.backend() == "jax"
-        from audiornn.config import (ModelConfig, code_stream, label_stream, latent_stream,
-                                     position_stream)
-        from audiornn.model import build_model, load_run
-        from audiornn.step import make_core
-        from audiornn.loop import Generator
-        from audiornn.train import TrainConfig, train
+        from audiornn.config import ModelConfig
+        from audiornn.streams import code_stream, label_stream, latent_stream, position_stream
+        from audiornn.runtime.model import build_model, load_run
+        from audiornn.cores import make_core
+        from audiornn.runtime.sampler import Generator
+        from audiornn.training.train import TrainConfig, train
         # generation equivalence: the step core's logits are the Keras model's (flat and tiered)
         worst = 0.0
         for core in ("flat", "tiered"):
             streams = (code_stream("prev", "target", 8), label_stream(2, 4), latent_stream(4, 2),
                        position_stream())
-            mc = ModelConfig(streams=streams, layers=2, units=12, core=core, frame=4,
+            mc = ModelConfig.make(streams=streams, layers=2, units=12, core=core, frame=4,
                              sample_units=16)
             keras.utils.set_random_seed(0)
             m = build_model(mc)
@@ -116,8 +117,8 @@ def test_runs_move_between_backends(kit):
     probe = """
         import json, sys, numpy as np
         from keras import ops
-        from audiornn.model import load_run
-        from audiornn.step import make_core
+        from audiornn.runtime.model import load_run
+        from audiornn.cores import make_core
         m, cfg = load_run(sys.argv[1] if len(sys.argv) > 1 else RUN)
         rng = np.random.default_rng(7)
         b, t = 2, 40
@@ -132,7 +133,7 @@ def test_runs_move_between_backends(kit):
         logits, _ = c.run(inputs, c.sequence_bias(cond, b), c.zero_state(b))
         np.save(OUT, np.asarray(logits))
     """
-    from audiornn.train import TrainConfig, train
+    from audiornn.training.train import TrainConfig, train
 
     train(kit / "sine", kit / "tf-run", options=dict(layers=1, units=8, embedding=4),
           train_cfg=TrainConfig(window=64, burn_in=4, batch_size=4, epochs=1, steps_per_epoch=2),
@@ -153,7 +154,7 @@ def test_runs_move_between_backends(kit):
 def test_jax_data_parallel_on_two_cpu_devices(kit):
     out = run_backend(f"""
         import keras
-        from audiornn.train import TrainConfig, train
+        from audiornn.training.train import TrainConfig, train
 
         seen = []
 
@@ -162,7 +163,7 @@ def test_jax_data_parallel_on_two_cpu_devices(kit):
                 d = keras.distribution.distribution()
                 seen.append(type(d).__name__ if d else None)
 
-        import audiornn.train as t
+        import audiornn.training.train as t
         real_fit = keras.Model.fit
         def fit(self, *a, **k):
             k["callbacks"] = list(k.get("callbacks") or []) + [Spy()]

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiornn import data, dataset, generate
-from audiornn.train import train
+from audiornn import data as dataset
+from audiornn.cli import data, generate
+from audiornn.training.train import train
 
 RATE = 8000
 SETTINGS = (0.0, 0.5, 1.0)
@@ -74,14 +75,14 @@ def test_a_knob_model_trains_generates_and_serves(knob_pairs, tmp_path, capsys):
                           "--knob", "tone=1", "--out", str(out)]) == 2
     assert "unknown knob 'tone'" in capsys.readouterr().err
 
-    from audiornn import eval as evaluation
+    from audiornn.cli import eval as evaluation
 
     assert evaluation.main([str(tmp_path / "run"), "--input", str(tmp / "dry0.5.wav"),
                             "--target", str(tmp / "wet0.5.wav"), "-q"]) == 0
     ev = (tmp_path / "run" / "eval.json").read_text()
     assert '"regression"' in ev and "predicts samples" in ev
 
-    from audiornn.serve import App
+    from audiornn.web.server import App
 
     app = App([tmp_path / "run"], workdir=tmp_path / "srv")
     try:

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from helpers import sine_dataset
 
-from audiornn import train
+from audiornn.cli import train
+from audiornn.distribute.multiworker import loopback_configs, read_cluster, run_dir_for
 from audiornn.errors import AudioRNNError
-from audiornn.multiworker import loopback_configs, read_cluster, run_dir_for
 
 ARGS = ["--window", "64", "--burn-in", "4", "--units", "8", "--layers", "1", "--core", "flat",
         "--batch-size", "4", "--steps-per-epoch", "2", "--seed", "3"]
@@ -153,7 +153,7 @@ def test_workers_started_with_different_settings_stop_with_one_line(tmp_path):
 
 
 def test_a_keras_without_the_internals_multiworker_needs_is_a_clear_error():
-    from audiornn import multiworker
+    from audiornn.distribute import multiworker
     from audiornn.errors import AudioRNNError
 
     class NotThatKeras:

@@ -16,9 +16,10 @@ import soundfile as sf
 from helpers import sine_dataset
 
 from audiornn import dsp
-from audiornn.codec import Codec
+from audiornn.data.codec import Codec
+from audiornn.jobs.generate import build_from_sources
 from audiornn.progress import Progress
-from audiornn.writer import AudioWriter, output_paths, report_levels
+from audiornn.runtime.writer import AudioWriter, output_paths, report_levels
 
 RATE = 8000
 TINY = ["--window", "128", "--burn-in", "8", "--units", "16", "--layers", "1", "--batch-size", "4",
@@ -204,11 +205,11 @@ def test_progress_counts_are_integers_with_units_and_plain_lines_in_a_log():
 
 
 def test_a_garbage_mp3_gives_the_decoders_reason_and_no_native_line(tmp_path):
-    from audiornn import audio
+    from audiornn.data import audio
 
     bad = tmp_path / "song.mp3"
     bad.write_bytes(np.random.default_rng(0).integers(0, 256, 200000, dtype=np.uint8).tobytes())
-    code = ("import sys\nfrom audiornn import audio\n"
+    code = ("import sys\nfrom audiornn.data import audio\n"
             "try:\n    audio.info(sys.argv[1])\nexcept audio.BadAudioFile as e:\n    print(e)\n")
     r = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True,
                        timeout=60)
@@ -219,14 +220,14 @@ def test_a_garbage_mp3_gives_the_decoders_reason_and_no_native_line(tmp_path):
 
 
 def test_validation_respects_the_fraction_with_few_uneven_files(tmp_path):
-    from audiornn import dataset
+    from audiornn import data as dataset
 
     src = tmp_path / "src"
     src.mkdir()
     t = np.arange(RATE * 8) / RATE
     for name, seconds in (("long", 6.0), ("mid", 1.5), ("short", 0.8)):  # 3 files, 8.3 s
         sf.write(src / f"{name}.wav", 0.5 * np.sin(2 * np.pi * 220 * t[:int(seconds * RATE)]), RATE)
-    meta = dataset.build_from_sources([src], tmp_path / "ds",
+    meta = build_from_sources([src], tmp_path / "ds",
                                       dataset.DataConfig(sample_rate=RATE, val_fraction=0.1))
     c = meta["counts"]
     share = c["val_hours"] / (c["val_hours"] + c["train_hours"])

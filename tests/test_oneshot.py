@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiornn import data, dataset, dsp, generate, metrics
-from audiornn import eval as evaluation
-from audiornn.loop import Generator
-from audiornn.train import TrainConfig, train
+from audiornn import data as dataset
+from audiornn import dsp, metrics
+from audiornn.cli import data, generate
+from audiornn.cli import eval as evaluation
+from audiornn.jobs.oneshot_data import build_oneshots
+from audiornn.runtime.sampler import Generator
+from audiornn.training.train import TrainConfig, train
 
 RATE = 8000
 
@@ -99,7 +102,7 @@ def kit_run(tmp_path_factory):
     write_kit(tmp / "kit", per_label=6)
     # No pre-emphasis: de-emphasis would turn a tiny model's residual noise into low-frequency
     # rumble that dominates a power-weighted centroid; the label steering is what is tested.
-    dataset.build_oneshots(tmp / "kit", tmp / "ds",
+    build_oneshots(tmp / "kit", tmp / "ds",
                            dataset.DataConfig(sample_rate=RATE, preemphasis=0.0),
                            attack=0.002, length=0.15)
     # The flat core: on 6 hits a label the tiered default memorizes in these few steps.

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from helpers import sine_dataset
 
-from audiornn.model import load_run
+from audiornn.runtime.model import load_run
 
 EPOCHS = 4
 
 
 def cmd(ds, run, *extra):
-    return [sys.executable, "-m", "audiornn.train", str(ds), "--run", str(run), "--epochs",
+    return [sys.executable, "-m", "audiornn", "train", str(ds), "--run", str(run), "--epochs",
             str(EPOCHS), "--steps-per-epoch", "4", "--window", "128", "--burn-in", "8", "--units",
             "16", "--layers", "1", "--batch-size", "4", "--patience", "100", "-q", *extra]
 

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from audiornn import dataset
+from audiornn import data as dataset
 from audiornn.errors import AudioRNNError
-from audiornn.sequence import WindowSequence
+from audiornn.jobs.generate import build_from_sources
+from audiornn.training.windows import WindowSequence
 
 
 def ramp_dataset(tmp_path, lengths=(3000, 2000, 1500), val=0.3):
@@ -15,7 +16,7 @@ def ramp_dataset(tmp_path, lengths=(3000, 2000, 1500), val=0.3):
     for k, n in enumerate(lengths):
         x = ((np.arange(n) * (k + 1)) % 200 / 100.0 - 1.0) * 0.8
         sf.write(folder / f"{k}.wav", x, 16000, subtype="FLOAT")
-    dataset.build_from_sources([folder], tmp_path / "ds",
+    build_from_sources([folder], tmp_path / "ds",
                                dataset.DataConfig(preemphasis=0.0, val_fraction=val))
     return dataset.open_dataset(tmp_path / "ds")
 

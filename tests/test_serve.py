@@ -12,9 +12,11 @@ import pytest
 import soundfile as sf
 from helpers import sine_dataset
 
-from audiornn import dataset
-from audiornn.serve import App, Limits, serve
-from audiornn.train import TrainConfig, train
+from audiornn import data as dataset
+from audiornn.jobs.effect_data import build_pairs
+from audiornn.jobs.oneshot_data import build_oneshots
+from audiornn.training.train import TrainConfig, train
+from audiornn.web.server import App, Limits, serve
 
 RATE = 8000
 TINY = TrainConfig(window=128, burn_in=0, batch_size=4, epochs=1, steps_per_epoch=2)
@@ -35,7 +37,7 @@ def runs(tmp_path_factory):
     x = 0.5 * np.sin(2 * np.pi * 220 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t))
     sf.write(tmp / "dry.wav", x, RATE)
     sf.write(tmp / "wet.wav", np.tanh(3 * x), RATE)
-    dataset.build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "fx_ds",
+    build_pairs([(tmp / "dry.wav", tmp / "wet.wav")], tmp / "fx_ds",
                         dataset.DataConfig(sample_rate=RATE))
     train(tmp / "fx_ds", tmp / "pedal", options=dict(layers=1, units=8, embedding=4, feedback=False,
                                                        head="classes"),
@@ -47,7 +49,7 @@ def runs(tmp_path_factory):
             hit = np.sin(2 * np.pi * f * np.arange(n) / RATE) * np.exp(-np.arange(n) / 200)
             (tmp / "kit" / name).mkdir(parents=True, exist_ok=True)
             sf.write(tmp / "kit" / name / f"{k}.wav", hit * rng.uniform(0.5, 0.9), RATE)
-    dataset.build_oneshots(tmp / "kit", tmp / "shot_ds", dataset.DataConfig(sample_rate=RATE),
+    build_oneshots(tmp / "kit", tmp / "shot_ds", dataset.DataConfig(sample_rate=RATE),
                            attack=0.01, length=0.1)
     train(tmp / "shot_ds", tmp / "drums", options=dict(layers=1, units=8, embedding=4), train_cfg= TINY,
           verbose=0)

@@ -5,16 +5,19 @@ import pytest
 import soundfile as sf
 from helpers import mconf, random_model
 
-from audiornn import data, dataset, generate, metrics
-from audiornn import eval as evaluation
+from audiornn import data as dataset
+from audiornn import metrics
+from audiornn.cli import data, generate
+from audiornn.cli import eval as eval_cli
 from audiornn.config import run_config
+from audiornn.cores.flat import Core
 from audiornn.errors import AudioRNNError
-from audiornn.loop import Generator
-from audiornn.model import load_run
-from audiornn.scoring import Scorer, split_sequences
-from audiornn.sequence import WindowSequence
-from audiornn.step import Core
-from audiornn.train import train
+from audiornn.evaluation import evaluate as evaluation
+from audiornn.runtime.model import load_run
+from audiornn.runtime.sampler import Generator
+from audiornn.runtime.scoring import Scorer, split_sequences
+from audiornn.training.train import train
+from audiornn.training.windows import WindowSequence
 
 RATE = 8000
 
@@ -51,7 +54,8 @@ def test_per_step_condition_dataset_windows_and_scoring(tmp_path):
         it = dataset.Item(streams={"target": str(tmp_path / f"{k}.wav")}, name=f"{k}.wav")
         it.step_values = {"ramp": np.linspace(0, 1, 3000)[:, None] + k}
         items.append(it)
-    meta = dataset.build(items, tmp_path / "ds", dataset.DataConfig(sample_rate=RATE, val_fraction=0.5))
+    meta = dataset.build(items, tmp_path / "ds", dataset.DataConfig(sample_rate=RATE, val_fraction=0.5),
+                         job="generate")
     assert meta["conditions"] == {"ramp": {"per": "step", "size": 1, "file": "ramp.npy"}}
     ds = dataset.open_dataset(tmp_path / "ds")
     mc = mconf(layers=1, units=8, vectors=(("ramp", 1, "step"),))
@@ -122,7 +126,7 @@ def test_trained_model_follows_a_continuous_condition(amp_run, capsys):
     scorer = Scorer(model, cfg)
     assert scorer.score(swapped)["bits"] > scorer.score(seqs)["bits"] + 0.05
     # Scoring sees the condition too: held-out bits far below a uniform guess.
-    assert evaluation.main([str(run), "-q"]) == 0
+    assert eval_cli.main([str(run), "-q"]) == 0
     assert "model" in capsys.readouterr().out
 
 

@@ -8,9 +8,9 @@ from helpers import mconf, random_model, sine_dataset
 
 from audiornn import dsp
 from audiornn.config import run_config
-from audiornn.loop import Generator
-from audiornn.model import load_run, save_model_atomic
-from audiornn.step import make_core
+from audiornn.cores import make_core
+from audiornn.runtime.model import load_run, save_model_atomic
+from audiornn.runtime.sampler import Generator
 
 F = 4
 
@@ -18,7 +18,7 @@ F = 4
 def tiered(labels=0, vectors=(), cell="lstm", layers=2):
     return dataclasses.replace(mconf(cell=cell, layers=layers, units=12, embedding=6, n_labels=labels,
                                      vectors=vectors),
-                               core="tiered", frame=F, sample_units=10, sample_layers=2)
+                               core="tiered", options=dict(frame=F, sample_units=10, sample_layers=2))
 
 
 def inputs(mc, b, t, seed=1):
@@ -109,7 +109,7 @@ def test_save_and_load_give_identical_logits(tmp_path):
 
 def test_tiny_clip_overfits(tmp_path):
     from audiornn.config import TrainConfig
-    from audiornn.train import train
+    from audiornn.training.train import train
 
     ds = sine_dataset(tmp_path, seconds=(0.5,), val_fraction=0.0)
     hist = train(ds, tmp_path / "run", options=dict(core="tiered", frame=8, layers=1, units=32,
@@ -118,15 +118,15 @@ def test_tiny_clip_overfits(tmp_path):
                                        steps_per_epoch=40, learning_rate=1e-2), verbose=0)
     assert hist["bits"][-1] < 0.5 < hist["bits"][0] - 3, hist["bits"]
     _, cfg = load_run(tmp_path / "run")
-    assert cfg.model.core == "tiered" and cfg.model.frame == 8
+    assert cfg.model.core == "tiered" and cfg.model.options["frame"] == 8
     assert dsp.SILENCE_CODE == 128
 
 
 def test_stateful_windows_continue_and_the_run_loads_stateless(tmp_path):
-    from audiornn import dataset
+    from audiornn import data as dataset
     from audiornn.config import TrainConfig
-    from audiornn.sequence import WindowSequence
-    from audiornn.train import train
+    from audiornn.training.train import train
+    from audiornn.training.windows import WindowSequence
 
     ds_path = sine_dataset(tmp_path, seconds=(1.0, 1.0), val_fraction=0.5)
     ds = dataset.open_dataset(ds_path)
@@ -146,7 +146,7 @@ def test_stateful_windows_continue_and_the_run_loads_stateless(tmp_path):
 def test_scorer_chunks_tiered_sequences_exactly():
     from scipy.special import log_softmax
 
-    from audiornn.scoring import Scorer
+    from audiornn.runtime.scoring import Scorer
 
     mc = tiered()
     m = random_model(mc, seed=5, scale=0.3)

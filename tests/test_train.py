@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from helpers import mconf, sine_dataset
 
-from audiornn import dataset
+from audiornn import data as dataset
+from audiornn.cli.train import main
 from audiornn.config import run_config
-from audiornn.model import build_model, load_run, save_model_atomic
-from audiornn.sequence import WindowSequence
-from audiornn.train import TrainConfig, compile_model, main, train
+from audiornn.runtime.model import build_model, load_run, save_model_atomic
+from audiornn.training.train import TrainConfig, compile_model, train
+from audiornn.training.windows import WindowSequence
 
 TINY = dict(units=32, layers=1, embedding=16)
 
@@ -127,7 +128,7 @@ def test_newer_dataset_version_is_refused(tmp_path, capsys):
 def test_killed_run_resumes_and_finishes(tmp_path):
     ds = sine_dataset(tmp_path, seconds=(2.0, 0.5))
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "audiornn.train", str(ds), "--run", str(run), "--epochs", "6",
+    cmd = [sys.executable, "-m", "audiornn", "train", str(ds), "--run", str(run), "--epochs", "6",
            "--steps-per-epoch", "6", "--window", "128", "--burn-in", "8", "--units", "16",
            "--layers", "1", "--batch-size", "4", "--patience", "100", "-q"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -157,7 +158,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from audiornn.train import train, TrainConfig
+        from audiornn.training.train import train, TrainConfig
         h = train({str(ds)!r}, {str(tmp_path / "run")!r},
                   options=dict(units=16, layers=1, embedding=8), train_cfg=
                   TrainConfig(window=64, burn_in=4, batch_size=4, epochs=1, steps_per_epoch=3,
@@ -190,12 +191,12 @@ def test_mixed_precision_keeps_the_logits_in_float32():
     import keras
 
     from audiornn.config import ModelConfig
-    from audiornn.model import build_model
+    from audiornn.runtime.model import build_model
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         for core in ("flat", "tiered"):
-            m = build_model(ModelConfig(layers=1, units=8, core=core, frame=4, sample_units=8))
+            m = build_model(ModelConfig.make(layers=1, units=8, core=core, frame=4, sample_units=8))
             assert m.get_layer("rnn0").compute_dtype == "bfloat16"
             y = m({"prev": np.zeros((1, 8), "int32")})
             assert keras.backend.standardize_dtype(y.dtype) == "float32" and y.shape == (1, 8, 256)

@@ -82,7 +82,7 @@ def test_silence_and_short_input_are_not_voiced():
 
 
 def test_the_speech_like_corpus_is_voiced_like_speech_and_deterministic(tmp_path):
-    from audiornn import corpus
+    from audiornn.data import corpus
 
     x = corpus.render_speech(10.0, RATE, seed=1)
     assert np.array_equal(x, corpus.render_speech(10.0, RATE, seed=1))
@@ -92,7 +92,8 @@ def test_the_speech_like_corpus_is_voiced_like_speech_and_deterministic(tmp_path
 
 
 def test_data_demo_speech_builds_the_speech_corpus(tmp_path):
-    from audiornn import data, dataset
+    from audiornn import data as dataset
+    from audiornn.cli import data
 
     assert data.main(["--demo", "speech", "--out", str(tmp_path / "ds"), "-q"]) == 0
     meta = dataset.open_dataset(tmp_path / "ds").meta

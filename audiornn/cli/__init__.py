@@ -102,8 +102,8 @@ def run(prog: str, func: Callable[[], int | None]) -> int:
 
 def check_run(run: str, files) -> None:
     """Before Keras loads: the run has a complete model.keras, and each given file decodes."""
-    from audiornn import audio
     from audiornn.config import read_trained_run
+    from audiornn.data import audio
 
     read_trained_run(run)
     for f in files:

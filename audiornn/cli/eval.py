@@ -48,8 +48,8 @@ def main(argv=None) -> int:
 
     def body():
         cli.check_run(args.run, [*(args.audio or []), *(args.compare or []), args.input, args.target])
-        from audiornn.eval import evaluate
-        from audiornn.report import table
+        from audiornn.evaluation.evaluate import evaluate
+        from audiornn.evaluation.report import table
 
         result = evaluate(args.run, dataset_dir=args.dataset, audio_files=args.audio,
                           generate_seconds=args.generate or 0.0, compare=args.compare,

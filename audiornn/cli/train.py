@@ -28,11 +28,11 @@ def make_parser():
                    help="tiered: a frame-level RNN conditions a sample-level MLP (default for "
                         "generate and one-shots); flat: recurrent layers at every sample (effects)")
     p.add_argument("--frame", type=cli.positive_int, default=None,
-                   help=f"tiered: samples per frame (default {m.frame})")
+                   help="tiered: samples per frame (default 16)")
     p.add_argument("--sample-units", type=cli.positive_int, default=None,
-                   help=f"tiered: width of the sample-level MLP (default {m.sample_units})")
+                   help="tiered: width of the sample-level MLP (default 256)")
     p.add_argument("--sample-layers", type=cli.positive_int, default=None,
-                   help=f"tiered: layers of the sample-level MLP (default {m.sample_layers})")
+                   help="tiered: layers of the sample-level MLP (default 2)")
     p.add_argument("--cell", choices=["lstm", "gru"], default=None,
                    help=f"default {m.cell} (tiered: the frame tier's)")
     p.add_argument("--layers", type=cli.bounded(int, 1, 8), default=None,
@@ -86,7 +86,7 @@ def make_parser():
 def check(args) -> None:
     """What can be checked without Keras: the dataset opens, the run is new (or resumable)."""
     from audiornn.config import check_run_dir
-    from audiornn.dataset import open_dataset
+    from audiornn.data import open_dataset
 
     open_dataset(args.dataset)
     if args.strategy != "multiworker":  # there the run directory depends on TF_CONFIG's task
@@ -98,7 +98,7 @@ def summary(history: dict, run: str) -> str:
 
     esr = "val_esr" if history.get("val_esr") else "esr"
     if history.get(esr):
-        from audiornn.report import esr_verdict
+        from audiornn.evaluation.report import esr_verdict
 
         best = float(np.min(history[esr]))
         which = "validation" if esr == "val_esr" else "training"
@@ -119,8 +119,8 @@ def main(argv=None) -> int:
 
     def body():
         check(args)
-        from audiornn import multiworker
-        from audiornn.train import train
+        from audiornn.distribute import multiworker
+        from audiornn.training.train import train
 
         history = train(args.dataset, args.run, options=options, resume=args.resume,
                         tensorboard=args.tensorboard, verbose=0 if args.quiet else "auto")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from audiornn.config import Stream, code_stream, label_stream, vector_stream
+from audiornn import heads
+from audiornn.streams import Stream, code_stream, label_stream, vector_stream
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,6 @@ class Job:
         from `train_defaults`.
       start_mode: where training windows start: "random" anywhere a window
         fits, or "segment": at the start of a segment (from silence).
-      applies: generation applies the model to an input file (effects)
-        instead of sampling it.
       eval_sections: the sections of `eval` beyond the curves and held-out
         bits: "generated" (spectra of sampled audio), "effect" (apply to a
         dry/wet pair) or "oneshots" (hits per label).
@@ -61,7 +60,6 @@ class Job:
     max_silence: float = 0.0
     defaults: dict = field(default_factory=dict)
     start_mode: str = "random"
-    applies: bool = False
     eval_sections: tuple[str, ...] = ("generated",)
     form: WebForm = WebForm("gen", "Generate", "generates audio")
     temperature: float = 1.0
@@ -95,12 +93,14 @@ class Job:
         Every job sees its previous output code (unless an input-only model is
         asked for where an input exists), the dataset's labels as a label
         stream, and each of the dataset's conditions as a vector stream. The
-        regression head sees no previous output: its inputs are float signals.
+        regression head (a float output) sees no previous output: its inputs are
+        float signals. Whether a run applies to an input follows from these
+        streams (a stream reading the dataset's "input").
         `options` are the training options a job may read (one-shots:
         latent_dim, position).
         """
         out = []
-        if feedback and head != "regression":
+        if feedback and not heads.get(head).float_output:
             out.append(code_stream("prev", "target", embedding))
         out += self.input_streams(meta, embedding, head)
         if meta.get("labels"):
@@ -116,3 +116,22 @@ class Job:
     def train_defaults(self, meta: dict) -> dict:
         """Training defaults for a dataset (the job's `defaults`, plus data-dependent ones)."""
         return dict(self.defaults)
+
+    # ------------------------------------------------------------------ web page (serve)
+
+    def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
+        """This job's parameters of a web request, checked (beyond seed, temperature, floor).
+
+        Args:
+          q: the query parameters; body: the uploaded file's bytes, if any.
+          number: number(name, default, lo, hi) reads and bounds a query number.
+          gen: the run's engine (runtime.open_run); limits: the server's web.server.Limits.
+        """
+        return {}
+
+    def serve_run(self, gen, p: dict, upload, out, progress) -> list:
+        """Does a web request's work with the run's engine; returns the files written in `out`.
+        The default samples one file of the default length."""
+        return gen.write(out / "00.wav", seed=p["seed"], temperature=p["temperature"],
+                         floor=p.get("floor", 0.0), normalize=True, progress=False,
+                         callback=progress)

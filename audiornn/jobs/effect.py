@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audiornn import audio, dataset
-from audiornn.config import code_stream, signal_stream
+from audiornn import heads
+from audiornn.data import audio
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.base import Job, WebForm
+from audiornn.jobs.effect_data import build_pairs, match_dirs
+from audiornn.streams import code_stream, signal_stream
 
 DECODE_MODES = ("sample", "argmax", "mean")
 
@@ -37,10 +39,10 @@ class EffectJob(Job):
         if bool(r.get("dry_dir")) != bool(r.get("wet_dir")):
             raise AudioRNNError("--dry-dir and --wet-dir go together")
         if r.get("dry_dir"):
-            pairs += dataset.match_dirs(r["dry_dir"], r["wet_dir"])
+            pairs += match_dirs(r["dry_dir"], r["wet_dir"])
         total = sum(max(audio.seconds(d), audio.seconds(w)) for d, w in pairs
                     if Path(d).is_file() and Path(w).is_file())
-        return dataset.build_pairs(pairs, out, config, latency=r.get("latency"), overwrite=overwrite,
+        return build_pairs(pairs, out, config, latency=r.get("latency"), overwrite=overwrite,
                                  progress=progress_factory(total, 2 * len(pairs)),
                                  conditions=r.get("conditions"), knobs=r.get("knobs"))
 
@@ -54,7 +56,7 @@ class EffectJob(Job):
                 for s in meta["sources"] if "latency" in s]
 
     def input_streams(self, meta: dict, embedding: int, head: str = "classes"):
-        if head == "regression":
+        if heads.get(head).float_output:  # the dry samples as they are
             return [signal_stream("dry", "input")]
         return [code_stream("dry", "input", embedding)]
 
@@ -91,7 +93,6 @@ JOB = EffectJob(
     preemphasis=0.0,
     defaults={"layers": 1, "units": 32, "learning_rate": 5e-3, "head": "regression",
               "steps_per_epoch": 400},
-    applies=True,
     eval_sections=("effect",),
     form=WebForm("fx", "Apply effect", "applies a learned effect", fields=("decode",),
                  upload="dry", upload_required=True),

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Sequence
 
-from audiornn import audio, corpus, dataset
+from audiornn.data import DataConfig, Item, audio, build, collect_files, corpus
+from audiornn.data.build import attach_conditions
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.base import Job, WebForm
+
+
+def build_from_sources(sources: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
+                       config: DataConfig, conditions: str | None = None, **kwargs) -> dict:
+    """Builds a generation dataset from files and folders (the data command's default job)."""
+    files, ignored = collect_files(sources)
+    if not files:
+        raise AudioRNNError("no audio files found in " + ", ".join(map(str, sources)))
+    items = [Item(streams={"target": str(f)}, name=str(f)) for f in files]
+    attach_conditions(items, conditions)
+    return build(items, out_dir, config, job="generate", ignored=ignored, **kwargs)
 
 
 class GenerateJob(Job):
@@ -25,9 +39,9 @@ class GenerateJob(Job):
                 write = corpus.write_speech_corpus if r["demo"] == "speech" else corpus.write_demo_corpus
                 write(tmp)
                 sources = [tmp]
-            files, _ = dataset.collect_files(sources)
+            files, _ = collect_files(sources)
             total = sum(audio.seconds(f) for f in files)
-            return dataset.build_from_sources(sources, out, config, overwrite=overwrite,
+            return build_from_sources(sources, out, config, overwrite=overwrite,
                                             progress=progress_factory(total, len(files)),
                                             conditions=r.get("conditions"))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from audiornn import corpus, dataset
-from audiornn.config import latent_stream, position_stream
+from audiornn.data import collect_files, corpus
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.base import Job, WebForm
+from audiornn.jobs.oneshot_data import build_oneshots
+from audiornn.streams import latent_stream, position_stream
 
 
 class OneshotJob(Job):
@@ -25,8 +26,8 @@ class OneshotJob(Job):
             if r.get("demo_kit"):
                 corpus.write_demo_kit(tmp)
                 folder = tmp
-            n_files = len(dataset.collect_files([folder])[0]) if Path(folder).is_dir() else 0
-            return dataset.build_oneshots(folder, out, config, attack=r["attack"], length=r["length"],
+            n_files = len(collect_files([folder])[0]) if Path(folder).is_dir() else 0
+            return build_oneshots(folder, out, config, attack=r["attack"], length=r["length"],
                                         label=r.get("label"), overwrite=overwrite,
                                         progress=progress_factory(n_files * r["length"], n_files),
                                         conditions=r.get("conditions"))
@@ -59,8 +60,8 @@ class OneshotJob(Job):
         return {**self.defaults, "window": int(meta["oneshot"]["length_samples"]), "burn_in": 0}
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
-        from audiornn.generate import parse_mix
-        from audiornn.hitmap import parse_point
+        from audiornn.config import parse_mix
+        from audiornn.runtime.hitmap import parse_point
 
         p = {"count": number("count", 4, 1, limits.max_count, int), "prime": bool(body)}
         if q.get("at") or q.get("like"):  # the map: a clicked point, or a dropped hit
@@ -91,7 +92,7 @@ class OneshotJob(Job):
         if "at" in p or p.get("like"):
             import numpy as np
 
-            from audiornn.hitmap import place, variations
+            from audiornn.runtime.hitmap import place, variations
 
             hm = gen.map()
             if p.get("like"):  # placing the hit is the first half of the work

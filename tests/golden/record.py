@@ -49,8 +49,8 @@ def write_sources(tmp: Path):
 
 
 def main():
-    from audiornn import data
-    from audiornn import train as train_cli
+    from audiornn.cli import data
+    from audiornn.cli import train as train_cli
 
     tmp = HERE / "_sources"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -90,10 +90,10 @@ def main():
 
 def outputs(folder: Path) -> dict:
     """Generated codes (seed 0) and held-out bits of a golden run, with the code of the day."""
-    from audiornn import eval as evaluation
-    from audiornn.dataset import open_dataset
-    from audiornn.generate import Generator
-    from audiornn.model import load_run
+    from audiornn.cli import eval as evaluation
+    from audiornn.data import open_dataset
+    from audiornn.runtime.model import load_run
+    from audiornn.runtime.sampler import Generator
 
     model, config = load_run(folder / "run")
     ds = open_dataset(folder / "data")

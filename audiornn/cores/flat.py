@@ -1,0 +1,147 @@
+"""The flat core: stacked recurrent layers stepping once per sample, and their step math.
+
+The Keras model: each stream's features (streams.py), concatenated in
+declared order, feed `layers` stacked LSTM/GRU layers (dropout between them
+while training); the head (heads/) reads the last one's output.
+
+The step math on the trained weights, for step-by-step use:
+
+Per-call overhead of Keras layers dominates at one sample per call, so the
+step is written on the raw weights (DESIGN.md). Layer 0's input kernel is
+split by declared stream (streams.Stream), in the builder's order:
+
+  code stream (per step)       embedding @ kernel rows -> a (256, G) lookup table
+  label (per sequence)         embedding @ kernel rows -> a (labels, G) table
+  vector (per step/sequence)   the kernel rows themselves, (size, G)
+  latent (per sequence)        the kernel rows, (size, G): a point of the map
+  position (per step)          the kernel rows, (1, G)
+
+Per-sequence streams and layer 0's input bias add up to one (batch, G)
+`sequence_bias`; per-step streams are looked up (codes) or multiplied (vectors)
+at every step. `Core.step` is the single step a sampling loop calls;
+`Core.run` runs whole sequences (priming, input-only effects, scoring). Both
+start from and return the recurrent state, so long audio goes in chunks.
+The math is `keras.ops`; the cells are in cells.py.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from audiornn.cores.base import CoreType, concat, features, fold_tables, latent_points
+from audiornn.cores.cells import CELLS, KERAS_LAYERS, stack_sequence, stack_step
+from audiornn.streams import fold_sequence_bias
+
+
+class Core:
+    """The trained network as plain tensors: per-stream tables, cells and the output layer."""
+
+    def __init__(self, model: keras.Model, config):
+        self.config = config
+        self.cells = [CELLS[config.cell](model.get_layer(f"rnn{i}"), first=i == 0)
+                      for i in range(config.layers)]
+        self.bias0 = self.cells[0].input_bias_np.astype(np.float32)
+        tables, _ = fold_tables(model, config.streams, self.cells[0].kernel_np, 0)
+        # stream name -> (classes, G) for codes/labels, (size, G) for vectors and points
+        self.tables = {name: ops.convert_to_tensor(t) for name, t in tables.items()}
+        if any(s.behaviour.map for s in config.streams):  # the points are the map
+            self.latent_points = latent_points(model)
+        dense = model.get_layer("logits")
+        self.out_kernel = ops.convert_to_tensor(dense.kernel.numpy())
+        self.out_bias = ops.convert_to_tensor(dense.bias.numpy())
+        self.step_streams = [s for s in config.streams if s.per == "step"]
+        self.sequence_streams = [s for s in config.streams if s.per == "sequence"]
+        self.feedback = next((s.name for s in config.streams if s.feedback), None)
+
+    @property
+    def units(self) -> int:
+        return self.config.units
+
+    @property
+    def gates(self) -> int:
+        return self.cells[0].gates * self.units
+
+    # ------------------------------------------------------------------ state and inputs
+
+    def zero_state(self, batch: int) -> tuple:
+        """The initial state: each cell's state tensors, flattened ((h, c) per LSTM layer)."""
+        return tuple(t for c in self.cells for t in c.zero_state(batch))
+
+    def sequence_bias(self, conditions: dict | None, batch: int):
+        """The per-sequence part of layer 0's input: its bias plus every per-sequence stream.
+
+        Args:
+          conditions: stream name -> (batch, n) values: a label's weights over
+            the classes (one-hot for one label, a blend for a mix), or a
+            vector's values. A stream left out contributes nothing.
+          batch: number of sequences.
+        """
+        return fold_sequence_bias(self.bias0, {n: ops.convert_to_numpy(self.tables[n])
+                                               for n in (s.name for s in self.sequence_streams)},
+                                  conditions, batch)
+
+    def first_input(self, inputs: dict, bias):
+        """Layer 0's projected input from the per-step streams ((batch,) or (batch, T) each)."""
+        x = bias
+        for s in self.step_streams:
+            x = x + s.behaviour.step_term(s, self.tables[s.name], inputs[s.name])
+        return x
+
+    # ------------------------------------------------------------------ steps and sequences
+
+    def step(self, inputs: dict, bias, state: tuple):
+        """One time step for a batch of streams.
+
+        Args:
+          inputs: per-step stream name -> (batch,) codes or (batch, size) vectors.
+          bias: (batch, G) from `sequence_bias`.
+          state: the flattened state tuple.
+
+        Returns:
+          (logits (batch, 256), new state tuple).
+        """
+        h, new = stack_step(self.cells, self.first_input(inputs, bias), state)
+        return ops.matmul(h, self.out_kernel) + self.out_bias, new
+
+    def run(self, inputs: dict, bias, state: tuple, logits: bool = True):
+        """Runs whole sequences (teacher forcing): (batch, T) inputs -> (batch, T, 256) logits.
+
+        Args:
+          inputs: per-step stream name -> (batch, T) codes or (batch, T, size) vectors.
+          bias: (batch, G) from `sequence_bias`.
+          state: the flattened state to start from.
+          logits: False to skip the output layer (priming only needs the state).
+
+        Returns:
+          (logits or None, final state tuple).
+        """
+        zs = ops.transpose(self.first_input(inputs, ops.expand_dims(bias, 1)), (1, 0, 2))
+        hs, new = stack_sequence(self.cells, zs, state)
+        out = None
+        if logits:
+            out = ops.transpose(ops.matmul(hs, self.out_kernel) + self.out_bias, (1, 0, 2))
+        return out, new
+
+
+class Flat(CoreType):
+    """Recurrent layers at every sample (effects; the other jobs' --core flat)."""
+
+    name = "flat"
+
+    def build(self, config, inputs, stateful=False):
+        reference = next(inputs[s.name] for s in config.streams if s.per == "step")
+        x = concat(features(config.streams, inputs, reference), "inputs")
+        rnn = KERAS_LAYERS[config.cell]
+        for i in range(config.layers):
+            x = rnn(config.units, return_sequences=True, stateful=stateful, name=f"rnn{i}")(x)
+            if config.dropout and i < config.layers - 1:
+                x = keras.layers.Dropout(config.dropout, name=f"dropout{i}")(x)
+        return x
+
+    def step_core(self, model, config):
+        return Core(model, config)
+
+
+CORE = Flat()

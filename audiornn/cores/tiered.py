@@ -1,0 +1,321 @@
+"""The tiered core (SampleRNN-style): a frame-level RNN at 1/F of the rate conditions a sample-level MLP.
+
+Per frame of F samples, the frame tier (stacked LSTM/GRU) sees the previous
+frame's F codes as their decoded values, plus every per-sequence stream
+(labels, vectors); a learned projection turns its output into F per-sample
+conditioning vectors. Per sample, the sample tier sees the embeddings of the
+last F codes (a causal window of F), adds the conditioning vector of its
+position in the frame (and any per-step vector), and an MLP gives 256 logits.
+Most parameters run at 1/F of the sample rate.
+
+This module holds both the Keras model (training) and its step math on the
+trained weights (generation, priming, scoring); tests prove they agree.
+
+Alignment, for a window of T codes whose previous codes are prev[0..T) (any T;
+training windows are whole frames, T = K F):
+frame j of the frame tier reads prev[(j-1)F .. jF) (frame 0 reads F silence
+codes) and conditions positions [jF, (j+1)F); the sample tier at position t
+reads prev[t-F+1 .. t] (silence codes before the window).
+
+The step state is (frame-tier cell states..., cond (B, F, W), buf (B, F) the
+last F previous codes, phase (a scalar: the position within the frame)).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from audiornn import dsp
+from audiornn.cores.base import BroadcastTime, CoreType, concat, fold_tables, latent_points
+from audiornn.cores.cells import CELLS, KERAS_LAYERS, stack_sequence, stack_step
+from audiornn.errors import AudioRNNError
+from audiornn.streams import fold_sequence_bias
+
+# ---------------------------------------------------------------- Keras layers
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class FrameCodes(keras.layers.Layer):
+    """(B, T) previous codes -> (B, ceil(T/F), F): frame j holds prev[(j-1)F .. jF), frame 0
+    silence (a last partial frame is padded with silence)."""
+
+    def __init__(self, frame: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frame = int(frame)
+
+    def call(self, prev):
+        b, t = ops.shape(prev)[0], ops.shape(prev)[1]
+        f = self.frame
+        pad = ops.full((b, f), dsp.SILENCE_CODE, dtype=prev.dtype)
+        shifted = ops.concatenate([pad, prev, pad], axis=1)[:, :(t + f - 1) // f * f]
+        return ops.reshape(shifted, (b, -1, f))
+
+    def compute_output_shape(self, shape):
+        t = shape[1]
+        return (shape[0], None if t is None else (t + self.frame - 1) // self.frame, self.frame)
+
+    def get_config(self):
+        return {**super().get_config(), "frame": self.frame}
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class SilencePad(keras.layers.Layer):
+    """Prepends `n` silence codes along time: the sample tier's window before the first code."""
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n = int(n)
+
+    def call(self, prev):
+        pad = ops.full((ops.shape(prev)[0], self.n), dsp.SILENCE_CODE, dtype=prev.dtype)
+        return ops.concatenate([pad, prev], axis=1)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], None if shape[1] is None else shape[1] + self.n)
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class FramesToSamples(keras.layers.Layer):
+    """[(B, K, F * W), (B, T) codes] -> (B, T, W): each frame's projection split into its F
+    positions, cut to the T positions of the window."""
+
+    def __init__(self, frame: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frame = int(frame)
+
+    def call(self, inputs):
+        x, prev = inputs
+        b, k = ops.shape(x)[0], ops.shape(x)[1]
+        return ops.reshape(x, (b, k * self.frame, -1))[:, :ops.shape(prev)[1]]
+
+    def compute_output_shape(self, shapes):
+        x, prev = shapes
+        return (x[0], prev[1], x[2] // self.frame)
+
+    def get_config(self):
+        return {**super().get_config(), "frame": self.frame}
+
+
+def build(config, o, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
+    """The sample tier's features (the head reads them) from the stream inputs.
+
+    Args:
+      config: the ModelConfig (core "tiered"); o: its Tiered.Options.
+      inputs: stream name -> Keras input.
+      stateful: the frame tier keeps its state across batches (training only).
+    """
+    f, w = o.frame, o.sample_units
+    prev_stream = next(s for s in config.streams if s.feedback)
+    prev = inputs[prev_stream.name]
+    values = keras.layers.Embedding(
+        256, 1, trainable=False, name="frame_values",
+        embeddings_initializer=keras.initializers.Constant(
+            dsp.mu_law_decode(np.arange(256))[:, None]))
+    frames = keras.layers.Reshape((-1, f), name="frame_inputs")(
+        values(FrameCodes(f, name="frame_codes")(prev)))
+    parts = [frames]
+    for s in config.streams:
+        if s.per == "sequence":
+            x = s.behaviour.features(s, inputs[s.name])
+            parts.append(BroadcastTime(name=f"{s.name}_broadcast")([x, frames]))
+    x = concat(parts, "frame_concat")
+    rnn = KERAS_LAYERS[config.cell]
+    for i in range(config.layers):
+        x = rnn(config.units, return_sequences=True, stateful=stateful, name=f"rnn{i}")(x)
+    cond = FramesToSamples(f, name="frame_to_samples")(
+        [keras.layers.Dense(f * w, name="frame_proj")(x), prev])
+    emb = prev_stream.behaviour.features(prev_stream, SilencePad(f - 1, name="sample_pad")(prev))
+    z = keras.layers.Conv1D(w, f, padding="valid", name="sample_in")(emb)
+    z = keras.layers.Add(name="sample_cond")([z, cond])
+    for s in _sample_tier(config):
+        z = keras.layers.Add(name=f"{s.name}_add")(
+            [z, keras.layers.Dense(w, use_bias=False, name=f"{s.name}_sample")(inputs[s.name])])
+    z = keras.layers.Activation("relu", name="sample_relu0")(z)
+    for i in range(1, o.sample_layers):
+        z = keras.layers.Dense(w, activation="relu", name=f"sample{i}")(z)
+    return z
+
+
+def _sample_tier(config) -> list:
+    """The per-step float streams the sample tier adds (per-step vectors, the position)."""
+    return [s for s in config.streams if s.per == "step" and s.behaviour.sample_tier]
+
+
+# ---------------------------------------------------------------- step math
+
+
+class TieredCore:
+    """The trained tiered network as plain tensors; the same interface as step.Core."""
+
+    def __init__(self, model: keras.Model, config):
+        self.config = config
+        o = CORE.options(config)
+        self.frame, self.width = o.frame, o.sample_units
+        f = self.frame
+        self.cells = [CELLS[config.cell](model.get_layer(f"rnn{i}"), first=i == 0)
+                      for i in range(config.layers)]
+        k0 = self.cells[0].kernel_np
+        self.values = ops.convert_to_tensor(dsp.mu_law_decode(np.arange(256)).astype(np.float32))
+        self.frame_kernel = ops.convert_to_tensor(k0[:f].astype(np.float32))  # (F, G)
+        self.bias0 = self.cells[0].input_bias_np.astype(np.float32)
+        self.sequence_streams = [s for s in config.streams if s.per == "sequence"]
+        self.tables, _ = fold_tables(model, self.sequence_streams, k0, f)
+        if any(s.behaviour.map for s in config.streams):
+            self.latent_points = latent_points(model)
+        proj = model.get_layer("frame_proj")
+        self.proj_kernel = ops.convert_to_tensor(proj.kernel.numpy())
+        self.proj_bias = ops.convert_to_tensor(proj.bias.numpy())
+        self.feedback = next(s.name for s in config.streams if s.feedback)
+        emb = model.get_layer(f"{self.feedback}_embedding").embeddings.numpy()  # (256, E)
+        conv = model.get_layer("sample_in")
+        kern = conv.kernel.numpy()  # (F, E, W)
+        # Position i of the window: a (256, W) table; stacked so one gather serves all F.
+        self.window_tables = ops.convert_to_tensor(
+            np.concatenate([emb @ kern[i] for i in range(f)]).astype(np.float32))  # (F*256, W)
+        self.window_offsets = ops.convert_to_tensor(np.arange(f, dtype=np.int32) * 256)
+        self.sample_bias = ops.convert_to_tensor(conv.bias.numpy())
+        self.step_vectors = {s.name: ops.convert_to_tensor(
+            model.get_layer(f"{s.name}_sample").kernel.numpy())
+            for s in _sample_tier(config)}
+        self.step_streams = [s for s in config.streams if s.per == "step"]
+        self.mlp = []
+        for i in range(1, o.sample_layers):
+            d = model.get_layer(f"sample{i}")
+            self.mlp.append((ops.convert_to_tensor(d.kernel.numpy()),
+                             ops.convert_to_tensor(d.bias.numpy())))
+        dense = model.get_layer("logits")
+        self.out_kernel = ops.convert_to_tensor(dense.kernel.numpy())
+        self.out_bias = ops.convert_to_tensor(dense.bias.numpy())
+        self.n_cell_states = sum(c.n_state for c in self.cells)
+
+    # ------------------------------------------------------------------ state
+
+    def zero_state(self, batch: int) -> tuple:
+        cells = tuple(t for c in self.cells for t in c.zero_state(batch))
+        return cells + (ops.zeros((batch, self.frame, self.width)),
+                        ops.full((batch, self.frame), dsp.SILENCE_CODE, dtype="int32"),
+                        ops.convert_to_tensor(np.int32(0)))
+
+    def sequence_bias(self, conditions: dict | None, batch: int):
+        """The frame tier's layer-0 bias plus every per-sequence stream (see step.Core)."""
+        return fold_sequence_bias(self.bias0, self.tables, conditions, batch)
+
+    # ------------------------------------------------------------------ pieces
+
+    def _frame_step(self, buf, bias, cells: tuple):
+        """One frame-tier step from the last F codes: (per-position conditioning, new cell states)."""
+        z = ops.matmul(ops.take(self.values, buf, axis=0), self.frame_kernel) + bias
+        h, new = stack_step(self.cells, z, cells)
+        cond = ops.matmul(h, self.proj_kernel) + self.proj_bias
+        return ops.reshape(cond, (-1, self.frame, self.width)), new
+
+    def _sample_logits(self, z):
+        """The MLP from the first layer's pre-activation to the logits (any leading shape)."""
+        h = ops.relu(z)
+        for kernel, bias in self.mlp:
+            h = ops.relu(ops.matmul(h, kernel) + bias)
+        return ops.matmul(h, self.out_kernel) + self.out_bias
+
+    def _vectors(self, inputs: dict):
+        out = 0.0
+        for name, kernel in self.step_vectors.items():
+            out = out + ops.matmul(inputs[name], kernel)
+        return out
+
+    # ------------------------------------------------------------------ step and run
+
+    def step(self, inputs: dict, bias, state: tuple):
+        """One sample for a batch: inputs hold this step's previous code (and per-step vectors)."""
+        n = self.n_cell_states
+        cells, cond, buf, phase = state[:n], state[n], state[n + 1], state[n + 2]
+
+        def new_frame():
+            c, s = self._frame_step(buf, bias, cells)
+            return (c,) + s
+
+        def same_frame():
+            return (cond,) + tuple(cells)
+
+        out = ops.cond(ops.equal(phase, 0), new_frame, same_frame)
+        cond, cells = out[0], tuple(out[1:])
+        prev = ops.cast(inputs[self.feedback], "int32")
+        buf = ops.concatenate([buf[:, 1:], prev[:, None]], axis=1)
+        window = ops.take(self.window_tables, buf + self.window_offsets, axis=0)  # (B, F, W)
+        z = ops.sum(window, axis=1) + self.sample_bias + ops.take(cond, phase, axis=1)
+        z = z + self._vectors(inputs)
+        logits = self._sample_logits(z)
+        return logits, cells + (cond, buf, ops.mod(phase + 1, self.frame))
+
+    def run(self, inputs: dict, bias, state: tuple, logits: bool = True):
+        """Whole sequences from a state at a frame boundary (phase 0): (B, T) -> (B, T, 256).
+
+        The returned state continues exactly, also when T is not a multiple of F
+        (its phase is then T mod F).
+        """
+        f = self.frame
+        n = self.n_cell_states
+        cells, buf = state[:n], state[n + 1]
+        prev = ops.cast(inputs[self.feedback], "int32")
+        b, t = ops.shape(prev)[0], ops.shape(prev)[1]
+        k = (t + f - 1) // f
+        codes = ops.concatenate([buf, prev, ops.full((b, k * f), dsp.SILENCE_CODE, "int32")], axis=1)
+        frames = ops.reshape(codes[:, :k * f], (b, k, f))  # frame j: the F codes before it
+        zs = ops.matmul(ops.take(self.values, frames, axis=0), self.frame_kernel) + bias[:, None, :]
+        hs, new = stack_sequence(self.cells, ops.transpose(zs, (1, 0, 2)), cells)
+        cond = ops.matmul(ops.transpose(hs, (1, 0, 2)), self.proj_kernel) + self.proj_bias  # (B, K, F*W)
+        cond_frames = ops.reshape(cond, (b, k, f, self.width))
+        window = ops.concatenate([buf[:, 1:], prev], axis=1)  # (B, F - 1 + T)
+        z = self.sample_bias + ops.reshape(cond_frames, (b, k * f, self.width))[:, :t]
+        for i in range(f):
+            z = z + ops.take(self.window_tables, window[:, i:i + t] + i * 256, axis=0)
+        z = z + self._vectors(inputs)
+        out = self._sample_logits(z) if logits else None
+        last = ops.concatenate([buf, prev], axis=1)[:, -f:]
+        phase = ops.cast(ops.mod(ops.convert_to_tensor(t), f), "int32")
+        return out, new + (cond_frames[:, -1], last, phase)
+
+
+class Tiered(CoreType):
+    """A frame-level RNN at 1/F of the rate conditions a sample-level MLP (generate, one-shots)."""
+
+    name = "tiered"
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        """frame: samples per frame, F; sample_units: width of the sample-level MLP;
+        sample_layers: its layers before the head (the first reads the window)."""
+
+        frame: int = 16
+        sample_units: int = 256
+        sample_layers: int = 2
+
+    def validate(self, config) -> None:
+        o = self.options(config)
+        if not 2 <= o.frame <= 256:
+            raise AudioRNNError(f"--frame must be in [2, 256], got {o.frame}")
+        if not (1 <= o.sample_units <= 4096 and 1 <= o.sample_layers <= 8):
+            raise AudioRNNError("--sample-units must be in [1, 4096] and --sample-layers in [1, 8]")
+        others = [s.name for s in config.streams if s.embedded and s.per == "step" and not s.feedback]
+        if not config.feedback or others:
+            raise AudioRNNError("the tiered core models a signal from its own past; an input "
+                                f"stream ({', '.join(others) or 'no previous code'}) needs "
+                                "--core flat")
+
+    def build(self, config, inputs, stateful=False):
+        return build(config, self.options(config), inputs, stateful)
+
+    def step_core(self, model, config):
+        return TieredCore(model, config)
+
+    def granularity(self, config) -> int:
+        return self.options(config).frame
+
+
+CORE = Tiered()

@@ -1,0 +1,38 @@
+"""What a head is: the declarations and hooks that builders, training, loops and export call."""
+
+from __future__ import annotations
+
+
+class Head:
+    """The model's output, from the core's features.
+
+    Attributes:
+      name: the registry key, saved in run configs.
+      layer: the name of its output layer (the step math reads its weights).
+      float_output: one float sample per step (True: the run streams as an
+        `Effect`; the windows' targets are samples) or a distribution over the
+        256 codes per step (False: the run samples or applies through the
+        `Generator`; the targets are codes).
+      monitor: the metric its training summary and benchmarks report ("bits", "esr").
+      exports: `export` can write it for plugins.
+    """
+
+    name = ""
+    layer = ""
+    float_output = False
+    monitor = ""
+    exports = False
+
+    def validate(self, config) -> None:
+        """An error when the model config does not suit this head."""
+
+    def check_dataset(self, dataset, path) -> None:
+        """An error when a dataset cannot train this head."""
+
+    def build(self, x, inputs: dict, config):
+        """The model's output from the core's features `x` (inputs: stream name -> Keras input)."""
+        raise NotImplementedError
+
+    def compile(self, model, learning_rate: float, burn_in: int) -> None:
+        """Compiles the model with this head's loss and metrics."""
+        raise NotImplementedError

@@ -1,0 +1,235 @@
+"""`Effect`: a trained regression effect applied block by block, for a live script or a host.
+
+`Effect.process(block)` takes float dry samples at the model's rate and
+returns the wet block, carrying the recurrent state from one call to the
+next, so a stream cut into blocks of any size gives the same samples as the
+whole signal at once. Knob models take their settings with `set_knobs`.
+
+The step loop is the cells' `keras.ops` math (cells.py) compiled with XLA
+(backend.py: TensorFlow or JAX);
+each while-loop iteration runs `UNROLL` steps, which halves the loop's
+overhead on a CPU. Blocks are padded to a whole number of iterations, and a
+padded step leaves the state as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from audiornn import heads, streams
+from audiornn.config import RunConfig
+from audiornn.cores.cells import CELLS, stack_step
+from audiornn.distribute import backend
+from audiornn.errors import AudioRNNError
+from audiornn.runtime.model import load_run
+
+log = logging.getLogger("audiornn.effect")
+
+UNROLL = 16
+
+
+class Effect:
+    """A regression effect model with its state.
+
+    Args:
+      model: the trained Keras model (regression head).
+      config: its run configuration.
+    """
+
+    def __init__(self, model: keras.Model, config: RunConfig):
+        if not heads.get(config.model.head).float_output:
+            raise AudioRNNError("Effect needs a --head regression run (the classification head "
+                                "applies with generate --input)")
+        self.config = config
+        m = config.model
+        self.sample_rate = config.codec.sample_rate
+        knobs = streams.knobs(m.streams)
+        self.knob_names = [s.name for s in knobs]
+        self.knob_sizes = [s.size for s in knobs]
+        rnns = [model.get_layer(f"rnn{i}") for i in range(m.layers)]
+        self.cells = [CELLS[m.cell](layer, i == 0) for i, layer in enumerate(rnns)]
+        first = self.cells[0]
+        self.w_in = first.kernel_np.astype(np.float32)  # (1 + knobs, G): [dry, knobs...]
+        self.b_in = first.input_bias_np.astype(np.float32)
+        head = model.get_layer("head")
+        self.w_out = ops.convert_to_tensor(head.kernel.numpy()[:, 0])
+        self.b_out = float(head.bias.numpy()[0])
+        self.skip = bool(m.skip)
+        self._run = backend.jit(self._loop)
+        # Knobs start in the middle of the settings seen in training.
+        self.knobs = np.asarray([v for s in knobs
+                                 for v in streams.middle(s, config.job.conditions.get(s.name, {}))],
+                                np.float32)
+        self.reset()
+
+    @classmethod
+    def from_run(cls, run_dir: str | os.PathLike) -> Effect:
+        model, config = load_run(run_dir)
+        return cls(model, config)
+
+    # ------------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        """Zero state (silence before the first block)."""
+        self.state = tuple(s for c in self.cells for s in c.zero_state(1))
+
+    def set_knobs(self, **values: float) -> None:
+        """Sets knob values by name (each knob a float, or a list for a vector)."""
+        unknown = set(values) - set(self.knob_names)
+        if unknown:
+            have = ", ".join(self.knob_names) or "none"
+            raise AudioRNNError(f"unknown knob {sorted(unknown)[0]!r} (this model's knobs: {have})")
+        out, k = self.knobs.copy(), 0
+        for name, size in zip(self.knob_names, self.knob_sizes):
+            if name in values:
+                v = np.atleast_1d(np.asarray(values[name], np.float32))
+                if v.shape != (size,) or not np.all(np.isfinite(v)):
+                    raise AudioRNNError(f"knob {name} takes {size} finite number(s), got {values[name]!r}")
+                out[k:k + size] = v
+            k += size
+        self.knobs = out
+
+    # ------------------------------------------------------------------ processing
+
+    def _loop(self, x, start, n, bias, state):
+        """x: (rows, steps) padded dry samples; row r's state moves only at steps
+        start[r] <= t < n. Returns (y (rows, steps), state)."""
+        rows, steps = ops.shape(x)[0], ops.shape(x)[1]
+        zs = ops.expand_dims(x, -1) * self.w_in[0] + bias  # (rows, steps, G)
+        zs = ops.reshape(ops.transpose(zs, (1, 0, 2)), (steps // UNROLL, UNROLL, rows, -1))
+
+        def body(i, carry):
+            ys, st = carry
+            outs = []
+            for k in range(UNROLL):
+                h, new = stack_step(self.cells, zs[i, k], st)
+                t = i * UNROLL + k
+                valid = ops.expand_dims(ops.logical_and(start <= t, t < n), -1)
+                st = tuple(ops.where(valid, a, b) for a, b in zip(new, st))
+                outs.append(h)
+            hs = ops.stack(outs, axis=1)  # (rows, UNROLL, H)
+            ys = ops.slice_update(ys, (0, i * UNROLL), ops.matmul(hs, self.w_out) + self.b_out)
+            return ys, st
+
+        ys, state = ops.fori_loop(0, steps // UNROLL, body, (ops.zeros((rows, steps)), state))
+        if self.skip:
+            ys = ys + x
+        return ys, state
+
+    def _bias(self):
+        """The first layer's input bias with the knobs folded in (streams.fold_sequence_bias)."""
+        tables, conditions, k = {}, {}, 1  # the kernel's rows: [dry, knobs...]
+        for name, size in zip(self.knob_names, self.knob_sizes):
+            tables[name] = self.w_in[k:k + size]
+            conditions[name] = self.knobs[None, k - 1:k - 1 + size]
+            k += size
+        return streams.fold_sequence_bias(self.b_in, tables, conditions, 1)[0]
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Dry samples (mono, float, the model's rate) -> wet samples; the state carries over."""
+        x = np.asarray(block, np.float32).reshape(-1)
+        n = len(x)
+        if n == 0:
+            return np.zeros(0, np.float32)
+        padded = -(-n // UNROLL) * UNROLL
+        x = np.pad(x, (0, padded - n))[None]
+        y, self.state = self._run(x, np.zeros(1, np.int32), n, self._bias(), self.state)
+        return np.asarray(y)[0, :n]
+
+    def process_parallel(self, x: np.ndarray, rows: int = 8, warmup: int | None = None,
+                         threads: int | None = None) -> np.ndarray:
+        """A whole signal, cut into pieces run side by side (offline, faster).
+
+        The signal is cut into `rows` pieces per thread (default: one thread
+        per CPU core, up to 4), each run as one row of a batch. Each piece
+        starts from silence `warmup` samples early (default 0.5 s), so its
+        state has settled when its own samples begin: the output differs from
+        `process` only by what the model remembers from longer ago (the effect
+        benchmark measures it). Leaves the streaming state alone.
+        """
+        x = np.asarray(x, np.float32).reshape(-1)
+        threads = threads or min(4, os.cpu_count() or 1)
+        warmup = int(0.5 * self.sample_rate) if warmup is None else int(warmup)
+        part = -(-len(x) // threads)
+        if threads > 1 and part > 4 * warmup:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # XLA's CPU loop runs on one core; the backend releases the GIL while it runs.
+            # Each thread's first piece warms up on the samples before it.
+            with ThreadPoolExecutor(threads) as pool:
+                outs = list(pool.map(
+                    lambda k: self._pieces(x[max(0, k * part - warmup):(k + 1) * part], rows,
+                                           warmup, lead=min(warmup, k * part)),
+                    range(threads)))
+            return np.concatenate(outs)[:len(x)]
+        return self._pieces(x, rows, warmup, 0)
+
+    def _pieces(self, x: np.ndarray, rows: int, warmup: int, lead: int) -> np.ndarray:
+        """x cut into `rows` pieces in one batch; the first `lead` samples only warm up."""
+        pre, x = x[:lead], x[lead:]  # the first piece's warm-up is real audio
+        n = len(x)
+        piece = -(-n // rows)
+        if lead == 0 and (rows <= 1 or piece <= warmup):
+            zero = tuple(s for c in self.cells for s in c.zero_state(1))
+            padded = -(-n // UNROLL) * UNROLL
+            y, _ = self._run(np.pad(x, (0, padded - n))[None], np.zeros(1, np.int32), n,
+                             self._bias(), zero)
+            return np.asarray(y)[0, :n]
+        span = -(-(piece + warmup) // UNROLL) * UNROLL
+        padded = np.pad(x, (warmup, span))
+        padded[warmup - lead:warmup] = pre
+        batch = np.stack([padded[r * piece:r * piece + span] for r in range(rows)])
+        zero = tuple(s for c in self.cells for s in c.zero_state(rows))
+        start = np.zeros(rows, np.int32)
+        start[0] = warmup - lead  # the file's first piece starts from silence, as `process` does
+        y, _ = self._run(batch, start, span, self._bias(), zero)
+        y = np.asarray(y)[:, warmup:warmup + piece]
+        return y.reshape(-1)[:n]
+
+    def process_file(self, dry: str | os.PathLike, out: str | os.PathLike, *,
+                     block: int = 1 << 15, parallel: bool = True, fmt: str = "pcm16",
+                     normalize: bool | str = False, progress=None) -> Path:
+        """Applies the effect to an audio file, atomically: resampled to the model's rate,
+        processed, and written back at the input's rate and length (like `generate --input`).
+
+        parallel: cut the file into pieces run side by side (`process_parallel`);
+        False: stream it through `process` in blocks, exactly.
+        """
+        from audiornn import dsp
+        from audiornn.data import audio
+        from audiornn.data.codec import processed_blocks
+        from audiornn.files import atomic_path
+
+        info = audio.info(dry)
+        if info.sample_rate_hz != self.sample_rate:
+            log.info("%s: %d Hz, resampled to the model's %d Hz and the output back to %d Hz",
+                     dry, info.sample_rate_hz, self.sample_rate, info.sample_rate_hz)
+        parts = list(processed_blocks(str(dry), self.sample_rate, 0.0))
+        x = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        if parallel:
+            y = self.process_parallel(x)
+        else:
+            self.reset()
+            y = np.concatenate([self.process(x[i:i + block]) for i in range(0, len(x), block)]
+                               or [np.zeros(0, np.float32)])
+        if progress:
+            progress(len(y))
+        if info.sample_rate_hz != self.sample_rate:
+            y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)
+        frames = info.n_frames
+        y = np.pad(y[:frames], (0, max(0, frames - len(y))))
+        from audiornn.runtime.writer import level_mode, report_levels
+
+        peak = float(np.max(np.abs(y), initial=0))
+        gain = dsp.output_gain(peak, level_mode(normalize))
+        y = y * gain
+        report_levels([(Path(out), peak, gain)], fmt)
+        with atomic_path(out) as tmp:
+            audio.write(tmp, y, info.sample_rate_hz, fmt=fmt)
+        return Path(out)

@@ -1,0 +1,266 @@
+"""The one-shots' map: a learned point per training hit, and placing a new hit on it.
+
+The one-shot job learns a latent point per training hit together with the
+model (an auto-decoder: the point is a per-sequence stream, its table a
+trainable embedding with a small L2 penalty that keeps the map compact and
+centred). Training starts the points from the hits' sound (`initial_points`),
+so that similar hits start close and the network can use the map from its
+first step. The table's last row is the centre (0), used for held-out hits. A
+point anywhere on the map conditions generation (`generate --at`); a new hit
+is placed by fitting its point with the model frozen (`generate --like`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+
+from audiornn.config import RunConfig
+from audiornn.errors import AudioRNNError
+from audiornn.files import write_json_atomic
+
+
+@dataclasses.dataclass
+class HitMap:
+    """The training hits' points, names and labels.
+
+    Attributes:
+      points: (n, dim) coordinates.
+      names: the hits' file names.
+      labels: (n,) label indices (-1 where the dataset has no labels).
+      label_names: the run's label names.
+    """
+
+    points: np.ndarray
+    names: list[str]
+    labels: np.ndarray
+    label_names: list[str]
+
+    @classmethod
+    def from_model(cls, model: keras.Model, config: RunConfig) -> HitMap:
+        from audiornn.cores.base import latent_points
+
+        return cls.from_table(latent_points(model), config)
+
+    @classmethod
+    def from_table(cls, table: np.ndarray, config: RunConfig) -> HitMap:
+        hits = config.job.hits
+        points = np.asarray(table, np.float64)[:-1]
+        labels = np.array([-1 if h[1] is None else int(h[1]) for h in hits], int)
+        return cls(points, [h[0] for h in hits], labels, list(config.job.labels))
+
+    @property
+    def dim(self) -> int:
+        return int(self.points.shape[1])
+
+    @property
+    def radius(self) -> float:
+        """The spread of the map: the RMS distance of the points from their mean."""
+        c = self.points - self.points.mean(axis=0)
+        return float(np.sqrt(np.mean(np.sum(c * c, axis=1)))) or 1.0
+
+    def bounds(self, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+        """The points' bounding box, widened by `margin` of the radius on every side."""
+        pad = margin * self.radius
+        return self.points.min(axis=0) - pad, self.points.max(axis=0) + pad
+
+    def nearest(self, point) -> int:
+        """Index of the training hit nearest to a point."""
+        return int(np.argmin(np.sum((self.points - np.asarray(point)) ** 2, axis=1)))
+
+    def centroid(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """The mean point of a label blend's hits ((n_labels,) weights), or of all hits."""
+        if weights is None or not len(self.label_names) or (self.labels < 0).all():
+            return self.points.mean(axis=0)
+        out = np.zeros(self.dim)
+        for k, w in enumerate(np.asarray(weights, np.float64)):
+            if w > 0 and (self.labels == k).any():
+                out += w * self.points[self.labels == k].mean(axis=0)
+        total = sum(w for k, w in enumerate(weights) if w > 0 and (self.labels == k).any())
+        return out / total if total else self.points.mean(axis=0)
+
+    def label_weights(self, points: np.ndarray) -> np.ndarray | None:
+        """(n, n_labels) one-hot: each point takes its nearest training hit's label."""
+        if not self.label_names:
+            return None
+        out = np.zeros((len(points), len(self.label_names)))
+        for r, p in enumerate(points):
+            out[r, max(0, self.labels[self.nearest(p)])] = 1.0
+        return out
+
+    def grid(self, n: int = 5) -> np.ndarray:
+        """(n * n, 2) points evenly across the map's box (the first two dimensions; the
+        others at their mean), row by row from the top."""
+        lo, hi = self.bounds(0.1)
+        xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(hi[1], lo[1], n)
+        pts = np.tile(self.points.mean(axis=0), (n * n, 1))
+        pts[:, :2] = np.array([(x, y) for y in ys for x in xs])
+        return pts
+
+    def label_of(self, k: int) -> str | None:
+        return self.label_names[self.labels[k]] if self.labels[k] >= 0 else None
+
+    def to_json(self) -> dict:
+        lo, hi = self.bounds()
+        return {"dim": self.dim, "labels": self.label_names, "bounds": [lo.tolist(), hi.tolist()],
+                "radius": self.radius,
+                "points": [{"name": n, "label": self.label_of(k), "xy": p.round(5).tolist()}
+                           for k, (n, p) in enumerate(zip(self.names, self.points))]}
+
+
+def hit_features(x: np.ndarray, rate: int) -> np.ndarray:
+    """What a hit sounds like, as numbers: its average log spectrum (dB in 129 bands)
+    and its energy envelope (dB in 12 stretches)."""
+    from audiornn import metrics
+
+    spectrum = 10 * np.log10(metrics.average_spectrum(x, rate, 256)[1] + 1e-10)
+    env = [10 * np.log10(np.mean(p**2) + 1e-10) for p in np.array_split(np.asarray(x), 12)]
+    return np.concatenate([spectrum, env])
+
+
+def initial_points(hits: list[np.ndarray], rate: int, dim: int) -> np.ndarray:
+    """Where training starts the map: the principal components of the hits' features
+    (`hit_features`, each standardized), scaled to a radius of 1, so hits that sound
+    alike start close together. Training then moves them (an auto-decoder)."""
+    f = np.array([hit_features(x, rate) for x in hits])
+    f = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)
+    u, s, _ = np.linalg.svd(f, full_matrices=False)
+    pts = np.zeros((len(hits), dim))
+    k = min(dim, u.shape[1])
+    pts[:, :k] = u[:, :k] * s[:k]
+    r = np.sqrt(np.mean(np.sum(pts**2, axis=1)))
+    return pts / r if r > 0 else pts
+
+
+def write_map(run_dir: str | os.PathLike, model: keras.Model, config: RunConfig) -> Path:
+    """Writes RUN/map.json: every training hit's point, file name and label."""
+    path = Path(run_dir) / "map.json"
+    write_json_atomic(path, HitMap.from_model(model, config).to_json())
+    return path
+
+
+def parse_point(text: str, dim: int) -> np.ndarray:
+    """`--at X,Y`: dim finite numbers separated by commas."""
+    try:
+        v = np.array([float(t) for t in str(text).split(",")], np.float64)
+    except ValueError:
+        v = np.zeros(0)
+    if v.size != dim or not np.all(np.isfinite(v)):
+        raise AudioRNNError(f"--at takes {dim} finite numbers separated by commas "
+                            f"(a point of the map), got {text!r}")
+    return v
+
+
+def variations(centre: np.ndarray, num: int, spread: float, radius: float, seed: int) -> np.ndarray:
+    """`num` points around a centre: the first is the centre, the others Gaussian at
+    `spread` times the map's radius."""
+    if not (spread >= 0 and np.isfinite(spread)):
+        raise AudioRNNError(f"--spread must be a finite number >= 0, got {spread}")
+    rng = np.random.default_rng(seed)
+    pts = centre + spread * radius * rng.standard_normal((num, centre.size)) / np.sqrt(centre.size)
+    pts[0] = centre
+    return pts
+
+
+# ---------------------------------------------------------------- placing a new hit
+
+
+def hit_codes(path: str | os.PathLike, config: RunConfig, seconds: float) -> np.ndarray:
+    """A user's hit read, resampled and peak-aligned like the dataset's, up to
+    `seconds` past its peak (at most the hit length), as codes."""
+    from audiornn import dsp
+    from audiornn.data import audio
+
+    o, codec = config.job.layout, config.codec
+    x, rate = audio.read(path)
+    y = dsp.resample(x, rate, codec.sample_rate)
+    if not len(y) or float(np.max(np.abs(y))) < 1e-4:
+        raise AudioRNNError(f"{path}: silent (peak below -80 dBFS); not a usable hit")
+    n = min(o.length_samples, o.attack_samples + max(1, int(round(seconds * codec.sample_rate))))
+    y = dsp.fix_length(dsp.align_peak(y, o.attack_samples), n)
+    return codec.encode(y)[0].astype(np.int32)
+
+
+def _fit_model(model: keras.Model, config: RunConfig, rows: int) -> keras.Model:
+    """The run's model with a latent table of `rows` points, every other weight copied and frozen."""
+    from audiornn.runtime.model import build_model
+
+    streams = tuple(dataclasses.replace(s, classes=rows) if s.behaviour.map else s
+                    for s in config.model.streams)
+    fm = build_model(dataclasses.replace(config.model, streams=streams))
+    for layer in fm.layers:
+        if layer.weights and layer.name != "latent_embedding":
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+            layer.trainable = False
+    return fm
+
+
+def _batch(fm: keras.Model, config: RunConfig, codes: np.ndarray, labels: np.ndarray):
+    """Teacher-forced inputs for `rows` copies of one hit, row k at latent row k."""
+    hit = SimpleNamespace(codes=codes, labels=labels, rows=len(labels), n=len(codes),
+                          scale=1.0 / config.job.layout.length_samples)
+    x = {s.name: s.behaviour.fit_value(s, hit) for s in config.model.streams}
+    return x, np.tile(codes, (hit.rows, 1))
+
+
+def _row_bits(fm: keras.Model, x: dict, y: np.ndarray) -> np.ndarray:
+    """Bits per sample of each row."""
+    logits = np.asarray(fm.predict_on_batch(x), np.float64)
+    logits -= logits.max(axis=-1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    ce = -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    return ce.mean(axis=1) / np.log(2)
+
+
+def place(model: keras.Model, config: RunConfig, path: str | os.PathLike, *, starts: int = 4,
+          steps: int = 16, seconds: float = 0.1, step_size: float = 0.1,
+          progress=None) -> dict:
+    """Places a new hit on the map: the point (and label) under which the frozen model
+    gives the hit the highest likelihood.
+
+    First the hit is scored at every training hit's point with that hit's label
+    (one forward pass); from the `starts` best, `steps` Adam steps of at most
+    `step_size` times the map's radius move the points, each kept inside the
+    map's box (`HitMap.bounds`). Only the first `seconds` after the peak are
+    fitted: the attack and early decay carry most of a hit's character.
+
+    Returns {"point", "label" (index or -1), "bits", "nearest", "bits_start"}.
+    """
+    from audiornn.cores.base import latent_points, set_latent_points
+
+    hm = HitMap.from_model(model, config)
+    codes = hit_codes(path, config, seconds)
+    n = len(hm.points)
+    fm = _fit_model(model, config, n)
+    set_latent_points(fm, hm.points)
+    x, y = _batch(fm, config, codes, hm.labels)
+    bits = _row_bits(fm, x, y)
+    if progress:
+        progress(1)
+    best = np.argsort(bits)[:starts]
+    k = len(best)
+    fm = _fit_model(model, config, k)
+    set_latent_points(fm, hm.points[best])
+    lo, hi = hm.bounds()
+    fm.compile(optimizer=keras.optimizers.Adam(step_size * hm.radius),
+               loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = _batch(fm, config, codes, hm.labels[best])
+    for i in range(steps):
+        fm.train_on_batch(x, y)
+        set_latent_points(fm, np.clip(latent_points(fm), lo, hi))
+        if progress:
+            progress(2 + i)
+    fitted = _row_bits(fm, x, y)
+    points = latent_points(fm)
+    j = int(np.argmin(fitted))
+    if fitted[j] > bits[best[0]]:  # the steps made it worse: keep the best start
+        point, b, label = hm.points[best[0]], float(bits[best[0]]), int(hm.labels[best[0]])
+    else:
+        point, b, label = points[j], float(fitted[j]), int(hm.labels[best[j]])
+    return {"point": point, "label": label, "bits": b,
+            "bits_start": float(bits[best[0]]), "nearest": hm.nearest(point)}

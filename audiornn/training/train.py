@@ -1,0 +1,356 @@
+"""`python -m audiornn.train DATASET --run DIR`: teacher-forced many-to-many training.
+
+Every window of T codes scores T - burn_in next-code predictions in one pass
+(the original AudioRNN scored one per 1000-sample window). Training is made of
+Keras callbacks: RunState (runstate.py: the kill-safe backup, model.keras for
+the best validation loss, history.csv), EarlyStopping, TensorBoard, and a
+preview-sample writer. `--strategy multiworker` is in multiworker.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib.util
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from audiornn import cores, heads, jobs
+from audiornn.config import (
+    RESUMABLE,
+    JobConfig,
+    Layout,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    check_run_dir,
+    read_run_config,
+)
+from audiornn.data import Dataset, open_dataset
+from audiornn.distribute import backend, multiworker
+from audiornn.errors import AudioRNNError
+from audiornn.runtime.model import build_model
+from audiornn.streams import find as find_stream
+from audiornn.training import callbacks as cb
+from audiornn.training.runstate import RunLock, RunState, clean_partials, restore
+from audiornn.training.windows import WindowSequence
+
+log = logging.getLogger("audiornn.train")
+
+
+def compile_model(model: keras.Model, learning_rate: float, head: str = "classes",
+                  burn_in: int = 0) -> None:
+    """Compiles with the head's loss and metrics (heads/): Adam with gradient clipping."""
+    heads.get(head).compile(model, learning_rate, burn_in)
+
+
+def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs for a dataset: its job's defaults, then `options`.
+
+    Args:
+      meta: the dataset's dataset.json.
+      options: field name -> value (None: the default) for ModelConfig and
+        TrainConfig fields, plus "embedding" (the code embeddings' size, 64)
+        and "feedback" (False: an input-only model, where the job has an input).
+    """
+    job = jobs.get(meta["job"])
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    merged = {**job.train_defaults(meta), **given}
+    streams = job.streams(meta, int(merged.get("embedding", 64)), bool(merged.get("feedback", True)),
+                          head=merged.get("head", "classes"), latent_dim=merged.get("latent_dim"),
+                          position=merged.get("position"))
+    arch = {f.name for f in dataclasses.fields(ModelConfig)} - {"streams", "options"}
+    core = cores.get(merged.get("core", ModelConfig.core))
+    own = {f.name for f in dataclasses.fields(core.Options)}  # the core's own settings
+    model = ModelConfig(streams=streams, **{k: merged[k] for k in arch if k in merged},
+                        options=dataclasses.asdict(core.Options(
+                            **{k: merged[k] for k in own if k in merged})))
+    step = core.granularity(model)  # windows and burn-in in whole frames of the core
+    for key in ("window", "burn_in"):
+        n = merged.get(key, getattr(TrainConfig, key))
+        merged[key] = -(-n // step) * step
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return model, TrainConfig(**{k: v for k, v in merged.items() if k in names})
+
+
+def make_strategy(name: str, cluster: multiworker.Cluster | None = None):
+    """The scope training builds its model in, for a `--strategy`.
+
+    auto: the default device; mirrored: all GPUs (or all logical CPUs);
+    multiworker: the cluster in TF_CONFIG (multiworker.py). On TensorFlow these
+    are `tf.distribute` strategies; on JAX, mirrored is Keras'
+    `keras.distribution.DataParallel` over every device (it has no scope: the
+    distribution is set globally); multiworker on JAX is the same over every
+    process's devices, once `multiworker.join_jax` has joined the cluster.
+    """
+    if backend.NAME != "tensorflow":
+        if name in ("mirrored", "multiworker"):
+            dist = keras.distribution.DataParallel(devices=backend.devices())
+            dist.auto_shard_dataset = False  # multiworker: each process feeds its own rows
+            keras.distribution.set_distribution(dist)
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        cpus = tf.config.list_logical_devices("CPU")
+        devices = [d.name for d in gpus] or [d.name for d in cpus]
+        return tf.distribute.MirroredStrategy(devices=devices).scope()
+    if name == "multiworker":
+        return multiworker.strategy(cluster or multiworker.read_cluster()).scope()
+    return tf.distribute.get_strategy().scope()
+
+
+# ---------------------------------------------------------------- training
+
+
+def _setting(value) -> str:
+    """A setting in the user's words: numbers as typed, on/off, "the default" for None."""
+    if value is None:
+        return "the default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple, dict)):
+        return "its own streams" if value and isinstance(value, (list, tuple)) else str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _check_resume(saved: RunConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
+                  dataset: Dataset, run_dir: Path) -> None:
+    def settings(m: ModelConfig, t: TrainConfig) -> dict:  # the core's own ones by their names
+        return {**{k: v for k, v in m.to_dict().items() if k != "options"}, **m.options,
+                **dataclasses.asdict(t)}
+
+    want, have = settings(model_cfg, train_cfg), settings(saved.model, saved.train)
+    for key, value in want.items():
+        if key in RESUMABLE or key not in have:
+            continue
+        if have[key] != value:
+            flag = "--" + key.replace("_", "-")
+            raise AudioRNNError(f"{run_dir}: --resume with {flag} {_setting(value)}, but the run "
+                                f"was started with {_setting(have[key])}; use the same settings "
+                                "or a new --run")
+    if saved.dataset.get("fingerprint") != dataset.fingerprint:
+        raise AudioRNNError(f"{run_dir}: --resume with a different dataset than the run's "
+                            f"({saved.dataset.get('path')})")
+
+
+def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
+          model_cfg: ModelConfig | None = None, train_cfg: TrainConfig | None = None, *,
+          options: dict | None = None, resume: bool = False, tensorboard: bool = False,
+          verbose: int | str = "auto") -> dict:
+    """Trains a model on a dataset directory into a run directory.
+
+    Args:
+      dataset_path: a dataset built by `python -m audiornn.data`.
+      run_dir: where config.json, model.keras, history.csv and the backup go.
+      model_cfg: the model, streams included (default: `configs_for` the dataset).
+      train_cfg: the training settings (default: likewise).
+      options: settings that override the job's defaults where a config is not
+        given (see `configs_for`; the CLI's options).
+      resume: continue a run from where it stopped (an epoch's end, or the
+        step at which Ctrl-C saved it).
+      tensorboard: also write TensorBoard logs to RUN/tensorboard.
+      verbose: 0 (quiet), or "auto"/1: Keras' progress bar on a terminal, plain
+        log lines (callbacks.LogLines) otherwise.
+
+    Returns:
+      The history: a dict of metric name -> list of per-epoch values.
+
+    Raises:
+      callbacks.Interrupted: on Ctrl-C or SIGTERM, after a resumable state was saved.
+    """
+    dataset = open_dataset(dataset_path)
+    job = jobs.get(dataset.job)
+    default_model, default_train = configs_for(dataset.meta, options)
+    model_cfg = model_cfg or default_model
+    train_cfg = train_cfg or default_train
+    train_cfg.validate()
+    model_cfg.validate()
+    _check_tensorboard(tensorboard)
+    cluster = multiworker.read_cluster() if train_cfg.strategy == "multiworker" else None
+    run_dir = multiworker.run_dir_for(run_dir, cluster)
+    has_run = check_run_dir(run_dir, resume)
+    if resume:
+        _check_resume(read_run_config(run_dir), model_cfg, train_cfg, dataset, run_dir)
+    heads.get(model_cfg.head).check_dataset(dataset, dataset_path)
+    shard = _join(cluster, train_cfg.mixed_precision)
+    train_seq, val_seq, carry = _sequences(dataset, job, model_cfg, train_cfg, shard)
+    monitor = "val_loss" if val_seq is not None else "loss"
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):  # one trainer per run; what a killed one left half-written goes
+        clean_partials(run_dir)
+        config = _run_config(dataset, dataset_path, job, model_cfg, train_cfg, run_dir, has_run)
+        keras.utils.set_random_seed(train_cfg.seed)
+        with make_strategy(train_cfg.strategy, cluster):
+            if cluster:  # before the workers share anything (and before the run is written)
+                multiworker.agree(json.dumps([dataclasses.asdict(model_cfg), dataclasses.asdict(train_cfg),
+                                              dataset.fingerprint, resume]), "settings or data")
+            config.save(run_dir)
+            model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
+            compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
+        if multiworker.is_multiworker(model):
+            multiworker.adapt(model, train_seq[0])
+        latent = find_stream(model_cfg.streams, "map")
+        if latent:  # the map starts from the hits' sound (a resume replaces it)
+            _init_map(model, dataset, latent.size)
+
+        state = restore(model, run_dir, monitor) if resume else None
+        initial_epoch, step = (state["epoch"], state.get("step", 0)) if state else (0, 0)
+        if cluster:
+            multiworker.agree(f"{initial_epoch}:{step}", "the epoch their backups resume from")
+        if initial_epoch >= train_cfg.epochs:
+            log.info("%s: %d epochs already done (ask for more with --epochs)", run_dir, initial_epoch)
+            return {}
+        if resume:
+            log.info("resuming %s at epoch %d%s", run_dir, initial_epoch + 1,
+                     f", step {step + 1}" if step else "")
+        log_lines = verbose != 0 and not sys.stdout.isatty()  # a log file: plain lines, no bar
+        callbacks = _callbacks(run_dir, monitor, state, config, dataset, train_seq, val_seq,
+                               carry, tensorboard, log_lines, cluster is None)
+        try:
+            return _fit(model, train_seq, val_seq, callbacks, train_cfg.epochs, initial_epoch,
+                        step, 0 if log_lines else verbose)
+        finally:
+            if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
+                keras.distribution.set_distribution(None)
+
+
+def _join(cluster, mixed_precision: bool) -> tuple[int, int]:
+    """Joins a JAX cluster and sets the precision; returns the rows of each batch this
+    process feeds, (index, count) (TensorFlow splits the batches itself)."""
+    shard = (0, 1)
+    if cluster and backend.NAME == "jax":
+        multiworker.join_jax(cluster)
+        shard = (cluster.rank, cluster.size)
+    if mixed_precision:
+        if backend.gpus():  # bfloat16 compute; the logits (and the regression head) stay float32
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        else:
+            log.warning("--mixed-precision ignored: no GPU is visible")
+    return shard
+
+
+def _check_tensorboard(tensorboard: bool) -> None:
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise AudioRNNError("--tensorboard needs the tensorboard package (pip install tensorboard)")
+    if tensorboard and importlib.util.find_spec("tensorflow") is None:
+        raise AudioRNNError("--tensorboard needs the tensorboard package and TensorFlow "
+                            "(pip install tensorflow)")
+
+
+def _sequences(dataset: Dataset, job, model_cfg: ModelConfig, train_cfg: TrainConfig, shard):
+    """(training windows, validation windows or None, carry) for a run."""
+    streams, start_mode = model_cfg.streams, job.start_mode
+    regression = heads.get(model_cfg.head).float_output  # targets are samples, not codes
+    carry = train_cfg.stateful if train_cfg.stateful > 1 and start_mode == "random" else 1
+    train_seq = WindowSequence(dataset, "train", train_cfg.window, train_cfg.burn_in,
+                               train_cfg.batch_size, steps=train_cfg.steps_per_epoch,
+                               seed=train_cfg.seed, streams=streams, start_mode=start_mode,
+                               carry=carry, regression=regression, shard=shard)
+    val_seq = None
+    if dataset.split("val"):
+        try:
+            val_seq = WindowSequence(dataset, "val", train_cfg.window, train_cfg.burn_in,
+                                     train_cfg.batch_size, seed=train_cfg.seed, streams=streams,
+                                     start_mode=start_mode, max_windows=train_cfg.val_windows,
+                                     full_batches=True,  # no replica gets an empty batch
+                                     regression=regression, shard=shard)
+            if len(val_seq) == 0:
+                val_seq = None
+        except AudioRNNError:
+            val_seq = None
+    if val_seq is None:
+        log.warning("no validation windows: monitoring the training loss instead")
+    return train_seq, val_seq, carry
+
+
+def _run_config(dataset: Dataset, dataset_path, job, model_cfg: ModelConfig,
+                train_cfg: TrainConfig, run_dir: Path, has_run: bool) -> RunConfig:
+    """The run's config.json: new, or the saved one with its resumable settings updated."""
+    if has_run:  # keep the original, with the settings that may change on resume updated
+        saved = read_run_config(run_dir)
+        return dataclasses.replace(saved, train=dataclasses.replace(
+            saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
+    hits = tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label)
+                 for s in dataset.split("train")) if find_stream(model_cfg.streams, "map") else ()
+    return RunConfig(
+        codec=dataset.codec,
+        job=JobConfig(name=job.name, labels=tuple(dataset.labels),
+                      layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
+                      conditions=dataset.meta["conditions"], hits=hits),
+        model=model_cfg, train=train_cfg,
+        dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
+
+
+def _init_map(model: keras.Model, dataset: Dataset, size: int) -> None:
+    """The one-shots' map starts from the hits' sound."""
+    from audiornn.cores.base import set_latent_points
+    from audiornn.runtime.hitmap import initial_points
+
+    codec = dataset.codec
+    hits = [codec.decode(np.asarray(dataset.streams["target"][s.offset:s.offset + s.length]))[0]
+            for s in dataset.split("train")]
+    pts = initial_points(hits, codec.sample_rate, size)
+    set_latent_points(model, np.vstack([pts, np.zeros((1, size))]))
+
+
+def _callbacks(run_dir: Path, monitor: str, state, config: RunConfig, dataset: Dataset,
+               train_seq: WindowSequence, val_seq, carry: int, tensorboard: bool, log_lines: bool,
+               single: bool) -> list:
+    """The training callbacks, in the order they must run at an epoch's end."""
+    train_cfg = config.train
+    on_best = None
+    if config.model.stream("latent"):  # the published model's map
+        from audiornn.runtime.hitmap import write_map
+
+        def on_best(m):
+            write_map(run_dir, m, config)
+    run_state = RunState(run_dir, monitor, state, on_best)
+    out = [cb.PinEpoch(train_seq), run_state,
+           keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience)]
+    if carry > 1:
+        out.insert(0, cb.ResetStates(carry))
+    if train_cfg.max_minutes:
+        out.append(cb.TimeBudget(train_cfg.max_minutes, len(val_seq) if val_seq else 0, single))
+    if tensorboard:
+        out.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    if train_cfg.sample_every:
+        out.append(cb.PreviewSamples(run_dir, train_cfg.sample_every, train_cfg.sample_seconds,
+                                     config, dataset))
+    if log_lines:
+        out.append(cb.LogLines(train_cfg.epochs, len(train_seq)))
+    if single:  # across workers a signal would stop one of them: they stop as before
+        out.append(cb.StopOnSignal(run_state.save_step, run_dir))
+    return out
+
+
+def _fit(model: keras.Model, train_seq: WindowSequence, val_seq, callbacks: list, epochs: int,
+         initial_epoch: int, step: int, verbose) -> dict:
+    """model.fit from (initial_epoch, step): a resumed partial epoch is fitted on its own
+    first (its remaining steps), then the epochs after it."""
+    train_seq.set_epoch(initial_epoch)  # batches may be fetched before on_epoch_begin
+    history: dict = {}
+    if step:
+        train_seq.start_step = step
+        try:
+            h = model.fit(train_seq, validation_data=val_seq, epochs=initial_epoch + 1,
+                          initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+        finally:
+            train_seq.start_step = 0
+        history = h.history
+        initial_epoch += 1
+        budget = next((c for c in callbacks if isinstance(c, cb.TimeBudget)), None)
+        if initial_epoch >= epochs or model.stop_training or (budget and budget.stopped_at):
+            return history
+        train_seq.set_epoch(initial_epoch)
+    h = model.fit(train_seq, validation_data=val_seq, epochs=epochs, initial_epoch=initial_epoch,
+                  callbacks=callbacks, verbose=verbose)
+    return {k: history.get(k, []) + list(v) for k, v in h.history.items()}
