@@ -15,6 +15,9 @@ COMMANDS = {
     "serve": "a local web page for generating, effects and one-shots",
 }
 
+#: Commands whose module has another name (a module named `eval` would shadow a builtin).
+MODULES = {"eval": "evaluate"}
+
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -28,7 +31,8 @@ def main(argv=None) -> int:
             return 2
         return 0
     # Each command's module parses and checks its arguments before Keras is imported.
-    return importlib.import_module(f"audiornn.cli.{argv[0]}").main(argv[1:])
+    module = MODULES.get(argv[0], argv[0])
+    return importlib.import_module(f"audiornn.cli.{module}").main(argv[1:])
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from audiornn import heads, streams
 from audiornn.errors import AudioRNNError
 from audiornn.files import atomic_path
 
-FORMATS = ("aidax", "nam")
 NAM_VERSION = "0.5.4"
 #: The hidden sizes AIDA-X compiles its recurrent layers for (one layer, 1 to 3 inputs).
 AIDAX_UNITS = (8, 12, 16, 20, 32, 40, 64, 80)
@@ -126,11 +125,16 @@ def to_nam(run_dir: str | Path) -> dict:
     }
 
 
+#: Each format's name -> the function that turns a run into its JSON document. To add a
+#: format, write its function above and name it here.
+FORMATS = {"aidax": to_aidax, "nam": to_nam}
+
+
 def export(run_dir: str | Path, fmt: str, out: str | Path) -> str:
     """Writes the run in `fmt` to `out` (atomically); returns a one-line summary."""
     if fmt not in FORMATS:
-        raise AudioRNNError(f"--format must be aidax or nam, got {fmt!r}")
-    doc = to_aidax(run_dir) if fmt == "aidax" else to_nam(run_dir)
+        raise AudioRNNError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    doc = FORMATS[fmt](run_dir)
     out = Path(out)
     if not out.parent.is_dir():
         raise AudioRNNError(f"{out}: its folder does not exist")

@@ -13,7 +13,7 @@ import soundfile as sf
 from helpers import sine_dataset
 
 from audiornn.cli import capture, data, generate, train
-from audiornn.cli import eval as evaluation
+from audiornn.cli import evaluate as evaluation
 
 RATE = 8000
 MAIN = {"data": data.main, "train": train.main, "generate": generate.main,

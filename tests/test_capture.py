@@ -26,7 +26,7 @@ def test_the_signal_is_deterministic_and_laid_out_as_documented():
     x = capture.capture_signal(RATE, 1.0)
     assert len(x) == 60 * RATE and np.max(np.abs(x)) <= 0.9 + 1e-9
     np.testing.assert_array_equal(x, capture.capture_signal(RATE, 1.0))
-    lay = capture.Layout(RATE, len(x))
+    lay = capture.Sections(RATE, len(x))
     (a0, a1), (b0, b1) = lay.val_a, lay.val_b
     np.testing.assert_array_equal(x[a0:a1], x[b0:b1])  # the validation segment, twice
     for s in capture.BLIPS:
@@ -62,7 +62,7 @@ def test_data_pair_uses_the_blips_the_replicate_and_the_validation_segment(tmp_p
     src = ds.meta["sources"][0]
     assert src["capture"] and src["latency"] == 123 and src["replicate_esr"] < 1e-4
     val = ds.split("val")
-    lay = capture.Layout(RATE, len(x))
+    lay = capture.Sections(RATE, len(x))
     assert [(s.start, s.length) for s in val] == [(lay.val_b[0], lay.val_b[1] - lay.val_b[0])]
     train = ds.split("train")
     a0, a1 = lay.val_a

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiornn.cli import eval as evaluation
+from audiornn.cli import evaluate as evaluation
 from audiornn.cli import generate, train
 
 GOLDEN = Path(__file__).parent / "golden"

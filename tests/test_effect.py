@@ -8,7 +8,7 @@ from helpers import mconf
 from audiornn import data as dataset
 from audiornn import dsp, metrics
 from audiornn.cli import data, generate
-from audiornn.cli import eval as evaluation
+from audiornn.cli import evaluate as evaluation
 from audiornn.config import run_config
 from audiornn.data.codec import Codec
 from audiornn.jobs.effect_data import build_pairs

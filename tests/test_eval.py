@@ -7,7 +7,7 @@ from helpers import mconf, sine_dataset
 from scipy import signal
 
 from audiornn import dsp, metrics
-from audiornn.cli.eval import main
+from audiornn.cli.evaluate import main
 from audiornn.config import run_config
 from audiornn.runtime.model import build_model
 from audiornn.runtime.scoring import Scorer

@@ -75,7 +75,7 @@ def test_a_knob_model_trains_generates_and_serves(knob_pairs, tmp_path, capsys):
                           "--knob", "tone=1", "--out", str(out)]) == 2
     assert "unknown knob 'tone'" in capsys.readouterr().err
 
-    from audiornn.cli import eval as evaluation
+    from audiornn.cli import evaluate as evaluation
 
     assert evaluation.main([str(tmp_path / "run"), "--input", str(tmp / "dry0.5.wav"),
                             "--target", str(tmp / "wet0.5.wav"), "-q"]) == 0

@@ -7,7 +7,7 @@ import soundfile as sf
 from audiornn import data as dataset
 from audiornn import dsp, metrics
 from audiornn.cli import data, generate
-from audiornn.cli import eval as evaluation
+from audiornn.cli import evaluate as evaluation
 from audiornn.jobs.oneshot_data import build_oneshots
 from audiornn.runtime.sampler import Generator
 from audiornn.training.train import TrainConfig, train

@@ -8,7 +8,7 @@ from helpers import mconf, random_model
 from audiornn import data as dataset
 from audiornn import metrics
 from audiornn.cli import data, generate
-from audiornn.cli import eval as eval_cli
+from audiornn.cli import evaluate as eval_cli
 from audiornn.config import run_config
 from audiornn.cores.flat import Core
 from audiornn.errors import AudioRNNError

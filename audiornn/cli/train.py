@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from audiornn import cli
+from audiornn import cli, cores, heads
 from audiornn.config import ModelConfig, TrainConfig
 
 PROG = "python -m audiornn train"
@@ -24,7 +24,7 @@ def make_parser():
     p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
                    help=f"leading positions of each window that are not scored (default {t.burn_in}; "
                         "one-shots: 0, windows start from silence)")
-    p.add_argument("--core", choices=["flat", "tiered"], default=None,
+    p.add_argument("--core", choices=cores.NAMES, default=None,
                    help="tiered: a frame-level RNN conditions a sample-level MLP (default for "
                         "generate and one-shots); flat: recurrent layers at every sample (effects)")
     p.add_argument("--frame", type=cli.positive_int, default=None,
@@ -42,7 +42,7 @@ def make_parser():
     p.add_argument("--embedding", type=cli.positive_int, default=None,
                    help="size of the code embeddings (default 64)")
     p.add_argument("--dropout", type=cli.fraction, default=None, help=f"default {m.dropout}")
-    p.add_argument("--head", choices=["classes", "regression"], default=None,
+    p.add_argument("--head", choices=heads.NAMES, default=None,
                    help="classes: a distribution over 256 codes per step; regression: effects "
                         "only, one float sample per step, trained on ESR (default for effects; "
                         "the one that exports to plugins)")

@@ -152,7 +152,7 @@ def _sample_tier(config) -> list:
 
 
 class TieredCore:
-    """The trained tiered network as plain tensors; the same interface as step.Core."""
+    """The trained tiered network as plain tensors; the same interface as flat.Core."""
 
     def __init__(self, model: keras.Model, config):
         self.config = config
@@ -204,7 +204,7 @@ class TieredCore:
                         ops.convert_to_tensor(np.int32(0)))
 
     def sequence_bias(self, conditions: dict | None, batch: int):
-        """The frame tier's layer-0 bias plus every per-sequence stream (see step.Core)."""
+        """The frame tier's layer-0 bias plus every per-sequence stream (see flat.Core)."""
         return fold_sequence_bias(self.bias0, self.tables, conditions, batch)
 
     # ------------------------------------------------------------------ pieces

@@ -45,7 +45,7 @@ MIN_MINUTES, MAX_MINUTES = 1.0, 30.0
 
 
 @dataclass(frozen=True)
-class Layout:
+class Sections:
     """Sample ranges [start, end) of a capture signal of n samples at `rate`."""
 
     rate: int
@@ -122,7 +122,7 @@ def capture_signal(rate: int = 48000, minutes: float = 3.0) -> np.ndarray:
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise AudioRNNError(f"--minutes must be in [{MIN_MINUTES:g}, {MAX_MINUTES:g}], got {minutes}")
     n = int(round(minutes * 60 * rate))
-    lay = Layout(rate, n)
+    lay = Sections(rate, n)
     x = np.zeros(n)
     b = blip(rate)
     for s in BLIPS:

@@ -50,7 +50,7 @@ class Job:
         dry/wet pair) or "oneshots" (hits per label).
       form: its web form.
       temperature: the default sampling temperature of generate, eval and serve.
-      floor: the default probability floor cut at each sampling step (loop._decode).
+      floor: the default probability floor cut at each sampling step (runtime/sampler._decode).
       level: the default level policy of generate's files (dsp.LEVELS).
     """
 

@@ -131,7 +131,7 @@ def _capture_checks(name: str, dry: str, wet: str, config: DataConfig, lag: int,
     """
     from audiornn import metrics
 
-    lay = capture.Layout(config.sample_rate, n_dry)
+    lay = capture.Sections(config.sample_rate, n_dry)
     w = _probe(wet, config, n_dry + abs(lag))
     (a0, a1), (b0, b1) = lay.val_a, lay.val_b
     rec_a, rec_b = w[a0 + lag:a1 + lag], w[b0 + lag:b1 + lag]

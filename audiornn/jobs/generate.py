@@ -55,7 +55,7 @@ class GenerateJob(Job):
                          normalize=True, progress=False, callback=progress)
 
 
-# The tiered core (tiered.py) is the default: on the bundled corpus it scores lower
+# The tiered core (cores/tiered.py) is the default: on the bundled corpus it scores lower
 # than the flat core in the same CPU time (README, scripts/bench_quality.py).
 TIERED = {"core": "tiered", "frame": 16, "layers": 2, "units": 256, "sample_units": 256,
           "sample_layers": 2}

@@ -1,4 +1,4 @@
-"""`python -m audiornn.train DATASET --run DIR`: teacher-forced many-to-many training.
+"""`train()`: teacher-forced many-to-many training (the command line: cli/train.py).
 
 Every window of T codes scores T - burn_in next-code predictions in one pass
 (the original AudioRNN scored one per 1000-sample window). Training is made of
@@ -9,7 +9,6 @@ preview-sample writer. `--strategy multiworker` is in multiworker.py.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -33,7 +32,7 @@ from audiornn.config import (
     read_run_config,
 )
 from audiornn.data import Dataset, open_dataset
-from audiornn.distribute import backend, multiworker
+from audiornn.distribute import multiworker, strategy
 from audiornn.errors import AudioRNNError
 from audiornn.runtime.model import build_model
 from audiornn.streams import find as find_stream
@@ -79,34 +78,6 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     return model, TrainConfig(**{k: v for k, v in merged.items() if k in names})
 
 
-def make_strategy(name: str, cluster: multiworker.Cluster | None = None):
-    """The scope training builds its model in, for a `--strategy`.
-
-    auto: the default device; mirrored: all GPUs (or all logical CPUs);
-    multiworker: the cluster in TF_CONFIG (multiworker.py). On TensorFlow these
-    are `tf.distribute` strategies; on JAX, mirrored is Keras'
-    `keras.distribution.DataParallel` over every device (it has no scope: the
-    distribution is set globally); multiworker on JAX is the same over every
-    process's devices, once `multiworker.join_jax` has joined the cluster.
-    """
-    if backend.NAME != "tensorflow":
-        if name in ("mirrored", "multiworker"):
-            dist = keras.distribution.DataParallel(devices=backend.devices())
-            dist.auto_shard_dataset = False  # multiworker: each process feeds its own rows
-            keras.distribution.set_distribution(dist)
-        return contextlib.nullcontext()
-    import tensorflow as tf
-
-    if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        cpus = tf.config.list_logical_devices("CPU")
-        devices = [d.name for d in gpus] or [d.name for d in cpus]
-        return tf.distribute.MirroredStrategy(devices=devices).scope()
-    if name == "multiworker":
-        return multiworker.strategy(cluster or multiworker.read_cluster()).scope()
-    return tf.distribute.get_strategy().scope()
-
-
 # ---------------------------------------------------------------- training
 
 
@@ -148,7 +119,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     """Trains a model on a dataset directory into a run directory.
 
     Args:
-      dataset_path: a dataset built by `python -m audiornn.data`.
+      dataset_path: a dataset built by `python -m audiornn data`.
       run_dir: where config.json, model.keras, history.csv and the backup go.
       model_cfg: the model, streams included (default: `configs_for` the dataset).
       train_cfg: the training settings (default: likewise).
@@ -180,7 +151,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     if resume:
         _check_resume(read_run_config(run_dir), model_cfg, train_cfg, dataset, run_dir)
     heads.get(model_cfg.head).check_dataset(dataset, dataset_path)
-    shard = _join(cluster, train_cfg.mixed_precision)
+    shard = strategy.join(cluster, train_cfg.mixed_precision)
     train_seq, val_seq, carry = _sequences(dataset, job, model_cfg, train_cfg, shard)
     monitor = "val_loss" if val_seq is not None else "loss"
 
@@ -189,7 +160,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         clean_partials(run_dir)
         config = _run_config(dataset, dataset_path, job, model_cfg, train_cfg, run_dir, has_run)
         keras.utils.set_random_seed(train_cfg.seed)
-        with make_strategy(train_cfg.strategy, cluster):
+        with strategy.scope(train_cfg.strategy, cluster):
             if cluster:  # before the workers share anything (and before the run is written)
                 multiworker.agree(json.dumps([dataclasses.asdict(model_cfg), dataclasses.asdict(train_cfg),
                                               dataset.fingerprint, resume]), "settings or data")
@@ -219,23 +190,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             return _fit(model, train_seq, val_seq, callbacks, train_cfg.epochs, initial_epoch,
                         step, 0 if log_lines else verbose)
         finally:
-            if backend.NAME != "tensorflow":  # JAX's DataParallel is set process-wide
-                keras.distribution.set_distribution(None)
-
-
-def _join(cluster, mixed_precision: bool) -> tuple[int, int]:
-    """Joins a JAX cluster and sets the precision; returns the rows of each batch this
-    process feeds, (index, count) (TensorFlow splits the batches itself)."""
-    shard = (0, 1)
-    if cluster and backend.NAME == "jax":
-        multiworker.join_jax(cluster)
-        shard = (cluster.rank, cluster.size)
-    if mixed_precision:
-        if backend.gpus():  # bfloat16 compute; the logits (and the regression head) stay float32
-            keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        else:
-            log.warning("--mixed-precision ignored: no GPU is visible")
-    return shard
+            strategy.release()
 
 
 def _check_tensorboard(tensorboard: bool) -> None:

@@ -6,7 +6,7 @@ first `burn_in` positions get sample weight 0, so every scored prediction has
 at least that much context. Windows are views into the memory map: an hour of
 audio costs its bytes on disk, not RAM.
 
-The model's declared streams (config.Stream) say what each batch holds: a code
+The model's declared streams (streams.Stream) say what each batch holds: a code
 stream from "target" is the previous code, one from "input" the dry code of
 the same step, a label the segment's label, a per-sequence vector the
 segment's values, a per-step vector the dataset's values at the same step.

@@ -1,4 +1,4 @@
-"""The page that `python -m audiornn.serve` serves: plain HTML and JavaScript, no build step."""
+"""The page that `python -m audiornn serve` serves: plain HTML and JavaScript, no build step."""
 
 PAGE = r"""<!doctype html>
 <html lang="en">

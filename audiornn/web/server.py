@@ -1,7 +1,7 @@
-"""`python -m audiornn.serve RUN [RUN ...]`: a local web page for all three jobs.
+"""The local web page's server (`python -m audiornn serve RUN [RUN ...]`), for all three jobs.
 
 The standard library's threaded HTTP server serves one page (plain HTML/JS,
-see `webpage.py`) and a small JSON/WAV API over the same `Generator` the CLI
+see `page.py`) and a small JSON/WAV API over the same runtime (`runtime.open_run`) the CLI
 uses. Each run is loaded once at start and has one worker thread with a
 bounded queue: one job per model at a time, later ones wait, and a full
 queue answers 429. Every result lives in a server-owned temporary folder
@@ -64,7 +64,7 @@ class ApiError(Exception):
 
 
 @dataclass
-class Job:
+class Task:
     id: str
     run_id: str
     params: dict
@@ -104,7 +104,7 @@ class Model:
                 self.knobs.append({"name": s.name, "min": seen.get("min", [0])[0],
                                    "max": seen.get("max", [1])[0],
                                    "value": streams.middle(s, seen)[0]})
-        self.queue: queue.Queue[Job] = queue.Queue(maxsize=app.limits.queue)
+        self.queue: queue.Queue[Task] = queue.Queue(maxsize=app.limits.queue)
         self.thread = threading.Thread(target=self._work, name=f"audiornn-{run_id}", daemon=True)
         self.thread.start()
 
@@ -148,7 +148,7 @@ class App:
         self.limits = limits or Limits()
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="audiornn-serve-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, Task] = {}
         self.lock = threading.Lock()
         self.gate = threading.Event()
         self.gate.set()
@@ -174,12 +174,12 @@ class App:
                            "max_prime_seconds": lim.max_prime_seconds,
                            "max_job_seconds": lim.max_job_seconds}}
 
-    def submit(self, run_id: str, query: dict[str, str], body: bytes | None) -> Job:
+    def submit(self, run_id: str, query: dict[str, str], body: bytes | None) -> Task:
         model = self.models.get(run_id)
         if model is None:
             raise ApiError(404, f"no run {run_id!r}")
         params = self._params(model, query, body)
-        job = Job(id=uuid.uuid4().hex[:16], run_id=run_id, params=params)
+        job = Task(id=uuid.uuid4().hex[:16], run_id=run_id, params=params)
         if body:
             # A server-chosen name in the server's folder; the client's file name is never used.
             job.upload = self.workdir / f"upload-{job.id}.bin"
@@ -246,7 +246,7 @@ class App:
             message = message.replace(str(m.path.resolve()), m.id).replace(str(m.path), m.id)
         return message
 
-    def job(self, job_id: str) -> Job:
+    def job(self, job_id: str) -> Task:
         with self.lock:
             job = self.jobs.get(job_id)
         if job is None:
@@ -263,7 +263,7 @@ class App:
 
     # ------------------------------------------------------------ the work
 
-    def run_job(self, model: Model, job: Job) -> None:
+    def run_job(self, model: Model, job: Task) -> None:
         gen, p = model.gen, job.params
         out = self.workdir / job.id
         out.mkdir()

@@ -90,7 +90,7 @@ def main():
 
 def outputs(folder: Path) -> dict:
     """Generated codes (seed 0) and held-out bits of a golden run, with the code of the day."""
-    from audiornn.cli import eval as evaluation
+    from audiornn.cli import evaluate as evaluation
     from audiornn.data import open_dataset
     from audiornn.runtime.model import load_run
     from audiornn.runtime.sampler import Generator

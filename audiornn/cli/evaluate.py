@@ -12,7 +12,7 @@ PROG = "python -m audiornn eval"
 
 def make_parser():
     p = cli.parser(PROG, "Plots and quality numbers for a trained run.")
-    p.add_argument("run", metavar="RUN", help="a run directory (python -m audiornn.train)")
+    p.add_argument("run", metavar="RUN", help="a run directory (python -m audiornn train)")
     p.add_argument("--dataset", help="dataset to score on (default: the run's own)")
     p.add_argument("--audio", nargs="+", metavar="FILE", help="also score these files")
     p.add_argument("--generate", type=cli.bounded(float, 0, 3600, lo_open=True), metavar="SECONDS",
