@@ -20,10 +20,10 @@ for r in $(seq "$rounds"); do
     [ "$side" = before ] && dir=$tmp/before
     echo "== round $r, $side"
     cd "$dir"
-    PYTHONPATH=$dir $py scripts/bench_generate.py --cores flat tiered --seconds 1 \
+    PYTHONPATH=$dir $py scripts/bench_generate.py --cores flat tiered --seconds 2 \
       --prime-seconds 5 --prime-repeats 1 --original-samples 3 2>/dev/null | grep -E "samples/s|x real"
     PYTHONPATH=$dir $py scripts/bench_train.py --steps 4 2>/dev/null | grep -E "/s|ratio"
     PYTHONPATH=$dir $py scripts/bench_effect.py --skip-training --seconds 10 2>/dev/null \
-      | grep -E "real time|samples/s"
+      | grep -v -E "^machine|^$"
   done
 done

@@ -71,7 +71,7 @@ def build_in_child(src: Path, out: Path) -> dict:
 
 def windows_per_second(ds_path: Path, n_batches: int = 300) -> float:
     from audiornn import data as dataset
-    from audiornn.training.windows import WindowSequence
+    from audiornn.data.windows import WindowSequence
 
     ds = dataset.open_dataset(ds_path)
     seq = WindowSequence(ds, "train", window=1024, burn_in=64, batch_size=32, seed=0,

@@ -9,10 +9,10 @@ from audiornn import data as dataset
 from audiornn import dsp
 from audiornn.cli.generate import main
 from audiornn.cores.flat import Core
+from audiornn.data.windows import WindowSequence
 from audiornn.runtime.model import build_model
 from audiornn.runtime.sampler import Generator
 from audiornn.training.train import TrainConfig, compile_model, train
-from audiornn.training.windows import WindowSequence
 
 
 def cfg_dict(mc, labels=()):

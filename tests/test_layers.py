@@ -15,11 +15,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "audiornn"
 LAYERS = [
     ("__init__", "errors", "files", "progress", "quiet"),  # plumbing
     ("dsp", "metrics"),  # pure signal processing and measures (numpy, scipy)
-    ("data",),  # audio files, the codec, datasets on disk, the capture signal
+    ("distribute",),  # Keras backends, strategies, several hosts
     ("streams",),  # the kinds of model input
+    ("data",),  # audio files, the codec, datasets on disk and their training windows
     ("cores", "heads"),  # the network: cores between the streams and the heads
     ("config",),  # the typed run configuration
-    ("distribute",),  # Keras backends, strategies, several hosts
     ("runtime",),  # a trained run opened: sampling, effects, scoring, the writer, the map
     ("jobs",),  # what each job declares, and its dataset builder
     ("training", "evaluation", "export", "generate"),  # what the commands do

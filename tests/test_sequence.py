@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from audiornn import data as dataset
+from audiornn.data.windows import WindowSequence
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.generate import build_from_sources
-from audiornn.training.windows import WindowSequence
 
 
 def ramp_dataset(tmp_path, lengths=(3000, 2000, 1500), val=0.3):

@@ -11,13 +11,13 @@ from audiornn.cli import data, generate
 from audiornn.cli import evaluate as eval_cli
 from audiornn.config import run_config
 from audiornn.cores.flat import Core
+from audiornn.data.windows import WindowSequence
 from audiornn.errors import AudioRNNError
 from audiornn.evaluation import evaluate as evaluation
 from audiornn.runtime.model import load_run
 from audiornn.runtime.sampler import Generator
 from audiornn.runtime.scoring import Scorer, split_sequences
 from audiornn.training.train import train
-from audiornn.training.windows import WindowSequence
 
 RATE = 8000
 

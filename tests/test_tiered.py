@@ -125,8 +125,8 @@ def test_tiny_clip_overfits(tmp_path):
 def test_stateful_windows_continue_and_the_run_loads_stateless(tmp_path):
     from audiornn import data as dataset
     from audiornn.config import TrainConfig
+    from audiornn.data.windows import WindowSequence
     from audiornn.training.train import train
-    from audiornn.training.windows import WindowSequence
 
     ds_path = sine_dataset(tmp_path, seconds=(1.0, 1.0), val_fraction=0.5)
     ds = dataset.open_dataset(ds_path)

@@ -14,9 +14,9 @@ from helpers import mconf, sine_dataset
 from audiornn import data as dataset
 from audiornn.cli.train import main
 from audiornn.config import run_config
+from audiornn.data.windows import WindowSequence
 from audiornn.runtime.model import build_model, load_run, save_model_atomic
 from audiornn.training.train import TrainConfig, compile_model, train
-from audiornn.training.windows import WindowSequence
 
 TINY = dict(units=32, layers=1, embedding=16)
 

@@ -32,13 +32,13 @@ from audiornn.config import (
     read_run_config,
 )
 from audiornn.data import Dataset, open_dataset
+from audiornn.data.windows import WindowSequence
 from audiornn.distribute import multiworker, strategy
 from audiornn.errors import AudioRNNError
 from audiornn.runtime.model import build_model
 from audiornn.streams import find as find_stream
 from audiornn.training import callbacks as cb
 from audiornn.training.runstate import RunLock, RunState, clean_partials, restore
-from audiornn.training.windows import WindowSequence
 
 log = logging.getLogger("audiornn.train")
 

@@ -21,10 +21,9 @@ import keras
 import numpy as np
 
 from audiornn import dsp
-from audiornn.config import ModelConfig
 from audiornn.data import Dataset, Segment
 from audiornn.errors import AudioRNNError
-from audiornn.streams import Stream
+from audiornn.streams import Stream, code_stream
 
 
 def hit_index(dataset: Dataset) -> dict[int, int]:
@@ -90,7 +89,7 @@ class WindowSequence(keras.utils.PyDataset):
             raise AudioRNNError(f"burn-in ({burn_in}) must be shorter than the window ({window})")
         self.dataset, self.split, self.window, self.burn_in = dataset, split, window, burn_in
         self.batch_size, self.seed, self.start_mode = batch_size, seed, start_mode
-        self.streams = tuple(ModelConfig().streams if streams is None else streams)
+        self.streams = tuple((code_stream("prev", "target", 64),) if streams is None else streams)
         self.carry, self.full_batches = max(1, int(carry)), full_batches
         self.regression = regression
         codec = dataset.codec
