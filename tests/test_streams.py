@@ -6,7 +6,7 @@ import soundfile as sf
 from helpers import mconf, random_model
 
 from audiornn import data as dataset
-from audiornn import metrics
+from audiornn import metrics, streams
 from audiornn.cli import data, generate
 from audiornn.cli import evaluate as eval_cli
 from audiornn.config import run_config
@@ -147,3 +147,45 @@ def test_condition_errors(amp_run, tmp_path, capsys):
     assert "header" in capsys.readouterr().err
     assert not (tmp_path / "ds").exists()
     assert metrics.LN2 > 0
+
+
+class Doubled(streams.Kind):
+    """A kind nothing else knows: a per-sequence value fed to the model doubled (its own
+    Keras features and its own fold into the first layer)."""
+
+    pers = ("sequence",)
+
+    def features(self, s, x):
+        import keras
+
+        return keras.layers.Rescaling(2.0, name=f"{s.name}_double")(x)
+
+    def fold(self, s, model, rows):
+        return 2.0 * rows
+
+    def condition(self, s, value, batch, gen):
+        return np.tile(np.asarray([0.5] if value is None else value, np.float64), (batch, 1))
+
+
+@pytest.mark.parametrize("core", ["flat", "tiered"])
+def test_a_new_stream_kind_is_one_class(monkeypatch, core):
+    """Registering the class is all it takes: the builder, both step cores and the sampling
+    loop call its methods (the README's "add a stream kind")."""
+    from audiornn.config import ModelConfig
+    from audiornn.cores import make_core
+    from audiornn.runtime.model import build_model
+    from audiornn.streams import Stream, code_stream
+
+    monkeypatch.setitem(streams.KINDS, "doubled", Doubled())
+    mc = ModelConfig.make(streams=(code_stream("prev", "target", 6),
+                                   Stream("gain", "doubled", "sequence", "gain", 1)),
+                          layers=1, units=8, core=core, frame=4, sample_units=8)
+    m = build_model(mc)
+    rng = np.random.default_rng(0)
+    x = {"prev": rng.integers(0, 256, (2, 12)).astype("int32"),
+         "gain": np.array([[0.3], [-1.0]], "float32")}
+    c = make_core(m, mc)
+    seq, _ = c.run({"prev": x["prev"]}, c.sequence_bias({"gain": x["gain"]}, 2), c.zero_state(2))
+    np.testing.assert_allclose(np.asarray(seq), np.asarray(m(x)), atol=1e-4)
+    codes = np.concatenate(list(Generator(m, run_config(mc), chunk=8).sample(10, seed=1)), axis=1)
+    assert codes.shape == (1, 10)
