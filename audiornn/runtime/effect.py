@@ -122,14 +122,25 @@ class Effect:
             ys = ys + x
         return ys, state
 
-    def _bias(self):
+    @property
+    def knobs(self) -> np.ndarray:
+        """The knob values, in the order of `knob_names` (each knob's `size` values)."""
+        return self._knobs
+
+    @knobs.setter
+    def knobs(self, values) -> None:
+        self._knobs = np.array(values, np.float32)
+        self._knobs.setflags(write=False)  # set them with set_knobs (or a new array)
+        self._bias_values = self._bias()  # folded once per setting, not once per block
+
+    def _bias(self) -> np.ndarray:
         """The first layer's input bias with the knobs folded in (streams.fold_sequence_bias)."""
         tables, conditions, k = {}, {}, 1  # the kernel's rows: [dry, knobs...]
         for name, size in zip(self.knob_names, self.knob_sizes):
             tables[name] = self.w_in[k:k + size]
             conditions[name] = self.knobs[None, k - 1:k - 1 + size]
             k += size
-        return streams.fold_sequence_bias(self.b_in, tables, conditions, 1)[0]
+        return np.asarray(streams.fold_sequence_bias(self.b_in, tables, conditions, 1))[0]
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Dry samples (mono, float, the model's rate) -> wet samples; the state carries over."""
@@ -139,7 +150,7 @@ class Effect:
             return np.zeros(0, np.float32)
         padded = -(-n // UNROLL) * UNROLL
         x = np.pad(x, (0, padded - n))[None]
-        y, self.state = self._run(x, np.zeros(1, np.int32), n, self._bias(), self.state)
+        y, self.state = self._run(x, np.zeros(1, np.int32), n, self._bias_values, self.state)
         return np.asarray(y)[0, :n]
 
     def process_parallel(self, x: np.ndarray, rows: int = 8, warmup: int | None = None,
@@ -179,7 +190,7 @@ class Effect:
             zero = tuple(s for c in self.cells for s in c.zero_state(1))
             padded = -(-n // UNROLL) * UNROLL
             y, _ = self._run(np.pad(x, (0, padded - n))[None], np.zeros(1, np.int32), n,
-                             self._bias(), zero)
+                             self._bias_values, zero)
             return np.asarray(y)[0, :n]
         span = -(-(piece + warmup) // UNROLL) * UNROLL
         padded = np.pad(x, (warmup, span))
@@ -188,7 +199,7 @@ class Effect:
         zero = tuple(s for c in self.cells for s in c.zero_state(rows))
         start = np.zeros(rows, np.int32)
         start[0] = warmup - lead  # the file's first piece starts from silence, as `process` does
-        y, _ = self._run(batch, start, span, self._bias(), zero)
+        y, _ = self._run(batch, start, span, self._bias_values, zero)
         y = np.asarray(y)[:, warmup:warmup + piece]
         return y.reshape(-1)[:n]
 
