@@ -55,6 +55,11 @@ def _weights(run_dir: Path):
 
 
 def _validation_esr(run_dir: Path) -> float | None:
+    """The whole-segment validation ESR that `train` measured (RUN/validation.json); for runs
+    trained before it, the best windowed `val_esr` of history.csv."""
+    whole = run_dir / "validation.json"
+    if whole.exists():
+        return float(json.loads(whole.read_text())["esr"])
     path = run_dir / "history.csv"
     if not path.exists():
         return None

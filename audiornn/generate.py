@@ -25,7 +25,7 @@ log = logging.getLogger("audiornn.generate")
 
 
 def _apply_float(effect: Effect, run: str, out: str, input_path: str | None, values: dict | None,
-                 *, fmt: str, normalize: bool | str, others: bool) -> str:
+                 *, fmt: str, normalize: bool | str, others: bool, quiet: bool) -> str:
     """generate --input for a regression effect: `Effect` over the whole file."""
     if not input_path:
         raise AudioRNNError(f"{run}: this run models an effect; give --input DRY.wav")
@@ -34,7 +34,7 @@ def _apply_float(effect: Effect, run: str, out: str, input_path: str | None, val
                             "--seconds, --num and --decode do not go with it")
     if values:
         effect.set_knobs(**values)
-    path = effect.process_file(input_path, out, fmt=fmt, normalize=normalize)
+    path = effect.process_file(input_path, out, fmt=fmt, normalize=normalize, progress=not quiet)
     knobs = ", ".join(f"{k}={v:g}" for k, v in zip(effect.knob_names, effect.knobs))
     return f"wrote {path}: {input_path} through the effect" + (f" ({knobs})" if knobs else "")
 
@@ -61,7 +61,7 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
         normalize = False if normalize is None else normalize
         return _apply_float(gen, run, out, input_path, values, fmt=fmt, normalize=normalize,
                             others=bool(prime or label or mix or num > 1 or seconds is not None
-                                        or decode))
+                                        or decode), quiet=quiet)
     job = jobs.get(gen.config.job.name)
     temperature = job.temperature if temperature is None else temperature
     floor = job.floor if floor is None else floor

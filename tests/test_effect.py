@@ -216,3 +216,37 @@ def test_eval_effect_metrics(drive_run, capsys):
     assert e["model"]["snr_db"] > 13
     assert (tmp / "run" / "plots" / "effect.png").stat().st_size > 5000
     assert evaluation.main([str(tmp / "run"), "--input", str(tmp / "test_dry.wav"), "-q"]) == 2
+
+
+def test_validation_esr_over_whole_segments(tmp_path, capsys):
+    """After training, a regression run's validation ESR is measured over the whole validation
+    segments from silence with the state carried (what a plugin plays), written beside the
+    run, printed with its verdict and put in the NAM export."""
+    from audiornn import export
+    from audiornn.cli import train as train_cli
+    from audiornn.runtime.effect import Effect
+
+    x = music(4.0, seed=2)
+    sf.write(tmp_path / "dry.wav", x, RATE)
+    sf.write(tmp_path / "wet.wav", np.tanh(3 * x), RATE)
+    build_pairs([(tmp_path / "dry.wav", tmp_path / "wet.wav")], tmp_path / "ds",
+                dataset.DataConfig(sample_rate=RATE, preemphasis=0.0, val_fraction=0.25))
+    assert train_cli.main([str(tmp_path / "ds"), "--run", str(tmp_path / "run"), "--epochs", "2",
+                           "--steps-per-epoch", "15", "--units", "8", "--window", "256",
+                           "--burn-in", "8", "-q"]) == 0
+    saved = json.loads((tmp_path / "run" / "validation.json").read_text())
+    # The same figure, computed independently: each validation segment run whole.
+    ds, fx = dataset.open_dataset(tmp_path / "ds"), Effect.from_run(tmp_path / "run")
+    ys, wets = [], []
+    for s in ds.split("val"):
+        codes = slice(s.offset, s.offset + s.length)
+        fx.reset()
+        ys.append(fx.process(ds.codec.decode(np.asarray(ds.streams["input"][codes]), "input")[0]))
+        wets.append(ds.codec.decode(np.asarray(ds.streams["target"][codes]), "target")[0])
+    assert saved["split"] == "val"
+    assert saved["esr"] == pytest.approx(metrics.esr(np.concatenate(wets), np.concatenate(ys)),
+                                         rel=1e-3)
+    out = capsys.readouterr().out
+    assert f"over the whole val segments {saved['esr']:.3%}" in out
+    doc = export.to_nam(tmp_path / "run")
+    assert doc["metadata"]["training"]["validation_esr"] == pytest.approx(saved["esr"])

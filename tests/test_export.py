@@ -56,6 +56,23 @@ def test_effect_blocks_match_the_keras_model(tmp_path, cell, skip, layers):
     np.testing.assert_allclose(par, fx.process(np.tile(x, 8)), atol=1e-3)
 
 
+def test_a_file_applied_is_what_the_plugin_plays(tmp_path):
+    """generate --input streams the whole file from silence: it equals `Effect.process` on the
+    whole signal (what an exported model in a plugin plays), also across blocks, at the
+    file's own rate and length."""
+    import soundfile as sf
+
+    run, _ = regression_run(tmp_path)
+    x = np.tile(signal(4000), 60)  # 5 s at 48 kHz: long enough for offline pieces
+    sf.write(tmp_path / "dry.wav", x, 48000, subtype="FLOAT")
+    fx = Effect.from_run(run)
+    out = fx.process_file(tmp_path / "dry.wav", tmp_path / "wet.wav", fmt="float", block=10007)
+    y, rate = sf.read(out, dtype="float32")
+    fx.reset()
+    assert rate == 48000 and len(y) == len(x)
+    np.testing.assert_allclose(y, fx.process(x), atol=1e-4)
+
+
 def test_knobs_shift_the_output_and_bad_knobs_are_refused(tmp_path):
     run, model = regression_run(tmp_path, knobs=("gain",))
     x = signal(300)

@@ -94,6 +94,9 @@ def check(args) -> None:
 
 
 def summary(history: dict, run: str) -> str:
+    import json
+    from pathlib import Path
+
     import numpy as np
 
     esr = "val_esr" if history.get("val_esr") else "esr"
@@ -102,8 +105,13 @@ def summary(history: dict, run: str) -> str:
 
         best = float(np.min(history[esr]))
         which = "validation" if esr == "val_esr" else "training"
-        return (f"run written to {run}: best {which} ESR {best:.3%}, {esr_verdict(best)} "
-                "(model.keras, history.csv, config.json)")
+        line = f"run written to {run}: best {which} ESR {best:.3%} over training's windows"
+        whole = Path(run) / "validation.json"
+        if whole.exists():  # the figure a plugin user hears: whole segments, state carried
+            v = json.loads(whole.read_text())
+            best = v["esr"]
+            line += f"; over the whole {v['split']} segments {best:.3%}"
+        return f"{line}: {esr_verdict(best)} (model.keras, history.csv, config.json)"
     key = "val_bits" if history.get("val_bits") else "bits"
     if not history.get(key):
         return f"run {run} was already complete"

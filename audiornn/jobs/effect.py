@@ -76,7 +76,7 @@ class EffectJob(Job):
     def serve_run(self, gen, p: dict, upload, out, progress) -> list:
         if "knobs" in p:
             gen.set_knobs(**p["knobs"])
-            return [gen.process_file(upload, out / "00.wav", normalize=True)]
+            return [gen.process_file(upload, out / "00.wav", normalize=True, callback=progress)]
         return [gen.apply(upload, out / "00.wav", decode=p["decode"], temperature=p["temperature"],
                           seed=p["seed"], normalize=True, progress=False, callback=progress)]
 

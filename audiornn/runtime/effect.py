@@ -153,6 +153,25 @@ class Effect:
         y, self.state = self._run(x, np.zeros(1, np.int32), n, self._bias_values, self.state)
         return np.asarray(y)[0, :n]
 
+    def segment_esr(self, dataset, split: str = "val") -> float | None:
+        """ESR over a dataset split's whole segments, each run from silence with the state
+        carried: what a plugin playing the model gives (training's `val_esr` is a mean over
+        short windows from a cold state, which flatters). None without such segments."""
+        segs = dataset.split(split)
+        if not segs or "input" not in dataset.streams:
+            return None
+        codec, err, energy = dataset.codec, 0.0, 0.0
+        for s in segs:
+            a, b = s.offset, s.offset + s.length
+            dry = codec.values()[dataset.streams["input"][a:b]] / np.float32(codec.gain("input"))
+            wet = codec.values()[dataset.streams["target"][a:b]] / np.float32(codec.gain("target"))
+            self.reset()
+            y = self.process(dry)
+            err += float(np.sum(np.square(y - wet, dtype=np.float64)))
+            energy += float(np.sum(np.square(wet, dtype=np.float64)))
+        self.reset()
+        return err / max(energy, 1e-20)
+
     def process_parallel(self, x: np.ndarray, rows: int = 8, warmup: int | None = None,
                          threads: int | None = None) -> np.ndarray:
         """A whole signal, cut into pieces run side by side (offline, faster).
@@ -204,18 +223,24 @@ class Effect:
         return y.reshape(-1)[:n]
 
     def process_file(self, dry: str | os.PathLike, out: str | os.PathLike, *,
-                     block: int = 1 << 15, parallel: bool = True, fmt: str = "pcm16",
-                     normalize: bool | str = False, progress=None) -> Path:
+                     block: int = 1 << 16, parallel: bool = False, fmt: str = "pcm16",
+                     normalize: bool | str = False, progress: bool = False,
+                     callback=None) -> Path:
         """Applies the effect to an audio file, atomically: resampled to the model's rate,
-        processed, and written back at the input's rate and length (like `generate --input`).
+        processed, and written back at the input's rate and length (`generate --input`).
 
-        parallel: cut the file into pieces run side by side (`process_parallel`);
-        False: stream it through `process` in blocks, exactly.
+        By default the file streams through `process` in blocks from silence: the
+        output is exactly what a plugin playing the exported model gives.
+        parallel: cut it into pieces run side by side instead (`process_parallel`:
+        faster, but each piece starts from a 0.5 s warm-up, not from the file's past).
+        progress: a progress line in x real time; callback: called with the
+        fraction done (the web page).
         """
         from audiornn import dsp
         from audiornn.data import audio
         from audiornn.data.codec import processed_blocks
         from audiornn.files import atomic_path
+        from audiornn.progress import Progress
 
         info = audio.info(dry)
         if info.sample_rate_hz != self.sample_rate:
@@ -223,14 +248,19 @@ class Effect:
                      dry, info.sample_rate_hz, self.sample_rate, info.sample_rate_hz)
         parts = list(processed_blocks(str(dry), self.sample_rate, 0.0))
         x = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        tick = Progress(len(x), "sample", quiet=not progress, callback=callback,
+                        per_second=self.sample_rate)
+        tick(0)  # the clock starts before the first block (its compile counts)
         if parallel:
             y = self.process_parallel(x)
         else:
             self.reset()
-            y = np.concatenate([self.process(x[i:i + block]) for i in range(0, len(x), block)]
-                               or [np.zeros(0, np.float32)])
-        if progress:
-            progress(len(y))
+            ys = []
+            for i in range(0, len(x), block):
+                ys.append(self.process(x[i:i + block]))
+                tick(i + len(ys[-1]))
+            y = np.concatenate(ys or [np.zeros(0, np.float32)])
+        tick(len(x))
         if info.sample_rate_hz != self.sample_rate:
             y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)
         frames = info.n_frames

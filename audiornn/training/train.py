@@ -35,6 +35,7 @@ from audiornn.data import Dataset, open_dataset
 from audiornn.data.windows import WindowSequence
 from audiornn.distribute import multiworker, strategy
 from audiornn.errors import AudioRNNError
+from audiornn.files import write_json_atomic
 from audiornn.runtime.model import build_model
 from audiornn.streams import find as find_stream
 from audiornn.training import callbacks as cb
@@ -125,11 +126,9 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
       train_cfg: the training settings (default: likewise).
       options: settings that override the job's defaults where a config is not
         given (see `configs_for`; the CLI's options).
-      resume: continue a run from where it stopped (an epoch's end, or the
-        step at which Ctrl-C saved it).
+      resume: continue a run where it stopped (an epoch's end, or Ctrl-C's step).
       tensorboard: also write TensorBoard logs to RUN/tensorboard.
-      verbose: 0 (quiet), or "auto"/1: Keras' progress bar on a terminal, plain
-        log lines (callbacks.LogLines) otherwise.
+      verbose: 0 (quiet), or "auto"/1: Keras' bar on a terminal, else plain log lines.
 
     Returns:
       The history: a dict of metric name -> list of per-epoch values.
@@ -187,10 +186,27 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
         callbacks = _callbacks(run_dir, monitor, state, config, dataset, train_seq, val_seq,
                                carry, tensorboard, log_lines, cluster is None)
         try:
-            return _fit(model, train_seq, val_seq, callbacks, train_cfg.epochs, initial_epoch,
-                        step, 0 if log_lines else verbose)
+            history = _fit(model, train_seq, val_seq, callbacks, train_cfg.epochs, initial_epoch,
+                           step, 0 if log_lines else verbose)
         finally:
             strategy.release()
+        _whole_segments(run_dir, model_cfg, dataset, cluster)
+        return history
+
+
+def _whole_segments(run_dir: Path, model_cfg: ModelConfig, dataset: Dataset, cluster) -> None:
+    """A float head's validation ESR over whole segments with the state carried (the figure a
+    plugin user hears, and the one `export` writes), into RUN/validation.json."""
+    if not heads.get(model_cfg.head).float_output or (cluster and cluster.rank):
+        return
+    from audiornn.runtime.effect import Effect
+
+    split = "val" if dataset.split("val") else "train"
+    esr = Effect.from_run(run_dir).segment_esr(dataset, split)
+    if esr is not None:
+        write_json_atomic(run_dir / "validation.json",
+                          {"esr": esr, "split": split, "how": "whole segments from silence, "
+                           "the state carried (as a plugin plays the model)"})
 
 
 def _check_tensorboard(tensorboard: bool) -> None:

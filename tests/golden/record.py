@@ -90,8 +90,8 @@ def main():
 
 def outputs(folder: Path) -> dict:
     """Generated codes (seed 0) and held-out bits of a golden run, with the code of the day."""
-    from audiornn.cli import evaluate as evaluation
     from audiornn.data import open_dataset
+    from audiornn.evaluation import evaluate as evaluation
     from audiornn.runtime.model import load_run
     from audiornn.runtime.sampler import Generator
 
