@@ -288,9 +288,10 @@ class Code(Kind):
 
     def scoring(self, s, seqs, n, scorer):
         out = np.full((len(seqs), n), dsp.SILENCE_CODE, np.int32)
+        shift = int(self.feedback(s))  # the previous code: one step later, silence first
         for r, q in enumerate(seqs):
-            v = q["target"][:-1] if self.feedback(s) else q[s.source]
-            out[r, 1 if self.feedback(s) else 0:][:len(v)] = v[:n]
+            v = q["target"][:-1] if shift else q[s.source]
+            out[r, shift:shift + len(v)] = v
         return out
 
     def fit_value(self, s, hit):

@@ -13,14 +13,12 @@ class Head:
         `Effect`; the windows' targets are samples) or a distribution over the
         256 codes per step (False: the run samples or applies through the
         `Generator`; the targets are codes).
-      monitor: the metric its training summary and benchmarks report ("bits", "esr").
       exports: `export` can write it for plugins.
     """
 
     name = ""
     layer = ""
     float_output = False
-    monitor = ""
     exports = False
 
     def validate(self, config) -> None:

@@ -23,7 +23,7 @@ class BitsPerSample(keras.metrics.Mean):
 
 
 class Classes(Head):
-    name, layer, monitor = "classes", "logits", "bits"
+    name, layer = "classes", "logits"
 
     def validate(self, config) -> None:
         if any(s.behaviour.float_input for s in config.streams) or config.skip:

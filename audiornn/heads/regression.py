@@ -75,7 +75,7 @@ class Regression(Head):
     """The wet sample from the dry input: Dense(1), plus the dry input itself with `skip`
     (the model learns the difference; Wright et al.'s input skip)."""
 
-    name, layer, float_output, monitor, exports = "regression", "head", True, "esr", True
+    name, layer, float_output, exports = "regression", "head", True, True
 
     def validate(self, config) -> None:
         if config.feedback or not any(s.behaviour.float_input for s in config.streams):

@@ -163,8 +163,8 @@ class Effect:
         codec, err, energy = dataset.codec, 0.0, 0.0
         for s in segs:
             a, b = s.offset, s.offset + s.length
-            dry = codec.values()[dataset.streams["input"][a:b]] / np.float32(codec.gain("input"))
-            wet = codec.values()[dataset.streams["target"][a:b]] / np.float32(codec.gain("target"))
+            dry = codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0]
+            wet = codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0]
             self.reset()
             y = self.process(dry)
             err += float(np.sum(np.square(y - wet, dtype=np.float64)))
