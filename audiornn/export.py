@@ -9,11 +9,20 @@ Two formats, both JSON:
   Keras' layout (recurrent: kernel (in, G), recurrent kernel (units, G), bias;
   gates i, f, c, o for LSTM and z, r, h for GRU). Knob models take the knobs
   as extra inputs after the dry sample.
-- **nam**: Neural Amp Modeler's `.nam`: `version`, `architecture` "LSTM",
-  `config` {num_layers, input_size, hidden_size}, `sample_rate`, `metadata`
-  and one flat `weights` list: per layer the (4H, in + H) matrix over [x, h]
-  row by row (gates i, f, g, o), the bias, the initial hidden and cell
-  states; then the head's H weights and its bias.
+- **nam**: Neural Amp Modeler's `.nam`: `version`, `architecture`, `config`,
+  `sample_rate`, `metadata` and one flat `weights` list.
+  - "LSTM" (`--core flat`): `config` {num_layers, input_size, hidden_size};
+    per layer the (4H, in + H) matrix over [x, h] row by row (gates i, f, g,
+    o), the bias, the initial hidden and cell states; then the head's H
+    weights and its bias.
+  - "WaveNet" (`--core wavenet`): `config` {layers: per layer array
+    {input_size, condition_size, head_size, channels, kernel_size, dilations,
+    activation, gated, head_bias}, head: null, head_scale}; per array the
+    rechannel weights, per layer the dilated conv's weights and bias, the
+    input mixer's weights, the 1x1's weights and bias, then the head
+    rechannel's weights (and bias in the last array); head_scale last. Every
+    convolution's weights are PyTorch's (out, in, kernel) flattened row-major
+    (kernel tap 0 the oldest sample).
 
 A run that a format cannot hold is refused with the option that would make it
 exportable.
@@ -37,7 +46,8 @@ AIDAX_UNITS = (8, 12, 16, 20, 32, 40, 64, 80)
 AIDAX_MAX_INPUTS = 3
 
 
-def _weights(run_dir: Path):
+def _open(run_dir: Path):
+    """The run's model, config and knobs, refused where no format can hold it."""
     from audiornn.runtime.model import load_run
 
     model, cfg = load_run(run_dir)
@@ -45,13 +55,28 @@ def _weights(run_dir: Path):
     if not heads.get(m.head).exports:
         raise AudioRNNError(f"{run_dir}: the classification head cannot be exported (plugins play "
                             "one float sample per step); train with --head regression")
-    rnns = [model.get_layer(f"rnn{i}").get_weights() for i in range(m.layers)]
-    head = model.get_layer("head").get_weights()
     knobs = streams.knobs(m.streams)
     if any(s.per == "step" for s in knobs):
         raise AudioRNNError(f"{run_dir}: per-step conditions cannot be exported; give the knobs "
                             "one value per pair (--knob)")
+    return model, cfg, knobs
+
+
+def _weights(run_dir: Path, opened=None):
+    model, cfg, knobs = opened or _open(run_dir)
+    m = cfg.model
+    if m.core != "flat":
+        raise AudioRNNError(f"{run_dir}: AIDA-X loads recurrent models; this run is --core "
+                            f"{m.core} (export it with --format nam, or train with --core flat)")
+    rnns = [model.get_layer(f"rnn{i}").get_weights() for i in range(m.layers)]
+    head = model.get_layer("head").get_weights()
     return cfg, rnns, head, knobs
+
+
+def _validation(run_dir: Path) -> dict:
+    """RUN/validation.json (what `train` measured over whole segments), {} before it."""
+    path = run_dir / "validation.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _validation_esr(run_dir: Path) -> float | None:
@@ -91,6 +116,7 @@ def to_aidax(run_dir: str | Path) -> dict:
         "out_gain": 0.0,
         "sample_rate": cfg.codec.sample_rate,
         "knobs": [s.name for s in knobs],
+        "metadata": _metadata(run_dir, cfg),
         "layers": [
             {"type": m.cell, "activation": "", "shape": [None, None, m.units],
              "weights": [kernel.tolist(), recurrent.tolist(), bias.tolist()]},
@@ -100,10 +126,66 @@ def to_aidax(run_dir: str | Path) -> dict:
     }
 
 
+def _metadata(run_dir: Path, cfg) -> dict:
+    """NAM's metadata: the name, `loudness` (the model's output RMS in dBFS over the capture's
+    validation segment) and, under `training`, the whole-segment validation ESR, the
+    recording's latency (samples the gear's output lagged the dry file, removed in training)
+    and the rate."""
+    v = _validation(run_dir)
+    return {"name": run_dir.name, "modeled_by": "audiornn",
+            "loudness": v.get("output_rms_dbfs"),
+            "training": {"validation_esr": _validation_esr(run_dir),
+                         "latency_samples": v.get("latency_samples"),
+                         "sample_rate": cfg.codec.sample_rate}}
+
+
+def _nam_wavenet(run_dir: Path, model, cfg, knobs) -> dict:
+    from audiornn.cores import wavenet
+
+    if cfg.model.skip:
+        raise AudioRNNError(f"{run_dir}: NAM's WaveNet has no input skip; train without --skip")
+    if knobs:
+        raise AudioRNNError(f"{run_dir}: NAM's WaveNet takes the guitar alone; knob models "
+                            "export with --core flat --format aidax")
+
+    def torch(kernel):  # Keras (kernel, in, out) -> PyTorch (out, in, kernel), flattened
+        return np.transpose(kernel, (2, 1, 0)).reshape(-1)
+
+    arrays = wavenet.layer_weights(model, cfg.model)
+    layers, flat = [], []
+    for a, arr in enumerate(arrays):
+        last = a == len(arrays) - 1
+        ch = arr["rechannel"].shape[2]
+        layers.append({"input_size": int(arr["rechannel"].shape[1]),
+                       "condition_size": 1, "head_size": int(arr["head"].shape[2]),
+                       "channels": int(ch), "kernel_size": wavenet.KERNEL,
+                       "dilations": [lay["dilation"] for lay in arr["layers"]],
+                       "activation": "Tanh", "gated": False, "head_bias": last})
+        flat.append(torch(arr["rechannel"]))
+        for lay in arr["layers"]:
+            flat += [torch(lay["conv"]), lay["conv_bias"], torch(lay["mixer"]),
+                     torch(lay["out"]), lay["out_bias"]]
+        flat.append(torch(arr["head"]))
+        if last:
+            flat.append(arr["head_bias"])
+    flat.append(np.ones(1))  # head_scale: the regression head's Dense(1) is the last rechannel
+    return {
+        "version": NAM_VERSION,
+        "architecture": "WaveNet",
+        "config": {"layers": layers, "head": None, "head_scale": 1.0},
+        "weights": np.concatenate(flat).astype(np.float64).tolist(),
+        "sample_rate": cfg.codec.sample_rate,
+        "metadata": _metadata(run_dir, cfg),
+    }
+
+
 def to_nam(run_dir: str | Path) -> dict:
     """The run as a Neural Amp Modeler `.nam` file (a dict)."""
     run_dir = Path(run_dir)
-    cfg, rnns, head, knobs = _weights(run_dir)
+    model, cfg, knobs = _open(run_dir)
+    if cfg.model.core == "wavenet":
+        return _nam_wavenet(run_dir, model, cfg, knobs)
+    cfg, rnns, head, knobs = _weights(run_dir, (model, cfg, knobs))
     m = cfg.model
     if m.cell != "lstm":
         raise AudioRNNError(f"{run_dir}: NAM's recurrent architecture is the LSTM; train with --cell lstm")
@@ -118,15 +200,13 @@ def to_nam(run_dir: str | Path) -> dict:
         w = np.concatenate([kernel, recurrent], axis=0).T  # (4H, in + H), rows over [x, h]
         flat += [w.reshape(-1), bias, np.zeros(m.units), np.zeros(m.units)]
     flat += [head[0][:, 0], head[1]]
-    esr = _validation_esr(run_dir)
     return {
         "version": NAM_VERSION,
         "architecture": "LSTM",
         "config": {"num_layers": m.layers, "input_size": 1, "hidden_size": m.units},
         "weights": np.concatenate(flat).astype(np.float64).tolist(),
         "sample_rate": cfg.codec.sample_rate,
-        "metadata": {"name": run_dir.name, "modeled_by": "audiornn",
-                     "training": {"validation_esr": esr}},
+        "metadata": _metadata(run_dir, cfg),
     }
 
 

@@ -10,7 +10,13 @@ They share nothing with audiornn's model code: plain numpy, one sample at a time
   `in_skip` 1 adds the first input to the output; gains are in dB.
 - NAM `.nam`: for an LSTM, per layer a (4H, in + H) row-major matrix W over
   the vector [x, h], a bias b of 4H (gates i, f, g, o), then the initial h
-  and c; after the layers, the head's H weights and one bias.
+  and c; after the layers, the head's H weights and one bias. For a WaveNet,
+  per layer array: the rechannel 1x1 (channels, input_size, 1); per layer the
+  dilated conv (channels, channels, kernel) and its bias, the input mixer
+  (channels, condition_size, 1), the 1x1 (channels, channels, 1) and its bias;
+  then the head rechannel (head_size, channels, 1) (and its bias with
+  head_bias); after the arrays, head_scale. Weights are (out, in, kernel)
+  row-major, tap 0 the oldest input; the condition is the input signal.
 """
 
 from __future__ import annotations
@@ -100,3 +106,47 @@ def run_nam(path, x):
             v = h
         out[t] = head_w @ v + head_b
     return out
+
+
+def run_nam_wavenet(path, x):
+    """A NAM WaveNet over the whole signal from silence (zero history), in float64."""
+    doc = json.loads(open(path).read())
+    assert doc["architecture"] == "WaveNet" and doc["config"]["head"] is None
+    w = np.asarray(doc["weights"], np.float64)
+    pos = 0
+
+    def take(*shape):
+        nonlocal pos
+        n = int(np.prod(shape))
+        pos += n
+        return w[pos - n:pos].reshape(shape)
+
+    def conv(v, weight, dilation=1):  # v: (in, T); weight (out, in, K); causal, zero history
+        k = weight.shape[2]
+        pad = np.concatenate([np.zeros((v.shape[0], (k - 1) * dilation)), v], axis=1)
+        out = np.zeros((weight.shape[0], v.shape[1]))
+        for tap in range(k):
+            start = tap * dilation
+            out += weight[:, :, tap] @ pad[:, start:start + v.shape[1]]
+        return out
+
+    cond = np.asarray(x, np.float64)[None]
+    y, head = cond, None
+    for lc in doc["config"]["layers"]:
+        ch, act = lc["channels"], {"Tanh": np.tanh}[lc["activation"]]
+        assert not lc["gated"]
+        z = conv(y, take(ch, lc["input_size"], 1))
+        for d in lc["dilations"]:
+            wc, bc = take(ch, ch, lc["kernel_size"]), take(ch)
+            wm = take(ch, lc["condition_size"], 1)
+            w1, b1 = take(ch, ch, 1), take(ch)
+            p = act(conv(z, wc, d) + bc[:, None] + conv(cond, wm))
+            z = z + conv(p, w1) + b1[:, None]
+            head = p if head is None else head + p
+        head = conv(head, take(lc["head_size"], ch, 1))
+        if lc["head_bias"]:
+            head = head + take(lc["head_size"])[:, None]
+        y = z
+    scale = take(1)[0]
+    assert pos == len(w)
+    return scale * head[0]

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from helpers import random_model
-from readers import run_nam, run_rtneural
+from readers import run_nam, run_nam_wavenet, run_rtneural
 
 from audiornn import export
 from audiornn.cli import export as export_cli
@@ -18,10 +18,10 @@ from audiornn.streams import signal_stream, vector_stream
 
 
 def regression_run(tmp_path, cell="lstm", units=8, layers=1, skip=False, knobs=(), name="run",
-                   seed=0):
+                   seed=0, core="flat", **options):
     streams = (signal_stream("dry", "input"),) + tuple(vector_stream(k, 1) for k in knobs)
     mc = ModelConfig(streams=streams, cell=cell, layers=layers, units=units, head="regression",
-                     skip=skip)
+                     skip=skip, core=core, options=options)
     model = random_model(mc, seed=seed, scale=0.3)
     run = tmp_path / name
     run.mkdir()
@@ -147,3 +147,47 @@ def test_classification_runs_are_refused(tmp_path, capsys):
     save_model_atomic(random_model(mc), run / "model.keras")
     assert export_cli.main([str(run), "--format", "aidax", "--out", str(tmp_path / "m.json")]) == 2
     assert "--head regression" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("skip,knobs", [(False, ()), (True, ("gain",))])
+def test_wavenet_blocks_match_the_keras_model(tmp_path, skip, knobs):
+    """The convolutions' buffers carry across blocks of any size: streaming equals the
+    Keras model over the whole signal (longer than the receptive field), knobs included."""
+    run, model = regression_run(tmp_path, core="wavenet", shape="nano", skip=skip, knobs=knobs)
+    x = signal(6000)
+    fx = Effect.from_run(run)
+    feed = {"dry": x[None, :, None]}
+    if knobs:
+        fx.set_knobs(gain=0.8)
+        feed["gain"] = np.array([[0.8]], np.float32)
+    ref = model.predict(feed, verbose=0)[0, :, 0]
+    np.testing.assert_allclose(fx.process(x), ref, atol=1e-4)
+    fx.reset()
+    blocks = np.concatenate([fx.process(x[i:i + 997]) for i in range(0, len(x), 997)])
+    np.testing.assert_allclose(blocks, ref, atol=1e-4)
+    np.testing.assert_allclose(fx.process_parallel(x), ref, atol=1e-4)  # pieces are exact here
+
+
+def test_nam_wavenet_export_matches_the_model(tmp_path):
+    run, _ = regression_run(tmp_path, core="wavenet", shape="nano")
+    out = tmp_path / "amp.nam"
+    export_cli.main([str(run), "--format", "nam", "--out", str(out)])
+    doc = json.loads(out.read_text())
+    assert doc["architecture"] == "WaveNet" and doc["sample_rate"] == 48000
+    first, second = doc["config"]["layers"]
+    assert (first["channels"], first["head_size"], second["channels"]) == (4, 2, 2)
+    assert second["dilations"][:3] == [128, 256, 512] and second["head_bias"]
+    x = signal(5000)
+    np.testing.assert_allclose(run_nam_wavenet(out, x), Effect.from_run(run).process(x),
+                               atol=1e-4)
+
+
+def test_wavenet_runs_name_what_they_cannot_do(tmp_path, capsys):
+    run, _ = regression_run(tmp_path, core="wavenet", shape="nano", skip=True)
+    for fmt, message in (("nam", "without --skip"), ("aidax", "--format nam")):
+        assert export_cli.main([str(run), "--format", fmt, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(AudioRNNError, match="--shape must be one of"):
+        ModelConfig(streams=(signal_stream("dry", "input"),), head="regression", core="wavenet",
+                    options={"shape": "huge"}).validate()

@@ -17,7 +17,7 @@ import importlib
 
 from audiornn.errors import AudioRNNError
 
-NAMES = ("flat", "tiered")
+NAMES = ("flat", "tiered", "wavenet")
 #: The settings of each core that version-2 configs stored beside the shared fields
 #: (read into ModelConfig.options when such a config loads).
 LEGACY_OPTIONS = {"tiered": ("frame", "sample_units", "sample_layers")}

@@ -41,6 +41,17 @@ class CoreType:
         """The trained network as plain tensors (see flat.Core for the interface)."""
         raise NotImplementedError
 
+    def train_defaults(self, config) -> dict:
+        """Training settings this core wants unless given (TrainConfig fields)."""
+        return {}
+
+    def effect_loop(self, model: keras.Model, config):
+        """The streaming math of a regression effect (flat.Loop for the interface)."""
+        from audiornn.errors import AudioRNNError
+
+        raise AudioRNNError(f"--core {self.name} does not apply effects; train them with "
+                            "--core flat or wavenet")
+
     def granularity(self, config) -> int:
         """Samples per step of its slowest part: chunks, windows and burn-in are cut at
         multiples of it, where a sequence run continues exactly."""

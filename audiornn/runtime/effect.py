@@ -1,15 +1,15 @@
 """`Effect`: a trained regression effect applied block by block, for a live script or a host.
 
 `Effect.process(block)` takes float dry samples at the model's rate and
-returns the wet block, carrying the recurrent state from one call to the
-next, so a stream cut into blocks of any size gives the same samples as the
-whole signal at once. Knob models take their settings with `set_knobs`.
+returns the wet block, carrying the core's state from one call to the next
+(the recurrent state, or the convolutions' buffers), so a stream cut into
+blocks of any size gives the same samples as the whole signal at once. Knob
+models take their settings with `set_knobs`.
 
-The step loop is the cells' `keras.ops` math (cells.py) compiled with XLA
-(backend.py: TensorFlow or JAX);
-each while-loop iteration runs `UNROLL` steps, which halves the loop's
-overhead on a CPU. Blocks are padded to a whole number of iterations, and a
-padded step leaves the state as it was.
+The math is the core's streaming loop (`cores.get(core).effect_loop`: flat.Loop,
+wavenet.Loop), written in `keras.ops` and compiled with XLA (backend.py:
+TensorFlow or JAX). Blocks are padded to the loop's lengths; padding never
+moves the state.
 """
 
 from __future__ import annotations
@@ -20,18 +20,14 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from keras import ops
 
-from audiornn import heads, streams
+from audiornn import cores, heads, streams
 from audiornn.config import RunConfig
-from audiornn.cores.cells import CELLS, stack_step
 from audiornn.distribute import backend
 from audiornn.errors import AudioRNNError
 from audiornn.runtime.model import load_run
 
 log = logging.getLogger("audiornn.effect")
-
-UNROLL = 16
 
 
 class Effect:
@@ -52,16 +48,10 @@ class Effect:
         knobs = streams.knobs(m.streams)
         self.knob_names = [s.name for s in knobs]
         self.knob_sizes = [s.size for s in knobs]
-        rnns = [model.get_layer(f"rnn{i}") for i in range(m.layers)]
-        self.cells = [CELLS[m.cell](layer, i == 0) for i, layer in enumerate(rnns)]
-        first = self.cells[0]
-        self.w_in = first.kernel_np.astype(np.float32)  # (1 + knobs, G): [dry, knobs...]
-        self.b_in = first.input_bias_np.astype(np.float32)
-        head = model.get_layer("head")
-        self.w_out = ops.convert_to_tensor(head.kernel.numpy()[:, 0])
-        self.b_out = float(head.bias.numpy()[0])
-        self.skip = bool(m.skip)
-        self._run = backend.jit(self._loop)
+        self.loop = cores.get(m.core).effect_loop(model, config)
+        #: True where running pieces side by side is the streaming output itself (convolutions)
+        self.exact_pieces = not hasattr(self.loop, "cells")
+        self._run = backend.jit(self.loop.run)
         # Knobs start in the middle of the settings seen in training.
         self.knobs = np.asarray([v for s in knobs
                                  for v in streams.middle(s, config.job.conditions.get(s.name, {}))],
@@ -77,7 +67,7 @@ class Effect:
 
     def reset(self) -> None:
         """Zero state (silence before the first block)."""
-        self.state = tuple(s for c in self.cells for s in c.zero_state(1))
+        self.state = self.loop.zero_state(1)
 
     def set_knobs(self, **values: float) -> None:
         """Sets knob values by name (each knob a float, or a list for a vector)."""
@@ -97,31 +87,6 @@ class Effect:
 
     # ------------------------------------------------------------------ processing
 
-    def _loop(self, x, start, n, bias, state):
-        """x: (rows, steps) padded dry samples; row r's state moves only at steps
-        start[r] <= t < n. Returns (y (rows, steps), state)."""
-        rows, steps = ops.shape(x)[0], ops.shape(x)[1]
-        zs = ops.expand_dims(x, -1) * self.w_in[0] + bias  # (rows, steps, G)
-        zs = ops.reshape(ops.transpose(zs, (1, 0, 2)), (steps // UNROLL, UNROLL, rows, -1))
-
-        def body(i, carry):
-            ys, st = carry
-            outs = []
-            for k in range(UNROLL):
-                h, new = stack_step(self.cells, zs[i, k], st)
-                t = i * UNROLL + k
-                valid = ops.expand_dims(ops.logical_and(start <= t, t < n), -1)
-                st = tuple(ops.where(valid, a, b) for a, b in zip(new, st))
-                outs.append(h)
-            hs = ops.stack(outs, axis=1)  # (rows, UNROLL, H)
-            ys = ops.slice_update(ys, (0, i * UNROLL), ops.matmul(hs, self.w_out) + self.b_out)
-            return ys, st
-
-        ys, state = ops.fori_loop(0, steps // UNROLL, body, (ops.zeros((rows, steps)), state))
-        if self.skip:
-            ys = ys + x
-        return ys, state
-
     @property
     def knobs(self) -> np.ndarray:
         """The knob values, in the order of `knob_names` (each knob's `size` values)."""
@@ -131,16 +96,7 @@ class Effect:
     def knobs(self, values) -> None:
         self._knobs = np.array(values, np.float32)
         self._knobs.setflags(write=False)  # set them with set_knobs (or a new array)
-        self._bias_values = self._bias()  # folded once per setting, not once per block
-
-    def _bias(self) -> np.ndarray:
-        """The first layer's input bias with the knobs folded in (streams.fold_sequence_bias)."""
-        tables, conditions, k = {}, {}, 1  # the kernel's rows: [dry, knobs...]
-        for name, size in zip(self.knob_names, self.knob_sizes):
-            tables[name] = self.w_in[k:k + size]
-            conditions[name] = self.knobs[None, k - 1:k - 1 + size]
-            k += size
-        return np.asarray(streams.fold_sequence_bias(self.b_in, tables, conditions, 1))[0]
+        self._bias_values = self.loop.bias(self._knobs)  # folded once per setting, not per block
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Dry samples (mono, float, the model's rate) -> wet samples; the state carries over."""
@@ -148,29 +104,52 @@ class Effect:
         n = len(x)
         if n == 0:
             return np.zeros(0, np.float32)
-        padded = -(-n // UNROLL) * UNROLL
-        x = np.pad(x, (0, padded - n))[None]
+        x = np.pad(x, (0, self.loop.padded(n) - n))[None]
         y, self.state = self._run(x, np.zeros(1, np.int32), n, self._bias_values, self.state)
         return np.asarray(y)[0, :n]
+
+    def _stream(self, x: np.ndarray, block: int = 1 << 16, tick=None) -> np.ndarray:
+        """x streamed from silence in blocks (what a plugin plays); the state is left alone."""
+        x = np.asarray(x, np.float32).reshape(-1)
+        state, ys = self.loop.zero_state(1), []
+        for i in range(0, len(x), block):
+            part = x[i:i + block]
+            y, state = self._run(np.pad(part, (0, self.loop.padded(len(part)) - len(part)))[None],
+                                 np.zeros(1, np.int32), len(part), self._bias_values, state)
+            ys.append(np.asarray(y)[0, :len(part)])
+            if tick:
+                tick(i + len(part))
+        return np.concatenate(ys) if ys else np.zeros(0, np.float32)
 
     def segment_esr(self, dataset, split: str = "val") -> float | None:
         """ESR over a dataset split's whole segments, each run from silence with the state
         carried: what a plugin playing the model gives (training's `val_esr` is a mean over
         short windows from a cold state, which flatters). None without such segments."""
+        report = self.segment_report(dataset, split)
+        return report and report["esr"]
+
+    def segment_report(self, dataset, split: str = "val") -> dict | None:
+        """`segment_esr` with the levels: {"esr", "output_rms_dbfs", "target_rms_dbfs"}
+        (the model's and the gear's RMS over those segments), None without segments."""
         segs = dataset.split(split)
         if not segs or "input" not in dataset.streams:
             return None
-        codec, err, energy = dataset.codec, 0.0, 0.0
+        codec, err, energy, out, n = dataset.codec, 0.0, 0.0, 0.0, 0
         for s in segs:
             a, b = s.offset, s.offset + s.length
             dry = codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0]
             wet = codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0]
-            self.reset()
-            y = self.process(dry)
+            y = self._stream(dry)
             err += float(np.sum(np.square(y - wet, dtype=np.float64)))
             energy += float(np.sum(np.square(wet, dtype=np.float64)))
-        self.reset()
-        return err / max(energy, 1e-20)
+            out += float(np.sum(np.square(y, dtype=np.float64)))
+            n += len(y)
+
+        def db(e):
+            return round(10 * np.log10(max(e / max(n, 1), 1e-20)), 2)
+
+        return {"esr": err / max(energy, 1e-20), "output_rms_dbfs": db(out),
+                "target_rms_dbfs": db(energy)}
 
     def process_parallel(self, x: np.ndarray, rows: int = 8, warmup: int | None = None,
                          threads: int | None = None) -> np.ndarray:
@@ -184,6 +163,8 @@ class Effect:
         benchmark measures it). Leaves the streaming state alone.
         """
         x = np.asarray(x, np.float32).reshape(-1)
+        if self.exact_pieces:  # a convolution core streams as fast as pieces would run
+            return self._stream(x)
         threads = threads or min(4, os.cpu_count() or 1)
         warmup = int(0.5 * self.sample_rate) if warmup is None else int(warmup)
         part = -(-len(x) // threads)
@@ -206,16 +187,14 @@ class Effect:
         n = len(x)
         piece = -(-n // rows)
         if lead == 0 and (rows <= 1 or piece <= warmup):
-            zero = tuple(s for c in self.cells for s in c.zero_state(1))
-            padded = -(-n // UNROLL) * UNROLL
-            y, _ = self._run(np.pad(x, (0, padded - n))[None], np.zeros(1, np.int32), n,
-                             self._bias_values, zero)
+            y, _ = self._run(np.pad(x, (0, self.loop.padded(n) - n))[None],
+                             np.zeros(1, np.int32), n, self._bias_values, self.loop.zero_state(1))
             return np.asarray(y)[0, :n]
-        span = -(-(piece + warmup) // UNROLL) * UNROLL
+        span = self.loop.padded(piece + warmup)
         padded = np.pad(x, (warmup, span))
         padded[warmup - lead:warmup] = pre
         batch = np.stack([padded[r * piece:r * piece + span] for r in range(rows)])
-        zero = tuple(s for c in self.cells for s in c.zero_state(rows))
+        zero = self.loop.zero_state(rows)
         start = np.zeros(rows, np.int32)
         start[0] = warmup - lead  # the file's first piece starts from silence, as `process` does
         y, _ = self._run(batch, start, span, self._bias_values, zero)
@@ -254,12 +233,7 @@ class Effect:
         if parallel:
             y = self.process_parallel(x)
         else:
-            self.reset()
-            ys = []
-            for i in range(0, len(x), block):
-                ys.append(self.process(x[i:i + block]))
-                tick(i + len(ys[-1]))
-            y = np.concatenate(ys or [np.zeros(0, np.float32)])
+            y = self._stream(x, block, tick)
         tick(len(x))
         if info.sample_rate_hz != self.sample_rate:
             y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)
