@@ -129,6 +129,7 @@ class TrainConfig:
     mixed_precision: bool = False
     max_minutes: float = 0.0
     stateful: int = 0
+    loss_preemphasis: float = 0.95
 
     def validate(self) -> None:
         if self.window < 2:
@@ -141,6 +142,8 @@ class TrainConfig:
             raise AudioRNNError(f"--learning-rate must be > 0, got {self.learning_rate}")
         if self.strategy not in ("auto", "mirrored", "multiworker"):
             raise AudioRNNError("--strategy must be auto, mirrored or multiworker")
+        if not 0.0 <= self.loss_preemphasis < 1.0:
+            raise AudioRNNError(f"--loss-preemphasis must be in [0, 1), got {self.loss_preemphasis}")
         if self.stateful < 0 or (self.stateful > 1 and self.strategy != "auto"):
             raise AudioRNNError("--stateful N takes N >= 0 windows, with --strategy auto")
 

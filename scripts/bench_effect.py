@@ -149,7 +149,7 @@ def knob_run(tmp: Path, minutes: float, settings=(0.0, 0.5, 1.0), held_out: floa
         build_pairs(pairs, ds, dataset.DataConfig(sample_rate=RATE, preemphasis=0.0),
                             knobs=knobs)
     run = tmp / "knob" / "run"
-    train(ds, run, options={"head": "regression", "epochs": 1000, "steps_per_epoch": 20,
+    train(ds, run, options={"head": "regression", "core": "flat", "epochs": 1000, "steps_per_epoch": 20,
                             "patience": 1000, "max_minutes": minutes, "val_windows": 64}, verbose=0)
     test = write_pairs(tmp, f"knob{held_out:g}", knob_drive(held_out))[-1]
     nearest = min(settings, key=lambda k: (abs(k - held_out), -k))
@@ -165,13 +165,15 @@ def knob_run(tmp: Path, minutes: float, settings=(0.0, 0.5, 1.0), held_out: floa
     return out
 
 
-def effect_speed(rate: int = 48000, seconds: float = 20.0) -> dict:
-    """The 1 x 32 regression model (random weights): streaming blocks and offline pieces."""
+def effect_speed(rate: int = 48000, seconds: float = 20.0, core: str = "flat") -> dict:
+    """A regression model (random weights): the 1 x 32 LSTM (flat) or the WaveNet feather;
+    streaming blocks and offline pieces."""
     from audiornn.streams import signal_stream
 
     keras.utils.set_random_seed(0)
     mc = ModelConfig(streams=(signal_stream("dry", "input"),), layers=1, units=32,
-                     head="regression")
+                     head="regression", core=core,
+                     options={"shape": "feather"} if core == "wavenet" else {})
     fx = Effect(build_model(mc), run_config(mc, job="effect"))
     x = (0.5 * np.random.default_rng(0).standard_normal(int(seconds * rate))).astype("float32")
     out = {}
@@ -210,12 +212,13 @@ def main():
         size = f"{layers} x {units} LSTM"
         print(f"{size + ', input-only (parallel pass)':<44}{nofb:>12,.0f}{nofb / RATE:>13.1f}")
         print(f"{size + ', feedback (step loop)':<44}{fb:>12,.0f}{fb / RATE:>13.2f}")
-    speed = effect_speed()
-    print(f"\n{'1 x 32 regression model at 48 kHz':<44}{'samples/s':>12}{'x real time':>13}")
-    for k, v in speed.items():
-        if k != "max_difference":
-            print(f"{k:<44}{v:>12,.0f}{v / 48000:>13.1f}")
-    print(f"offline pieces vs streaming: max difference {speed['max_difference']:.1e}")
+    for core, name in (("flat", "1 x 32 LSTM"), ("wavenet", "WaveNet feather")):
+        speed = effect_speed(core=core)
+        print(f"\n{name + ' regression model at 48 kHz':<44}{'samples/s':>12}{'x real time':>13}")
+        for k, v in speed.items():
+            if k != "max_difference":
+                print(f"{k:<44}{v:>12,.0f}{v / 48000:>13.1f}")
+        print(f"offline pieces vs streaming: max difference {speed['max_difference']:.1e}")
     if args.skip_training:
         return
     with tempfile.TemporaryDirectory() as t:
@@ -225,10 +228,10 @@ def main():
               "(1 x 32 LSTM)")
         print(f"{'test':<10}{'model':<34}{'ESR':>9}{'ESR pre-emph.':>15}{'do nothing':>12}")
         runs = [("drive", drive, "classes, input-only, argmax", {"feedback": False}),
-                ("drive", drive, "regression", {"head": "regression"})]
+                ("drive", drive, "regression", {"head": "regression", "core": "flat"})]
         if not args.skip_reverb:
             runs.append(("reverb", reverb, "regression, --stateful 4",
-                         {"head": "regression", "stateful": 4}))
+                         {"head": "regression", "stateful": 4, "core": "flat"}))
         for name, effect, label, options in runs:
             r = esr_run(tmp, name, effect, args.minutes, label.split(",")[0] + str(len(options)),
                         options)

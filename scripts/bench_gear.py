@@ -1,13 +1,15 @@
 """Effects on real gear (not a test): LADSPA plugins from Debian, run by sox, captured like an amp.
 
-  python scripts/bench_gear.py [--minutes 5] [--rigs tube sigmoid] [--work DIR]
+  python scripts/bench_gear.py [--minutes 5] [--rigs tube sigmoid] [--cores flat wavenet]
+                               [--work DIR]
 
 Installs what it needs with apt when it is missing (sox, tap-plugins, and
 asc-music for held-out real music); nothing is committed. For each rig, as a guitarist
 would:
 1. `capture --sample-rate 48000` (3 minutes), played through the rig with sox;
 2. `data --pair` (the latency found from the capture's blips), then `train` with the
-   effects' defaults for --minutes;
+   effects' defaults and each of --cores (the LSTM, `flat`, is the baseline) for --minutes,
+   one after the other on the same dataset;
 3. three ESR figures: training's `val_esr` (windows from a cold state), the whole
    validation segment with the state carried (`RUN/validation.json`), and held-out real
    music (30 s of each asc-music track, never trained on) through the same rig, applied
@@ -90,25 +92,27 @@ def best_val_esr(run: Path) -> float:
         return min(float(r["val_esr"]) for r in csv.DictReader(f) if r.get("val_esr"))
 
 
-def bench(rig: str, work: Path, minutes: float, music: Path) -> dict:
+def bench(rig: str, core: str, work: Path, minutes: float, music: Path) -> dict:
     d = work / rig
     d.mkdir(parents=True, exist_ok=True)
-    if not (d / "run" / "model.keras").exists():
+    if not (d / "ds" / "dataset.json").exists():
         audiornn("capture", "--out", str(d / "reamp.wav"), "--sample-rate", str(RATE))
         through(rig, d / "reamp.wav", d / "rec.wav")
         shutil.rmtree(d / "ds", ignore_errors=True)
         print(audiornn("data", "--pair", str(d / "reamp.wav"), str(d / "rec.wav"),
                        "--out", str(d / "ds")), flush=True)
+    run = d / f"run-{core}"
+    if not (run / "model.keras").exists():
         t0 = time.perf_counter()
-        print(audiornn("train", str(d / "ds"), "--run", str(d / "run"),
+        print(audiornn("train", str(d / "ds"), "--run", str(run), "--core", core,
                        "--max-minutes", f"{minutes:g}", "--epochs", "1000"), flush=True)
-        print(f"{rig}: trained for {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
-    through(rig, music, d / "music_wet.wav")
-    audiornn("eval", str(d / "run"), "--input", str(music), "--target", str(d / "music_wet.wav"),
-             "-q")
-    e = json.loads((d / "run" / "eval.json").read_text())["effect"]
-    whole = json.loads((d / "run" / "validation.json").read_text())["esr"]
-    return {"val_esr": best_val_esr(d / "run"), "whole": whole, "music": e["model"]["esr"],
+        print(f"{rig}, {core}: trained for {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    if not (d / "music_wet.wav").exists():
+        through(rig, music, d / "music_wet.wav")
+    audiornn("eval", str(run), "--input", str(music), "--target", str(d / "music_wet.wav"), "-q")
+    e = json.loads((run / "eval.json").read_text())["effect"]
+    whole = json.loads((run / "validation.json").read_text())["esr"]
+    return {"val_esr": best_val_esr(run), "whole": whole, "music": e["model"]["esr"],
             "gain_matched": e["dry_gain_matched"]["esr"], "nothing": e["do_nothing"]["esr"]}
 
 
@@ -116,6 +120,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=5.0, help="training budget per rig")
     p.add_argument("--rigs", nargs="+", default=list(RIGS), choices=list(RIGS))
+    p.add_argument("--cores", nargs="+", default=["flat", "wavenet"],
+                   choices=["flat", "wavenet"], help="the LSTM (flat) is the baseline")
     p.add_argument("--work", help="keep the work files here (default: a temporary folder)")
     args = p.parse_args()
     install()
@@ -123,13 +129,18 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; work folder {work}")
     music = held_out_music(work)
-    rows = {rig: bench(rig, work, args.minutes, music) for rig in args.rigs}
+    rows = {(rig, core): bench(rig, core, work, args.minutes, music)
+            for rig in args.rigs for core in args.cores}
     print(f"\nESR after {args.minutes:g} CPU-minutes of `train` (effect defaults), 48 kHz capture")
-    print(f"{'rig':<8}{'val_esr (windows)':>19}{'whole val segment':>19}{'held-out music':>16}"
-          f"{'dry, gain-matched':>19}{'do nothing':>12}")
-    for rig, r in rows.items():
-        print(f"{rig:<8}{r['val_esr']:>19.2%}{r['whole']:>19.2%}{r['music']:>16.2%}"
+    print(f"{'rig':<8}{'core':<9}{'val_esr (windows)':>19}{'whole val segment':>19}"
+          f"{'held-out music':>16}{'dry, gain-matched':>19}{'do nothing':>12}")
+    for (rig, core), r in rows.items():
+        print(f"{rig:<8}{core:<9}{r['val_esr']:>19.2%}{r['whole']:>19.2%}{r['music']:>16.2%}"
               f"{r['gain_matched']:>19.2%}{r['nothing']:>12.2%}")
+    for rig in args.rigs:
+        if (rig, "flat") in rows and (rig, "wavenet") in rows:
+            a, b = rows[rig, "flat"]["music"], rows[rig, "wavenet"]["music"]
+            print(f"{rig}: held-out music ESR, wavenet / LSTM = {b / max(a, 1e-12):.2f}")
 
 
 if __name__ == "__main__":

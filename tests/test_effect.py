@@ -246,7 +246,60 @@ def test_validation_esr_over_whole_segments(tmp_path, capsys):
     assert saved["split"] == "val"
     assert saved["esr"] == pytest.approx(metrics.esr(np.concatenate(wets), np.concatenate(ys)),
                                          rel=1e-3)
+    y = np.concatenate(ys)
+    assert saved["output_rms_dbfs"] == pytest.approx(10 * np.log10(np.mean(y ** 2)), abs=0.02)
     out = capsys.readouterr().out
     assert f"over the whole val segments {saved['esr']:.3%}" in out
+    assert "next step: " in out
     doc = export.to_nam(tmp_path / "run")
-    assert doc["metadata"]["training"]["validation_esr"] == pytest.approx(saved["esr"])
+    meta = doc["metadata"]
+    assert meta["training"]["validation_esr"] == pytest.approx(saved["esr"])
+    assert meta["loudness"] == saved["output_rms_dbfs"]
+    assert meta["training"]["latency_samples"] == ds.meta["sources"][0]["latency"]
+    assert meta["training"]["sample_rate"] == RATE
+
+
+@pytest.mark.parametrize("esr,minutes,words", [
+    ([0.3, 0.2, 0.1], [1, 2, 3], "still falling 50% per minute"),
+    ([0.3, 0.2, 0.1], None, "still falling 50% per epoch"),
+    ([0.3, 0.2, 0.2], [1, 2, 3], "stopped falling"),
+    ([0.03, 0.009], [1, 2], "none needed: export it"),
+    ([0.3], [1], "one epoch says little"),
+])
+def test_the_next_step_follows_the_curve(esr, minutes, words):
+    from audiornn.evaluation.report import next_step
+
+    assert words in next_step(esr, minutes)
+
+
+def test_a_wavenet_trains_applies_and_exports_from_the_command_line(tmp_path, capsys):
+    """--core wavenet: windows carry the receptive field as burn-in, it learns a drive, and
+    generate --input writes what the exported .nam plays (the independent reader)."""
+    from readers import run_nam_wavenet
+
+    from audiornn.cli import export as export_cli
+    from audiornn.cli import train as train_cli
+    from audiornn.config import read_run_config
+    from audiornn.cores.wavenet import receptive_field
+
+    x = music(8.0, seed=4)
+    sf.write(tmp_path / "dry.wav", x, RATE)
+    sf.write(tmp_path / "wet.wav", np.tanh(3 * x), RATE)
+    build_pairs([(tmp_path / "dry.wav", tmp_path / "wet.wav")], tmp_path / "ds",
+                dataset.DataConfig(sample_rate=RATE, preemphasis=0.0, val_fraction=0.25))
+    run = tmp_path / "run"
+    assert train_cli.main([str(tmp_path / "ds"), "--run", str(run), "--core", "wavenet",
+                           "--shape", "nano", "--epochs", "3", "--steps-per-epoch", "20",
+                           "--batch-size", "4", "-q"]) == 0
+    cfg = read_run_config(run)
+    assert cfg.model.options == {"shape": "nano"}
+    assert cfg.train.burn_in == receptive_field("nano") - 1 == 4092
+    saved = json.loads((run / "validation.json").read_text())
+    assert saved["esr"] < 0.5  # learning, from the do-nothing ESR of about 1
+    assert "next step: " in capsys.readouterr().out
+    assert generate.main([str(run), "--input", str(tmp_path / "dry.wav"), "--format", "float",
+                          "--no-normalize", "--out", str(tmp_path / "out.wav"), "-q"]) == 0
+    assert export_cli.main([str(run), "--format", "nam", "--out", str(tmp_path / "a.nam")]) == 0
+    y = sf.read(tmp_path / "out.wav", dtype="float32")[0]
+    dry = sf.read(tmp_path / "dry.wav", dtype="float32")[0]
+    np.testing.assert_allclose(y, run_nam_wavenet(tmp_path / "a.nam", dry), atol=1e-4)

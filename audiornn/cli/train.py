@@ -26,7 +26,10 @@ def make_parser():
                         "one-shots: 0, windows start from silence)")
     p.add_argument("--core", choices=cores.NAMES, default=None,
                    help="tiered: a frame-level RNN conditions a sample-level MLP (default for "
-                        "generate and one-shots); flat: recurrent layers at every sample (effects)")
+                        "generate and one-shots); flat: recurrent layers at every sample (effects); "
+                        "wavenet: causal dilated convolutions, NAM's WaveNet (effects)")
+    p.add_argument("--shape", choices=("nano", "feather", "lite", "standard"), default=None,
+                   help="wavenet: NAM's size presets (default feather)")
     p.add_argument("--frame", type=cli.positive_int, default=None,
                    help="tiered: samples per frame (default 16)")
     p.add_argument("--sample-units", type=cli.positive_int, default=None,
@@ -46,6 +49,9 @@ def make_parser():
                    help="classes: a distribution over 256 codes per step; regression: effects "
                         "only, one float sample per step, trained on ESR (default for effects; "
                         "the one that exports to plugins)")
+    p.add_argument("--loss-preemphasis", type=cli.bounded(float, 0, 0.999), default=None,
+                   metavar="A", help=f"regression: the loss's pre-emphasis filter 1 - A z^-1 "
+                                     f"(default {t.loss_preemphasis}; 0: the plain ESR)")
     p.add_argument("--skip", action="store_true", default=None,
                    help="regression: add the dry input to the output (input skip)")
     p.add_argument("--latent-dim", type=cli.nonneg_int, default=None, metavar="D",
@@ -101,7 +107,7 @@ def summary(history: dict, run: str) -> str:
 
     esr = "val_esr" if history.get("val_esr") else "esr"
     if history.get(esr):
-        from audiornn.evaluation.report import esr_verdict
+        from audiornn.evaluation.report import esr_verdict, next_step
 
         best = float(np.min(history[esr]))
         which = "validation" if esr == "val_esr" else "training"
@@ -111,7 +117,13 @@ def summary(history: dict, run: str) -> str:
             v = json.loads(whole.read_text())
             best = v["esr"]
             line += f"; over the whole {v['split']} segments {best:.3%}"
-        return f"{line}: {esr_verdict(best)} (model.keras, history.csv, config.json)"
+        from audiornn.training.runstate import read_history
+
+        rows = [r for r in read_history(Path(run)) if esr in r] or [{esr: v} for v in history[esr]]
+        minutes = [r["minutes"] for r in rows] if all("minutes" in r for r in rows) else None
+        step = next_step([r[esr] for r in rows], minutes)
+        return (f"{line}: {esr_verdict(best)} (model.keras, history.csv, config.json)\n"
+                f"next step: {step}")
     key = "val_bits" if history.get("val_bits") else "bits"
     if not history.get(key):
         return f"run {run} was already complete"

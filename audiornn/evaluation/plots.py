@@ -93,8 +93,12 @@ def _plot_esr_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
     ax.legend()
     ax.grid(alpha=0.3, which="both")
     _save(fig, path)
+    from audiornn.evaluation.report import next_step
+
+    minutes = hist.get("minutes")
     return {"epochs": len(epochs), "best_epoch": int(epochs[best]), "best_esr": float(monitor[best]),
-            "monitor": "val_esr" if monitor is val else "esr"}
+            "monitor": "val_esr" if monitor is val else "esr",
+            "next_step": next_step(monitor, None if minutes is None else list(minutes))}
 
 
 def plot_spectrograms(clips: dict[str, np.ndarray], rate: int, path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -15,6 +16,29 @@ def esr_verdict(esr: float) -> str:
         return "audibly different (3.5-10%): train longer"
     return ("poor (over 10%): clearly not the gear yet; train longer, and check the recording "
             "(level, noise, latency)")
+
+
+def next_step(esr, minutes=None) -> str:
+    """A plain next step from the ESR per epoch (validation where there is one) and the
+    training minutes at each epoch's end (history.csv's `minutes`; None for older runs)."""
+    esr = [float(e) for e in esr if e is not None and math.isfinite(float(e))]
+    if not esr:
+        return "train (no ESR recorded yet)"
+    best = min(esr)
+    if best < 0.01:
+        return "none needed: export it (python -m audiornn export RUN --format nam --out FILE)"
+    if len(esr) < 2:
+        return "train longer (--resume --max-minutes N): one epoch says little"
+    before = min(esr[:-1])
+    fall = max(0.0, (before - esr[-1]) / before)  # the last epoch's improvement, relative
+    per = "epoch"
+    if minutes is not None and len(minutes) == len(esr) and minutes[-1] > minutes[-2]:
+        fall, per = fall / (minutes[-1] - minutes[-2]), "minute"
+    if fall >= 0.01:
+        return (f"train longer (--resume --max-minutes N): the ESR was still falling "
+                f"{fall:.0%} per {per}")
+    return ("the ESR has stopped falling: a larger model (--core wavenet --shape lite or "
+            "standard; --core flat --units 64), or check the recording (level, noise, latency)")
 
 
 def table(result: dict) -> str:
@@ -41,7 +65,8 @@ def _curves(c: dict | None) -> list[str]:
     if c and "best_esr" in c:
         which = "validation" if c["monitor"] == "val_esr" else "training"
         return [f"curves: {c['epochs']} epochs, best {which} ESR {c['best_esr']:.2%} at epoch "
-                f"{c['best_epoch']}: {esr_verdict(c['best_esr'])}"]
+                f"{c['best_epoch']}: {esr_verdict(c['best_esr'])}",
+                *([f"  next step: {c['next_step']}"] if c.get("next_step") else [])]
     if c:
         return [f"curves: {c['epochs']} epochs, best {c['monitor'].replace('_', ' ')} "
                 f"{c['best_bits']:.3f} bits/sample at epoch {c['best_epoch']}"]
@@ -87,17 +112,20 @@ def _generated(g: dict) -> list[str]:
 
 def _oneshots(hits: dict) -> list[str]:
     lines = ["", f"  {'label':<10}{'hits':>10}{'spec. dist. dB':>16}{'centroid Hz':>18}"
-                 f"{'attack err.':>13}{'<= 5 ms':>9}{'2nd onset':>12}",
+                 f"{'attack err.':>13}{'<= 5 ms':>9}{'2nd onset':>22}",
              f"  {'':<10}{'real/gen':>10}{'':>16}{'real / gen':>18}{'median ms':>13}"
-             f"{'':>9}{'real / gen':>12}"]
+             f"{'':>9}{'real / model / gated':>22}"]
     for name, v in hits.items():
         lines.append(f"  {name:<10}{v['real_hits']:>5}/{v['generated_hits']:<4}"
                      f"{v['spectral_distance_db']:>16.1f}"
                      f"{v['centroid_hz_real']:>9.0f} / {v['centroid_hz_generated']:<6.0f}"
                      f"{v['attack_error_ms_median']:>13.1f}{v['attack_within_5ms']:>9.0%}"
-                     f"{v.get('second_onsets_real', 0):>6.0%} / {v.get('second_onsets', 0):<4.0%}")
+                     f"{v.get('second_onsets_real', 0):>8.0%} / {v.get('second_onsets', 0):>4.0%}"
+                     f" / {v.get('second_onsets_gated', v.get('second_onsets', 0)):<5.0%}")
+    gate = next((v.get("gate_db") for v in hits.values() if isinstance(v, dict)), None)
     lines.append("  (2nd onset: hits whose energy rises > 12 dB over the decaying envelope "
-                 "after the attack)")
+                 "after the attack; model: as sampled; gated: as generate writes them, ended "
+                 f"once {gate or 0:g} dB down)")
     return lines
 
 

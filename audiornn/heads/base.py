@@ -31,6 +31,6 @@ class Head:
         """The model's output from the core's features `x` (inputs: stream name -> Keras input)."""
         raise NotImplementedError
 
-    def compile(self, model, learning_rate: float, burn_in: int) -> None:
+    def compile(self, model, learning_rate: float, burn_in: int, **loss) -> None:
         """Compiles the model with this head's loss and metrics."""
         raise NotImplementedError

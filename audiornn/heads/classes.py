@@ -32,7 +32,7 @@ class Classes(Head):
     def build(self, x, inputs, config):
         return keras.layers.Dense(dsp.N_CLASSES, name=self.layer, dtype="float32")(x)
 
-    def compile(self, model, learning_rate, burn_in):
+    def compile(self, model, learning_rate, burn_in, **loss):
         """Adam with gradient clipping; sparse CE on logits, averaged over scored positions."""
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),

@@ -94,11 +94,13 @@ class Regression(Head):
             y = keras.layers.Add(name="skip")([y, dry])
         return y
 
-    def compile(self, model, learning_rate, burn_in):
-        """Adam with gradient clipping on the ESR of the pre-emphasized output plus a DC
-        term; reports the plain ESR as "esr"."""
+    def compile(self, model, learning_rate, burn_in, loss_preemphasis: float = 0.95, **loss):
+        """Adam with gradient clipping on the ESR of the pre-emphasized output (the filter's
+        coefficient: `loss_preemphasis`, 0 for the plain ESR) plus a DC term; reports the
+        plain ESR as "esr"."""
         model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
-                      loss=ESRLoss(burn_in), weighted_metrics=[esr_metric(burn_in)])
+                      loss=ESRLoss(burn_in, loss_preemphasis),
+                      weighted_metrics=[esr_metric(burn_in)])
 
 
 HEAD = Regression()

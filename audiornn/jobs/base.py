@@ -52,6 +52,8 @@ class Job:
       temperature: the default sampling temperature of generate, eval and serve.
       floor: the default probability floor cut at each sampling step (runtime/sampler._decode).
       level: the default level policy of generate's files (dsp.LEVELS).
+      gate_db: one-shots: hits end once they fall this far below their peak (dsp.end_hit;
+        0: off).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Job:
     temperature: float = 1.0
     floor: float = 0.0
     level: str = "headroom"
+    gate_db: float = 0.0
 
     # ------------------------------------------------------------------ data
 
@@ -113,8 +116,9 @@ class Job:
         """Per-step streams besides the previous output (effects: the dry code or signal)."""
         return []
 
-    def train_defaults(self, meta: dict) -> dict:
-        """Training defaults for a dataset (the job's `defaults`, plus data-dependent ones)."""
+    def train_defaults(self, meta: dict, given: dict | None = None) -> dict:
+        """Training defaults for a dataset (the job's `defaults`, plus data-dependent ones);
+        `given`: the settings the user chose, which some defaults follow."""
         return dict(self.defaults)
 
     # ------------------------------------------------------------------ web page (serve)

@@ -60,6 +60,11 @@ class EffectJob(Job):
             return [signal_stream("dry", "input")]
         return [code_stream("dry", "input", embedding)]
 
+    def train_defaults(self, meta: dict, given: dict | None = None) -> dict:
+        """The WaveNet core for the regression head; the LSTM for the 256-class head."""
+        head = (given or {}).get("head") or self.defaults["head"]
+        return {**self.defaults, "core": "wavenet" if heads.get(head).float_output else "flat"}
+
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
         if hasattr(gen, "knob_names"):  # a regression Effect: its knobs, no decoding
             if not body:
@@ -81,12 +86,14 @@ class EffectJob(Job):
                           seed=p["seed"], normalize=True, progress=False, callback=progress)]
 
 
-# The default size: amp and pedal models are small LSTMs, and 1 x 32 applies an
-# input-only model at ~70x real time on a 2-core CPU (2 x 256: ~2.5x); a small
-# model takes a larger step. The regression head is the default: after 5
-# CPU-minutes on the drive test its ESR is 7x lower than the 256-class head's
-# (scripts/bench_effect.py), and it is the one that exports to plugins. An epoch
-# is 400 steps: about a minute on a 2-core CPU (scripts/bench_presets.py).
+# The default core is NAM's WaveNet ("feather"): on real gear (scripts/bench_gear.py,
+# 5 CPU-minutes, held-out real music) it reached 0.34x the LSTM's ESR through a tube
+# stage with a tone stack and 0.08x through a saturator; it trains on every sample of
+# a window at once. The LSTM (--core flat) sizes below: 1 x 32 applies an input-only
+# model at ~70x real time on a 2-core CPU, and AIDA-X loads it. The regression head is
+# the default: after 5 CPU-minutes on the drive test its ESR is 7x lower than the
+# 256-class head's (scripts/bench_effect.py), and it is the one that exports to
+# plugins. An epoch is 400 steps: about a minute on a 2-core CPU.
 JOB = EffectJob(
     name="effect",
     summary="dry/wet pairs (--pair, --dry-dir/--wet-dir)",

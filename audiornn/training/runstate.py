@@ -27,6 +27,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from pathlib import Path
 
 import keras
@@ -155,6 +156,9 @@ class RunState(keras.callbacks.Callback):
         self.rows = list((state or {}).get("history", []))
         self.best = (state or {}).get("best", np.inf)
         self.weights = (state or {}).get("weights")
+        # training minutes at each epoch's end (a resumed run continues its own clock)
+        done = float(self.rows[-1].get("minutes", 0.0)) if self.rows else 0.0
+        self.clock = time.monotonic() - 60 * done
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -171,7 +175,8 @@ class RunState(keras.callbacks.Callback):
             self.model.save_weights(tmp)
             _fault("weights", epoch)
         self.rows = [r for r in self.rows if int(r["epoch"]) < epoch]
-        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
+        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()},
+                          "minutes": round((time.monotonic() - self.clock) / 60, 4)})
         old, self.weights = self.weights, name
         with atomic_path(backup / STATE, ".tmp", durable=True) as tmp:
             tmp.write_text(json.dumps({"epoch": epoch + 1, "weights": name,

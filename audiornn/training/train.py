@@ -45,9 +45,10 @@ log = logging.getLogger("audiornn.train")
 
 
 def compile_model(model: keras.Model, learning_rate: float, head: str = "classes",
-                  burn_in: int = 0) -> None:
-    """Compiles with the head's loss and metrics (heads/): Adam with gradient clipping."""
-    heads.get(head).compile(model, learning_rate, burn_in)
+                  burn_in: int = 0, loss_preemphasis: float = 0.95) -> None:
+    """Compiles with the head's loss and metrics (heads/): Adam with gradient clipping.
+    loss_preemphasis: the regression head's loss filter (heads/regression.py)."""
+    heads.get(head).compile(model, learning_rate, burn_in, loss_preemphasis=loss_preemphasis)
 
 
 def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, TrainConfig]:
@@ -61,7 +62,7 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     """
     job = jobs.get(meta["job"])
     given = {k: v for k, v in (options or {}).items() if v is not None}
-    merged = {**job.train_defaults(meta), **given}
+    merged = {**job.train_defaults(meta, given), **given}
     streams = job.streams(meta, int(merged.get("embedding", 64)), bool(merged.get("feedback", True)),
                           head=merged.get("head", "classes"), latent_dim=merged.get("latent_dim"),
                           position=merged.get("position"))
@@ -71,6 +72,9 @@ def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, T
     model = ModelConfig(streams=streams, **{k: merged[k] for k in arch if k in merged},
                         options=dataclasses.asdict(core.Options(
                             **{k: merged[k] for k in own if k in merged})))
+    for key, value in core.train_defaults(model).items():  # e.g. wavenet: its receptive field
+        if key not in given:
+            merged[key] = value
     step = core.granularity(model)  # windows and burn-in in whole frames of the core
     for key in ("window", "burn_in"):
         n = merged.get(key, getattr(TrainConfig, key))
@@ -165,7 +169,8 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
                                               dataset.fingerprint, resume]), "settings or data")
             config.save(run_dir)
             model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
-            compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in)
+            compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in,
+                          train_cfg.loss_preemphasis)
         if multiworker.is_multiworker(model):
             multiworker.adapt(model, train_seq[0])
         latent = find_stream(model_cfg.streams, "map")
@@ -202,11 +207,13 @@ def _whole_segments(run_dir: Path, model_cfg: ModelConfig, dataset: Dataset, clu
     from audiornn.runtime.effect import Effect
 
     split = "val" if dataset.split("val") else "train"
-    esr = Effect.from_run(run_dir).segment_esr(dataset, split)
-    if esr is not None:
+    report = Effect.from_run(run_dir).segment_report(dataset, split)
+    lags = [s["latency"] for s in dataset.meta.get("sources", []) if "latency" in s]
+    if report is not None:
         write_json_atomic(run_dir / "validation.json",
-                          {"esr": esr, "split": split, "how": "whole segments from silence, "
-                           "the state carried (as a plugin plays the model)"})
+                          {**report, "split": split, "how": "whole segments from silence, "
+                           "the state carried (as a plugin plays the model)",
+                           "latency_samples": int(np.median(lags)) if lags else None})
 
 
 def _check_tensorboard(tensorboard: bool) -> None:
