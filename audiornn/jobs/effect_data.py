@@ -156,6 +156,23 @@ def _capture_checks(name: str, dry: str, wet: str, config: DataConfig, lag: int,
     return {"capture": True, "replicate_esr": replicate}, splits
 
 
+def _one_latency(items: list, pairs, config: DataConfig) -> list:
+    """Knob pairs are one rig at several settings, so one latency: each pair whose estimate
+    differs from the median is realigned to it, with a warning that names it (at high gain
+    the clipped blips peak late, and a model would learn misaligned targets)."""
+    lags = [it.extra["latency"] for it in items]
+    median = int(np.median(lags))
+    out = []
+    for it, (dry, wet), lag in zip(items, pairs, lags):
+        if lag != median:
+            log.warning("%s: latency %+d samples, the pairs' median is %+d; aligned to %+d (one "
+                        "rig, one latency; give --latency N to set it yourself)", it.name, lag,
+                        median, median)
+            it = pair_item(dry, wet, config, median)
+        out.append(it)
+    return out
+
+
 def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, config: DataConfig,
                 *, latency: int | None = None, progress: ProgressFn | None = None,
                 conditions: str | None = None, knobs: list[dict] | None = None,
@@ -182,6 +199,8 @@ def build_pairs(pairs: Sequence[tuple[str, str]], out_dir: str | os.PathLike, co
             if not Path(f).is_file():
                 raise AudioRNNError(f"pair {Path(dry).name} -> {Path(wet).name}: {f}: no such file")
         items.append(pair_item(dry, wet, config, latency))
+    if latency is None and len(items) > 1 and (any(knobs) or conditions):
+        items = _one_latency(items, pairs, config)
     attach_conditions(items, conditions)
     for it, k in zip(items, knobs if any(knobs) else []):
         it.values = dict(k)
