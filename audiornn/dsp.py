@@ -301,6 +301,31 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, max_lag: int) -> tuple[in
     return int(lags[k]), float(abs(xc[k]) / energy)
 
 
+def end_hit(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5.0,
+            fade_ms: float = 5.0) -> np.ndarray:
+    """A hit ended: once its 5 ms envelope has fallen `drop_db` below its loudest frame,
+    the rest fades out over `fade_ms` and is silent (a gate; what comes after is a late
+    burst or click the model added). A hit that never falls that far is left as it is."""
+    x = np.asarray(x)
+    n = max(1, int(rate * frame_ms / 1000))
+    frames = len(x) // n
+    if frames < 2 or drop_db <= 0:
+        return x
+    e = 10 * np.log10(np.mean(np.square(x[:frames * n].reshape(frames, n), dtype=np.float64),
+                              axis=1) + 1e-20)
+    p = int(np.argmax(e))
+    below = np.nonzero(e[p:] <= e[p] - drop_db)[0]
+    if not len(below):
+        return x
+    cut = (p + int(below[0])) * n
+    fade = max(1, int(rate * fade_ms / 1000))
+    y = x.copy()
+    part = y[cut:cut + fade]
+    y[cut:cut + fade] = part * (0.5 + 0.5 * np.cos(np.pi * np.arange(len(part)) / fade))
+    y[cut + fade:] = 0
+    return y
+
+
 def align_peak(x: np.ndarray, attack: int) -> np.ndarray:
     """Shifts a hit so its sample of largest magnitude lands exactly at index `attack`.
 

@@ -121,3 +121,22 @@ def test_anti_phase_stereo_is_not_cancelled_by_the_mono_mix():
     np.testing.assert_allclose(dsp.to_mono(np.stack([left, left], 1)), left)  # in phase: average
     np.testing.assert_allclose(dsp.to_mono(np.stack([left, 0.5 * left], 1)), 0.75 * left)
     assert np.all(dsp.to_mono(np.zeros((10, 2))) == 0)
+
+
+def test_end_hit_removes_what_comes_after_the_decay():
+    """The gate ends a hit once it has fallen 60 dB: a late click goes, the hit before the cut
+    is untouched, and a hit that never falls that far is left alone."""
+    from audiornn import metrics
+
+    rate = 16000
+    t = np.arange(int(0.5 * rate)) / rate
+    hit = np.sin(2 * np.pi * 200 * t) * np.exp(-t * 40)  # falls 60 dB in ~0.17 s
+    hit[int(0.4 * rate):int(0.4 * rate) + 40] += 0.3  # a late click
+    assert metrics.second_onset(hit, rate) is not None
+    y = dsp.end_hit(hit, rate, 60.0)
+    assert metrics.second_onset(y, rate) is None
+    assert np.all(y[int(0.4 * rate):] == 0)
+    np.testing.assert_array_equal(y[:int(0.15 * rate)], hit[:int(0.15 * rate)])
+    slow = np.sin(2 * np.pi * 200 * t) * np.exp(-t * 4)  # 17 dB down at the end
+    np.testing.assert_array_equal(dsp.end_hit(slow, rate, 60.0), slow)
+    np.testing.assert_array_equal(dsp.end_hit(hit, rate, 0.0), hit)  # 0: off

@@ -78,6 +78,19 @@ def test_oneshot_dataset_aligns_every_hit_and_labels_from_folders(tmp_path, caps
         assert f"/{name}/" in seg.source
 
 
+@pytest.mark.parametrize("rates,want", [((48000, 48000), 48000), ((8000, 22050), 44100)])
+def test_a_kit_keeps_its_own_rate_else_44k(tmp_path, rates, want):
+    """Hats live above 8 kHz: one-shots are made at the kit's own rate when all hits share
+    it, else at 44.1 kHz, the sample packs' rate; never at the 16 kHz of speech datasets."""
+    rng = np.random.default_rng(1)
+    for k, rate in enumerate(rates):
+        (tmp_path / "kit").mkdir(exist_ok=True)
+        sf.write(tmp_path / "kit" / f"h{k}.wav", hat(rng, rate), rate)
+    assert data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(tmp_path / "ds"),
+                      "--length", "0.1", "--attack", "0.01"]) == 0
+    assert dataset.open_dataset(tmp_path / "ds").meta["sample_rate"] == want
+
+
 def test_flat_folder_with_label_and_errors(tmp_path, write_wav, capsys):
     rng = np.random.default_rng(0)
     for k in range(3):
@@ -173,6 +186,8 @@ def test_eval_per_label(kit_run, capsys):
         v = result["oneshots"][label]
         assert v["generated_hits"] == 3 and v["real_hits"] == 6
         assert 0 <= v["attack_within_5ms"] <= 1 and v["spectral_distance_db"] >= 0
+        # the gate only removes second onsets, and eval reports the hits both ways
+        assert v["gate_db"] == 60 and 0 <= v["second_onsets_gated"] <= v["second_onsets"]
     assert (kit_run / "run" / "plots" / "oneshots.png").stat().st_size > 5000
 
 
@@ -188,3 +203,19 @@ def test_generated_hits_are_brought_to_minus_1_dbfs_like_sample_packs(kit_run, t
                           "--no-normalize", "-q"]) == 0
     raw = [np.max(np.abs(sf.read(f)[0])) for f in sorted((tmp_path / "raw").glob("*.wav"))]
     assert not np.allclose(raw, dsp.PEAK_TARGET, atol=2e-4), raw  # the model's own level
+
+
+def test_generate_ends_hits_with_the_gate_and_gate_0_is_the_model_alone(kit_run, tmp_path):
+    """The same hits (same seed) written with the gate and with --gate 0: identical up to
+    where the gated one has fallen 60 dB, silent after it."""
+    from audiornn import dsp
+
+    run = str(kit_run / "run")
+    for name, extra in (("gated", []), ("raw", ["--gate", "0"])):
+        assert generate.main([run, "--label", "hat", "--num", "2", "--seed", "3", "--out",
+                              str(tmp_path / name), "--no-normalize", "--format", "float",
+                              *extra, "-q"]) == 0
+    for f in sorted((tmp_path / "raw").glob("*.wav")):
+        raw, rate = sf.read(f)
+        gated = sf.read(tmp_path / "gated" / f.name)[0]
+        np.testing.assert_allclose(gated, dsp.end_hit(raw, rate, 60.0), atol=1e-6)

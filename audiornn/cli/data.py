@@ -28,7 +28,8 @@ def make_parser():
     p.add_argument("--out", required=True, help="dataset directory to create")
     p.add_argument("--sample-rate", type=cli.bounded(int, 1000, 384000), default=None,
                    help=f"model sample rate in Hz (default {d.sample_rate}; dry/wet pairs: the "
-                        "dry recording's own rate)")
+                        "dry recording's own rate; --oneshot: the kit's own rate when all "
+                        "hits share one, else 44100)")
     p.add_argument("--preemphasis", type=cli.bounded(float, 0, 0.999), default=None,
                    help=f"pre-emphasis coefficient in [0, 1) (default {d.preemphasis}; pairs and "
                         "one-shots 0: de-emphasis would integrate the model's errors into drift)")

@@ -30,6 +30,9 @@ def make_parser():
                    help="drop P from every code's probability at each step and renormalize: "
                         "cuts the noise floor the unlikely codes add (LPCNet's trick; default: "
                         "the job's, see the README)")
+    p.add_argument("--gate", type=cli.bounded(float, 0, 200), default=None, metavar="DB",
+                   help="one-shots: end each hit once it has fallen DB below its peak (default "
+                        "60; 0: the model alone, late bursts and clicks included)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely code")
     p.add_argument("--prime", metavar="WAV", help="continue this audio (any format or rate)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same output")

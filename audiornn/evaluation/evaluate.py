@@ -175,6 +175,9 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
         peaks = np.array([int(np.argmax(np.abs(h))) for h in hits])
         err_ms = np.abs(peaks - attack) / rate * 1000
         again = [metrics.second_onset(h, rate) is not None for h in hits]
+        gate = jobs.get(config.job.name).gate_db  # what generate writes: the hits ended
+        again_gated = [metrics.second_onset(dsp.end_hit(h, rate, gate), rate) is not None
+                       for h in hits]
         spectra[name] = {"real": metrics.mean_spectrum(real[name], rate),
                          "generated": metrics.mean_spectrum(hits, rate)}
         section[name] = {
@@ -186,6 +189,7 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
             "attack_error_ms_median": float(np.median(err_ms)),
             "attack_within_5ms": float(np.mean(err_ms <= 5.0)),
             "second_onsets": float(np.mean(again)),
+            "second_onsets_gated": float(np.mean(again_gated)), "gate_db": gate,
             "second_onsets_real": float(np.mean([metrics.second_onset(h, rate) is not None
                                                  for h in real[name]])),
             "files": [str(p) for p in paths],

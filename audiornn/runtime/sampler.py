@@ -406,14 +406,15 @@ class Generator:
               mix: dict[str, float] | None = None, values: dict | None = None,
               progress: bool = True, callback=None, points: np.ndarray | None = None,
               label_weights: np.ndarray | None = None, report: bool = True,
-              floor: float = 0.0) -> list[Path]:
+              floor: float = 0.0, gate_db: float = 0.0) -> list[Path]:
         """Generates `num` files of `seconds` each; returns their paths.
 
         With num == 1, `out` is a file; otherwise a folder of numbered files.
         `points` (num, dim): one-shot runs with a map: each file's point;
         `label_weights` (num, n_labels): each file's label blend (instead of
         `label`/`mix`). `report`: one line on the files' level changes (see
-        writer.report_levels).
+        writer.report_levels). `gate_db` > 0: runs with a one-shot layout end each hit
+        once it has fallen that far below its peak (dsp.end_hit; 0: the model alone).
         `seconds` defaults to 4, or to the hit length for runs with a one-shot
         layout, whose files start with the primed part of the hit (--prime).
         """
@@ -440,7 +441,8 @@ class Generator:
                        per_second=self.sample_rate)
         written: list[AudioWriter] = []
         for g0 in range(0, num, batch_size):  # one group's files open at a time
-            group = [AudioWriter(p, self.codec) for p in paths[g0:g0 + batch_size]]
+            gate = gate_db if self.layout else 0.0
+            group = [AudioWriter(p, self.codec, gate_db=gate) for p in paths[g0:g0 + batch_size]]
             try:
                 if head is not None:
                     for w in group:

@@ -81,12 +81,13 @@ class AudioWriter:
     given, applies the level policy, converts to the output format and renames
     the file into place; `discard` removes whatever is left. Audio that was
     pre-emphasized is high-passed below 30 Hz after de-emphasis (which would
-    otherwise integrate the model's low-frequency noise into rumble).
+    otherwise integrate the model's low-frequency noise into rumble). `gate_db` > 0:
+    a one-shot, ended once it has fallen that far below its peak (dsp.end_hit).
     """
 
     def __init__(self, path: Path, codec: Codec, out_rate: int | None = None,
-                 out_frames: int | None = None):
-        self.path, self.codec = path, codec
+                 out_frames: int | None = None, gate_db: float = 0.0):
+        self.path, self.codec, self.gate_db = path, codec, float(gate_db)
         self.rate = codec.sample_rate
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
@@ -121,6 +122,11 @@ class AudioWriter:
         file down to -1 dBFS only if it is louder; "off" keeps the level.
         """
         self.file.close()
+        if self.gate_db > 0:  # a one-shot ends (dsp.end_hit); it is short enough to hold
+            x = sf.read(self.tmp, dtype="float32")[0]
+            x = dsp.end_hit(x, self.rate, self.gate_db)
+            sf.write(self.tmp, x, self.rate, "FLOAT", format="WAV")
+            self.peak = float(np.max(np.abs(x), initial=0.0))
         scale = self.gain = dsp.output_gain(self.peak, level_mode(normalize))
         subtype = {"pcm16": "PCM_16", "float": "FLOAT"}[fmt]
         rs = dsp.StreamResampler(self.rate, self.out_rate)
