@@ -1,0 +1,163 @@
+"""One-shots on real recorded kits (not a test): hydrogen-drumkits, learned as a producer would.
+
+  python scripts/bench_kits.py [--kits BJA_Pacific HardElectro1] [--minutes 10] [--work DIR]
+
+For each kit of Debian's `hydrogen-drumkits` (installed with apt when missing;
+nothing is committed): its hits in one folder per instrument (from the kit's
+drumkit.xml: every velocity layer of an instrument is one class), `data --oneshot`
+at the kit's own rate (44.1 kHz), `train` with the one-shot defaults for
+--minutes, then:
+
+- held-out bits per sample against the LPC baseline (`eval`);
+- second onsets of generated hits: the model alone and as `generate` writes them
+  (ended by the gate), against the real hits';
+- the spectral centroid per class, real against generated;
+- `--like`: each held-out hit placed on the map; hits made at its point against
+  hits made at random points of the map, by spectral distance to the held-out hit;
+- map lines: between pairs of training hits of different classes, 5 hits along the
+  line; the share of lines whose centroids move monotonically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_oneshot import like_trials  # noqa: E402
+
+from audiornn import metrics  # noqa: E402
+from audiornn.data import audio  # noqa: E402
+from audiornn.runtime.sampler import Generator  # noqa: E402
+
+KITS = Path("/usr/share/hydrogen/data/drumkits")
+PY = [sys.executable, "-m", "audiornn"]
+
+
+def sh(*args: str) -> str:
+    r = subprocess.run([*PY, *args], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"audiornn {args[0]} failed:\n{r.stderr[-3000:]}")
+    return r.stdout + r.stderr
+
+
+def install() -> None:
+    if not KITS.exists():
+        print("installing hydrogen-drumkits (apt-get)", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "hydrogen-drumkits"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                       stdout=subprocess.DEVNULL)
+
+
+def classes(kit: Path, out: Path) -> dict[str, int]:
+    """The kit as one folder per instrument (links to its layers); {instrument: hits}."""
+    root = ET.parse(kit / "drumkit.xml").getroot()
+    ns = re.match(r"\{.*\}", root.tag)
+    ns = ns.group(0) if ns else ""
+    counts = {}
+    for inst in root.iter(f"{ns}instrument"):
+        name = re.sub(r"[^A-Za-z0-9]+", "_", inst.findtext(f"{ns}name", "x")).strip("_")
+        files = sorted({e.text for e in inst.iter(f"{ns}filename") if e.text})
+        files = [f for f in files if (kit / f).exists()]
+        if not files:
+            continue
+        (out / name).mkdir(parents=True, exist_ok=True)
+        for f in files:
+            link = out / name / Path(f).name
+            if not link.exists():
+                link.symlink_to(kit / f)
+        counts[name] = len(files)
+    return counts
+
+
+def map_lines(run: Path, work: Path, pairs: int = 8, steps: int = 5, seed: int = 0) -> dict:
+    """Hits along lines between training hits of different classes: monotonic centroids?"""
+    gen = Generator.from_run(run)
+    hm, rate = gen.map(), gen.sample_rate
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(hm.labels)
+    monotonic = []
+    for k in range(pairs):
+        a = int(rng.integers(len(labels)))
+        others = np.nonzero(labels != labels[a])[0]
+        if not len(others):
+            break
+        b = int(rng.choice(others))
+        pts = np.linspace(hm.points[a], hm.points[b], steps)
+        paths = gen.write(work / f"line{k}", num=steps, seed=seed, points=pts,
+                          temperature=gen.job.temperature, label_weights=hm.label_weights(pts),
+                          progress=False, report=False, gate_db=gen.job.gate_db)
+        c = np.array([metrics.spectral_centroid(audio.read(p)[0], rate) for p in paths])
+        d = np.diff(c)
+        monotonic.append(bool(np.all(d >= 0) or np.all(d <= 0)))
+    return {"lines": len(monotonic), "monotonic": float(np.mean(monotonic)) if monotonic else None}
+
+
+def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
+    d = work / kit
+    folder = d / "classes"
+    counts = classes(KITS / kit, folder)
+    if not (d / "ds" / "dataset.json").exists():
+        sh("data", "--oneshot", str(folder), "--out", str(d / "ds"), "--attack", "0.01",
+           "--length", "0.5", "-q")
+    run = d / "run"
+    t0 = time.perf_counter()
+    if not (run / "model.keras").exists():
+        sh("train", str(d / "ds"), "--run", str(run), "--max-minutes", f"{minutes:g}",
+           "--epochs", "10000", "-q")
+    train_min = (time.perf_counter() - t0) / 60
+    sh("eval", str(run), "--hits", str(hits), "-q")
+    e = json.loads((run / "eval.json").read_text())
+    held = e["heldout"][0]
+    shots = {k: v for k, v in e["oneshots"].items() if isinstance(v, dict) and "real_hits" in v}
+    like = like_trials(run, d / "ds", d, per_hit=3)
+    lines = map_lines(run, d)
+    meta = json.loads((d / "ds" / "dataset.json").read_text())
+    return {"classes": counts, "rate": meta["sample_rate"], "train_minutes": train_min,
+            "bits": held["model"]["bits"], "lpc_bits": held["lpc"]["bits"],
+            "second_onsets_real": float(np.mean([v["second_onsets_real"] for v in shots.values()])),
+            "second_onsets_model": float(np.mean([v["second_onsets"] for v in shots.values()])),
+            "second_onsets_gated": float(np.mean([v["second_onsets_gated"] for v in shots.values()])),
+            "centroids": {k: (v["centroid_hz_real"], v["centroid_hz_generated"])
+                          for k, v in shots.items()},
+            "like_beats_random": like["like_beats_random"], "like_trials": like["trials"],
+            "lines_monotonic": lines["monotonic"], "lines": lines["lines"]}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kits", nargs="+", default=["BJA_Pacific", "HardElectro1"])
+    p.add_argument("--minutes", type=float, default=10.0, help="training budget per kit")
+    p.add_argument("--hits", type=int, default=4, help="generated hits per class in eval")
+    p.add_argument("--work", default="/tmp/bench-kits")
+    a = p.parse_args()
+    install()
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; work folder {work}")
+    rows = {kit: bench(kit, work, a.minutes, a.hits) for kit in a.kits}
+    (work / "bench_kits.json").write_text(json.dumps(rows, indent=1))
+    print(f"\nreal kits, {a.minutes:g} CPU-minutes of `train` (one-shot defaults) each")
+    print(f"{'kit':<16}{'rate':>7}{'bits':>7}{'LPC':>7}{'2nd onsets real/model/gated':>30}"
+          f"{'--like':>8}{'lines monotonic':>17}")
+    for kit, r in rows.items():
+        print(f"{kit:<16}{r['rate']:>7}{r['bits']:>7.2f}{r['lpc_bits']:>7.2f}"
+              f"{r['second_onsets_real']:>14.0%} / {r['second_onsets_model']:.0%} / "
+              f"{r['second_onsets_gated']:.0%}{r['like_beats_random']:>8.0%}"
+              f"{r['lines_monotonic'] or 0:>17.0%}")
+        print("  centroid Hz real / generated: " + ", ".join(
+            f"{k} {a_:.0f}/{b:.0f}" for k, (a_, b) in r["centroids"].items()))
+
+
+if __name__ == "__main__":
+    main()
