@@ -45,7 +45,8 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
              fmt: str = "pcm16", normalize: bool | str | None = None, label: str | None = None,
              mix: str | None = None, cond: str | None = None, quiet: bool = False,
              at: str | None = None, like: str | None = None, spread: float = 0.1,
-             floor: float | None = None, gate: float | None = None) -> str:
+             floor: float | None = None, gate: float | None = None,
+             top_p: float | None = None) -> str:
     """What `generate` does for the run's job: sample files, or apply the run to `input_path`.
 
     Returns a one-line summary of what was written.
@@ -65,6 +66,7 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
     job = jobs.get(gen.config.job.name)
     temperature = job.temperature if temperature is None else temperature
     floor = job.floor if floor is None else floor
+    top_p = job.top_p if top_p is None else top_p
     gate = job.gate_db if gate is None else gate
     normalize = job.level if normalize is None else normalize
     if gen.applies:
@@ -88,7 +90,7 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
                       greedy=greedy or decode == "argmax", seed=seed, prime=prime,
                       batch_size=batch_size, fmt=fmt, normalize=normalize, label=label,
                       mix=parse_mix(mix) if mix else None, values=values, progress=not quiet,
-                      points=points, floor=floor, gate_db=gate)
+                      points=points, floor=floor, gate_db=gate, top_p=top_p)
     seconds = f"{sf.info(str(paths[0])).duration:g} s"
     if len(paths) == 1:
         return placed + f"wrote {paths[0]}: {seconds} at {gen.sample_rate} Hz"

@@ -1,7 +1,7 @@
 """The sampling sweep (not a test): temperature and probability floor against what a listener hears.
 
   python scripts/bench_sampling.py RUN [--seconds 8] [--num 4]
-        [--temperatures 1 0.9] [--floors 0 0.001 0.002 0.003]
+        [--temperatures 1 0.9] [--floors 0 0.001 0.002 0.003] [--top-ps 0.95 0.9 0.8]
 
 One run, side by side, the same model and seeds: for every temperature and
 floor, `--num` files of `--seconds`, compared with as much real held-out
@@ -58,35 +58,39 @@ def main() -> None:
     p.add_argument("--num", type=int, default=4)
     p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.9])
     p.add_argument("--floors", type=float, nargs="+", default=[0.0, 0.001, 0.002, 0.003])
+    p.add_argument("--top-ps", type=float, nargs="+", default=[0.95, 0.9, 0.8],
+                   help="nucleus sampling's shares, each tried with no floor")
     a = p.parse_args()
+    settings = ([(t, f, 1.0) for t in a.temperatures for f in a.floors]
+                + [(t, 0.0, q) for t in a.temperatures for q in a.top_ps if q < 1])
     gen = Generator.from_run(a.run)
     rate = gen.sample_rate
     real = real_audio(gen, int(a.seconds * rate), a.num)
     rows, clips_for = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        for t in a.temperatures:
-            for f in a.floors:
-                out = Path(tmp) / f"t{t:g}-f{f:g}"
-                paths = gen.write(out, seconds=a.seconds, num=max(a.num, 2), temperature=t,
-                                  floor=f, seed=0, progress=False, report=False)
-                clips = [audio.read(q)[0] for q in paths][: a.num]
-                rows[(t, f)] = numbers(clips, real, rate)
-                clips_for[(t, f)] = clips[0]
-    rows[("real", "")] = numbers(real, real, rate)
+        for t, f, q in settings:
+            out = Path(tmp) / f"t{t:g}-f{f:g}-p{q:g}"
+            paths = gen.write(out, seconds=a.seconds, num=max(a.num, 2), temperature=t,
+                              floor=f, top_p=q, seed=0, progress=False, report=False)
+            clips = [audio.read(c)[0] for c in paths][: a.num]
+            rows[(t, f, q)] = numbers(clips, real, rate)
+            clips_for[(t, f, q)] = clips[0]
+    rows[("real", "", "")] = numbers(real, real, rate)
     keys = list(next(iter(rows.values())))
     print(f"{Path(a.run).name}: {a.num} x {a.seconds:g} s per setting, seed 0, against "
           f"{len(real)} x {a.seconds:g} s of held-out audio")
-    print(f"{'temperature':>12}{'floor':>8}" + "".join(f"{k:>22}" for k in keys))
-    for (t, f), r in rows.items():
+    print(f"{'temperature':>12}{'floor':>8}{'top-p':>7}" + "".join(f"{k:>22}" for k in keys))
+    for (t, f, q), r in rows.items():
         cells = "".join(f"{v:>22.0%}" if k in ("voiced", "level ok", "silent") else f"{v:>22.2f}"
                         for k, v in r.items())
-        print(f"{t!s:>12}{f!s:>8}" + cells)
+        print(f"{t!s:>12}{f!s:>8}{q!s:>7}" + cells)
     best = min((k for k in rows if k[0] != "real"), key=lambda k: rows[k]["spectral distance dB"])
-    shown = dict.fromkeys([(a.temperatures[0], a.floors[0]), best, (a.temperatures[0], a.floors[-1])])
-    panels = {f"T {t:g}, floor {f:g}": clips_for[(t, f)] for t, f in shown}
+    shown = dict.fromkeys([settings[0], best, settings[-1]])
+    panels = {f"T {t:g}, floor {f:g}, top-p {q:g}": clips_for[(t, f, q)] for t, f, q in shown}
     plot = plot_spectrograms({**panels, "real (held-out)": real[0]}, rate,
                              Path(a.run) / "plots" / "sampling.png")
-    print(f"closest spectrum: temperature {best[0]:g}, floor {best[1]:g}; spectrograms: {plot}")
+    print(f"closest spectrum: temperature {best[0]:g}, floor {best[1]:g}, top-p {best[2]:g}; "
+          f"spectrograms: {plot}")
 
 
 if __name__ == "__main__":

@@ -220,3 +220,34 @@ def test_the_floor_cuts_unlikely_codes_and_renormalizes_the_rest():
     flat = ops.convert_to_tensor(np.zeros((100, 256), "float32"))  # every code at 1/256: never
     codes = np.asarray(_decode(flat, "sample", 1.0, uniforms(0, 0, 1, 100)[0], table, 0.0039)[0])
     assert len(np.unique(codes)) > 20  # a floor above every probability does not cut them all
+
+
+def test_top_p_draws_only_from_the_nucleus_in_proportion():
+    """Nucleus sampling: only the likeliest codes that together hold P of the mass are
+    drawn, each as often as its renormalized probability; top_p 1 changes nothing."""
+    from keras import ops
+
+    from audiornn.runtime.sampler import _decode, uniforms
+
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 2.0, 256).astype("float32")
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    order = np.argsort(-probs)
+    need = int(np.searchsorted(np.cumsum(probs[order]), 0.8)) + 1  # the smallest set >= 0.8
+    nucleus = set(order[:need].tolist())
+    kept = np.zeros(256)
+    kept[order[:need]] = probs[order[:need]]
+    kept /= kept.sum()
+    table = ops.convert_to_tensor(dsp.mu_law_decode(np.arange(256)).astype("float32"))
+    batch = ops.convert_to_tensor(np.tile(logits, (4000, 1)))
+    draw = [np.asarray(_decode(batch, "sample", 1.0, uniforms(7, k, 1, 4000)[0], table, 0.0,
+                               0.8)[0]) for k in range(10)]
+    codes = np.concatenate(draw)
+    assert set(np.unique(codes)) <= nucleus
+    freq = np.bincount(codes, minlength=256) / len(codes)
+    assert 0.5 * np.abs(freq - kept).sum() < 0.03
+    whole = np.asarray(_decode(batch, "sample", 1.0, uniforms(7, 0, 1, 4000)[0], table, 0.0,
+                               1.0)[0])
+    plain = np.asarray(_decode(batch, "sample", 1.0, uniforms(7, 0, 1, 4000)[0], table)[0])
+    np.testing.assert_array_equal(whole, plain)

@@ -38,6 +38,9 @@ def make_parser():
     p.add_argument("--floor", type=cli.bounded(float, 0, 0.0039), default=None, metavar="P",
                    help="for the generated audio: the probability floor cut at each step "
                         "(default: the job's; see generate --floor)")
+    p.add_argument("--top-p", type=cli.bounded(float, 0, 1, lo_open=True), default=None,
+                   metavar="P", help="for the generated audio: nucleus sampling's share "
+                                     "(default 1; see generate --top-p)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -56,7 +59,8 @@ def main(argv=None) -> int:
                           max_seconds=args.max_seconds, lpc_order=args.lpc_order, seed=args.seed,
                           temperature=args.temperature, split_seconds=args.split or 0.0,
                           effect_input=args.input, effect_target=args.target, decode=args.decode,
-                          hits_per_label=args.hits, quiet=args.quiet, floor=args.floor)
+                          hits_per_label=args.hits, quiet=args.quiet, floor=args.floor,
+                          top_p=args.top_p)
         print(table(result))
         print(f"eval.json written to {Path(args.run) / 'eval.json'}")
 

@@ -30,6 +30,9 @@ def make_parser():
                    help="drop P from every code's probability at each step and renormalize: "
                         "cuts the noise floor the unlikely codes add (LPCNet's trick; default: "
                         "the job's, see the README)")
+    p.add_argument("--top-p", type=cli.bounded(float, 0, 1, lo_open=True), default=None,
+                   metavar="P", help="nucleus sampling: draw only from the likeliest codes that "
+                                     "together hold P of the probability (default 1: all)")
     p.add_argument("--gate", type=cli.bounded(float, 0, 200), default=None, metavar="DB",
                    help="one-shots: end each hit once it has fallen DB below its peak (default "
                         "60; 0: the model alone, late bursts and clicks included)")

@@ -151,7 +151,7 @@ def evaluate_effect(model, config: RunConfig, run_dir: Path, input_path: str, ta
 
 def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_label: int = 8,
                       seed: int = 0, temperature: float = 1.0, quiet: bool = False,
-                      floor: float = 0.0) -> tuple[dict, list]:
+                      floor: float = 0.0, top_p: float = 1.0) -> tuple[dict, list]:
     """Per label: generated hits against the real ones (average spectra, attack time)."""
     from audiornn.runtime.sampler import Generator
 
@@ -168,6 +168,7 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
     for name in ds.labels:
         target = out_dir / name if per_label > 1 else out_dir / f"{name}.wav"
         paths = gen.write(target, num=per_label, seed=seed, temperature=temperature, floor=floor,
+                          top_p=top_p,
                           label=name,
                           progress=not quiet, report=False)
         hits = [audio.read(p)[0] for p in paths]
@@ -197,13 +198,15 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
     plots = [plot_hits(real, fakes, rate, attack, run_dir / "plots" / "oneshots.png"),
              plot_hit_spectra(spectra, run_dir / "plots" / "oneshot_spectra.png")]
     if gen.latent is not None:
-        section["map"], plot = evaluate_map(gen, ds, run_dir, seed, temperature, quiet, floor=floor)
+        section["map"], plot = evaluate_map(gen, ds, run_dir, seed, temperature, quiet, floor=floor,
+                                            top_p=top_p)
         plots.append(plot)
     return section, plots
 
 
 def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: float = 1.0,
-                 quiet: bool = False, grid: int = 5, floor: float = 0.0) -> tuple[dict, str]:
+                 quiet: bool = False, grid: int = 5, floor: float = 0.0,
+                 top_p: float = 1.0) -> tuple[dict, str]:
     """The map: its picture, and how well a point predicts its sound.
 
     For each training hit, a hit generated at its own point (with its label)
@@ -216,7 +219,7 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
             for s in ds.split("train")]
     out_dir = run_dir / "samples" / "eval-map"
     paths = gen.write(out_dir / "own", num=len(hm.points), seed=seed, temperature=temperature,
-                      floor=floor,
+                      floor=floor, top_p=top_p,
                       points=hm.points, label_weights=hm.label_weights(hm.points),
                       progress=not quiet, report=False)
     own = [metrics.average_spectrum(audio.read(p)[0], rate, 256)[1] for p in paths]
@@ -231,7 +234,7 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
         placed.append(d_own < min(others) if others else True)
     pts = hm.grid(grid)
     grid_paths = gen.write(out_dir / "grid", num=len(pts), seed=seed, temperature=temperature,
-                           floor=floor,
+                           floor=floor, top_p=top_p,
                            points=pts, label_weights=hm.label_weights(pts), progress=not quiet,
                            report=False)
     plot = plot_map(hm, pts, [audio.read(p)[0] for p in grid_paths], run_dir / "plots" / "map.png")
@@ -250,7 +253,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
              seed: int = 0, temperature: float | None = None, split_seconds: float = 0.0,
              effect_input: str | None = None, effect_target: str | None = None,
              decode: str = "argmax", hits_per_label: int = 8, quiet: bool = False,
-             floor: float | None = None) -> dict:
+             floor: float | None = None, top_p: float | None = None) -> dict:
     """Runs every section it can for a run; writes RUN/plots/*.png and RUN/eval.json.
 
     Returns the eval.json contents.
@@ -262,6 +265,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     job = jobs.get(config.job.name)
     temperature = job.temperature if temperature is None else temperature
     floor = job.floor if floor is None else floor
+    top_p = job.top_p if top_p is None else top_p
     _check_options(run_dir, config, job, lpc_order, max_seconds, generate_seconds, split_seconds,
                    effect_input, effect_target, (audio_files or []) + (compare or []))
     rate = config.codec.sample_rate
@@ -287,7 +291,8 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
         out = run_dir / "samples" / f"eval-seed{seed}.wav"
         out.parent.mkdir(exist_ok=True)
         Generator(model, config).write(out, seconds=generate_seconds, seed=seed,
-                                       temperature=temperature, floor=floor, progress=not quiet)
+                                       temperature=temperature, floor=floor, top_p=top_p,
+                                       progress=not quiet)
         gen_clips["generated"] = audio.read(out)[0]
         result["generated_files"] = [str(out)]
     for f in compare or []:
@@ -303,7 +308,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
             result["skipped"]["oneshots"] = "needs the run's dataset (the real hits)"
         else:
             section, plots = evaluate_oneshots(model, config, ds, run_dir, hits_per_label, seed,
-                                               temperature, quiet, floor=floor)
+                                               temperature, quiet, floor=floor, top_p=top_p)
             result["map"] = section.pop("map", None)
             result["oneshots"] = section
             result["plots"] += plots

@@ -51,6 +51,7 @@ class Job:
       form: its web form.
       temperature: the default sampling temperature of generate, eval and serve.
       floor: the default probability floor cut at each sampling step (runtime/sampler._decode).
+      top_p: the default share of nucleus sampling (1: the whole distribution).
       level: the default level policy of generate's files (dsp.LEVELS).
       gate_db: one-shots: hits end once they fall this far below their peak (dsp.end_hit;
         0: off).
@@ -66,6 +67,7 @@ class Job:
     form: WebForm = WebForm("gen", "Generate", "generates audio")
     temperature: float = 1.0
     floor: float = 0.0
+    top_p: float = 1.0
     level: str = "headroom"
     gate_db: float = 0.0
 
@@ -137,5 +139,5 @@ class Job:
         """Does a web request's work with the run's engine; returns the files written in `out`.
         The default samples one file of the default length."""
         return gen.write(out / "00.wav", seed=p["seed"], temperature=p["temperature"],
-                         floor=p.get("floor", 0.0), normalize=True, progress=False,
+                         floor=p.get("floor", 0.0), top_p=p.get("top_p", 1.0), normalize=True, progress=False,
                          callback=progress)

@@ -51,7 +51,8 @@ class GenerateJob(Job):
 
     def serve_run(self, gen, p: dict, upload, out, progress) -> list:
         return gen.write(out / "00.wav", seconds=p["seconds"], seed=p["seed"],
-                         temperature=p["temperature"], floor=p.get("floor", 0.0), prime=upload,
+                         temperature=p["temperature"], floor=p.get("floor", 0.0), top_p=p.get("top_p", 1.0),
+                         prime=upload,
                          normalize=True, progress=False, callback=progress)
 
 

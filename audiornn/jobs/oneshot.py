@@ -131,11 +131,13 @@ class OneshotJob(Job):
             if p.get("like") and weights is not None and res["label"] >= 0:
                 weights[:] = np.eye(len(hm.label_names))[res["label"]]
             return gen.write(target, num=n, seed=p["seed"], temperature=p["temperature"],
-                             floor=p.get("floor", 0.0), points=pts, label_weights=weights,
+                             floor=p.get("floor", 0.0), top_p=p.get("top_p", 1.0),
+                             points=pts, label_weights=weights,
                              normalize=True, progress=False, callback=progress,
                              gate_db=self.gate_db)
         return gen.write(target, num=n, seed=p["seed"],
                          temperature=p["temperature"], floor=p.get("floor", 0.0),
+                         top_p=p.get("top_p", 1.0),
                          label=p.get("label"), mix=p.get("mix"), prime=upload, normalize=True,
                          progress=False, callback=progress, gate_db=self.gate_db)
 

@@ -112,7 +112,8 @@ class Model:
         d = {"id": self.id, "job": self.job.name, "form": dataclasses.asdict(self.job.form),
              "labels": self.labels, "sample_rate": self.gen.sample_rate,
              "queued": self.queue.qsize(), "head": self.head, "knobs": self.knobs,
-             "temperature": self.job.temperature, "floor": self.job.floor}
+             "temperature": self.job.temperature, "floor": self.job.floor,
+             "top_p": self.job.top_p}
         if getattr(self.gen, "layout", None):
             d["hit_seconds"] = self.gen.layout.length
         if getattr(self.gen, "latent", None) is not None:  # a one-shot map: the page's main control
@@ -230,7 +231,8 @@ class App:
 
         p = {"seed": number("seed", 0, 0, 2**31 - 1, int),
              "temperature": number("temperature", model.job.temperature, 0.0, 10.0, lo_open=True),
-             "floor": number("floor", model.job.floor, 0.0, 0.0039)}
+             "floor": number("floor", model.job.floor, 0.0, 0.0039),
+             "top_p": number("top_p", model.job.top_p, 0.01, 1.0)}
         try:
             p.update(model.job.serve_params(q, body, number, model.gen, lim))
         except AudioRNNError as e:
