@@ -1,12 +1,12 @@
 """One-shots on real recorded kits (not a test): hydrogen-drumkits, learned as a producer would.
 
-  python scripts/bench_kits.py [--kits BJA_Pacific HardElectro1] [--minutes 10] [--work DIR]
+  python scripts/bench_kits.py [--kits BJA_Pacific ElectricEmpireKit] [--minutes 10] [--work DIR]
 
 For each kit of Debian's `hydrogen-drumkits` (installed with apt when missing;
-nothing is committed): its hits in one folder per instrument (from the kit's
-drumkit.xml: every velocity layer of an instrument is one class), `data --oneshot`
-at the kit's own rate (44.1 kHz), `train` with the one-shot defaults for
---minutes, then:
+nothing is committed): its hits in one folder per family (kick, snare, hat, tom,
+cymbal, other), from the instrument names of the kit's drumkit.xml (every velocity
+layer of an instrument goes with it), `data --oneshot` at the kit's own rate
+(44.1 kHz), `train` with the one-shot defaults for --minutes, then:
 
 - held-out bits per sample against the LPC baseline (`eval`);
 - second onsets of generated hits: the model alone and as `generate` writes them
@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -59,24 +60,35 @@ def install() -> None:
                        stdout=subprocess.DEVNULL)
 
 
+#: Families of drum sounds by the words in an instrument's name (the first that matches).
+FAMILIES = (("kick", r"kick|bass ?drum|\bbd"), ("snare", r"snare|clap|rim|\bsn"),
+            ("hat", r"hat|\bhh|hi.?h"), ("tom", r"tom|conga|bongo"),
+            ("cymbal", r"crash|ride|cym|splash|china|bell"))
+
+
+def family(name: str) -> str:
+    return next((f for f, pattern in FAMILIES if re.search(pattern, name, re.IGNORECASE)),
+                "other")
+
+
 def classes(kit: Path, out: Path) -> dict[str, int]:
-    """The kit as one folder per instrument (links to its layers); {instrument: hits}."""
+    """The kit as one folder per family (links to its instruments' layers); {family: hits}."""
     root = ET.parse(kit / "drumkit.xml").getroot()
     ns = re.match(r"\{.*\}", root.tag)
     ns = ns.group(0) if ns else ""
     counts = {}
     for inst in root.iter(f"{ns}instrument"):
-        name = re.sub(r"[^A-Za-z0-9]+", "_", inst.findtext(f"{ns}name", "x")).strip("_")
+        name = family(inst.findtext(f"{ns}name", ""))
         files = sorted({e.text for e in inst.iter(f"{ns}filename") if e.text})
-        files = [f for f in files if (kit / f).exists()]
-        if not files:
-            continue
-        (out / name).mkdir(parents=True, exist_ok=True)
-        for f in files:
+        for f in (f for f in files if (kit / f).exists()):
+            (out / name).mkdir(parents=True, exist_ok=True)
             link = out / name / Path(f).name
             if not link.exists():
                 link.symlink_to(kit / f)
-        counts[name] = len(files)
+                counts[name] = counts.get(name, 0) + 1
+    for k in [k for k, v in counts.items() if v < 2]:  # a class needs a hit to hold out
+        shutil.rmtree(out / k)
+        del counts[k]
     return counts
 
 
@@ -136,7 +148,7 @@ def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--kits", nargs="+", default=["BJA_Pacific", "HardElectro1"])
+    p.add_argument("--kits", nargs="+", default=["BJA_Pacific", "ElectricEmpireKit"])
     p.add_argument("--minutes", type=float, default=10.0, help="training budget per kit")
     p.add_argument("--hits", type=int, default=4, help="generated hits per class in eval")
     p.add_argument("--work", default="/tmp/bench-kits")
