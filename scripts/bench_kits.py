@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_oneshot import like_trials  # noqa: E402
 
-from audiornn import metrics  # noqa: E402
+from audiornn import jobs, metrics  # noqa: E402
 from audiornn.data import audio  # noqa: E402
 from audiornn.runtime.sampler import Generator  # noqa: E402
 
@@ -106,9 +106,10 @@ def map_lines(run: Path, work: Path, pairs: int = 8, steps: int = 5, seed: int =
             break
         b = int(rng.choice(others))
         pts = np.linspace(hm.points[a], hm.points[b], steps)
+        job = jobs.get(gen.config.job.name)
         paths = gen.write(work / f"line{k}", num=steps, seed=seed, points=pts,
-                          temperature=gen.job.temperature, label_weights=hm.label_weights(pts),
-                          progress=False, report=False, gate_db=gen.job.gate_db)
+                          temperature=job.temperature, label_weights=hm.label_weights(pts),
+                          progress=False, report=False, gate_db=job.gate_db)
         c = np.array([metrics.spectral_centroid(audio.read(p)[0], rate) for p in paths])
         d = np.diff(c)
         monotonic.append(bool(np.all(d >= 0) or np.all(d <= 0)))

@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
 
-from audiornn import dsp, metrics  # noqa: E402
+from audiornn import dsp, jobs, metrics  # noqa: E402
 from audiornn.data import open_dataset  # noqa: E402
 from audiornn.runtime.sampler import Generator  # noqa: E402
 from audiornn.runtime.scoring import dataset_sequences  # noqa: E402
@@ -50,7 +50,7 @@ def main() -> None:
     a = p.parse_args()
     gen = Generator.from_run(a.run)
     codec, rate = gen.codec, gen.sample_rate
-    temperature = gen.job.temperature if a.temperature is None else a.temperature
+    temperature = jobs.get(gen.config.job.name).temperature if a.temperature is None else a.temperature
     n = int(a.seconds * rate)
     codes = np.concatenate(list(gen.sample(n, a.num, temperature, seed=0)), axis=1)
     before = [codec.decode_values(dsp.mu_law_decode(c), "target")[0] for c in codes]

@@ -34,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from audiornn import data as dataset  # noqa: E402
-from audiornn import metrics
+from audiornn import jobs, metrics  # noqa: E402
 from audiornn.data import audio, corpus
 from audiornn.evaluation import evaluate as evaluation  # noqa: E402
 from audiornn.runtime.hitmap import place  # noqa: E402
@@ -82,7 +82,7 @@ def like_trials(run: Path, ds_path: Path, work: Path, per_hit: int, seed: int = 
         if res["label"] >= 0:
             weights[:2] = np.eye(len(hm.label_names))[res["label"]]
         paths = gen.write(work / f"like{k}", num=len(pts), seed=seed, points=pts,
-                          temperature=gen.job.temperature,
+                          temperature=jobs.get(gen.config.job.name).temperature,
                           label_weights=weights, progress=False)
         spec = [metrics.average_spectrum(audio.read(p)[0], rate, 256)[1] for p in paths]
         d = [metrics.log_spectral_distance_db(np.mean(spec[i:i + 2], axis=0), ref)
