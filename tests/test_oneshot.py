@@ -88,7 +88,12 @@ def test_a_kit_keeps_its_own_rate_else_44k(tmp_path, rates, want):
         sf.write(tmp_path / "kit" / f"h{k}.wav", hat(rng, rate), rate)
     assert data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(tmp_path / "ds"),
                       "--length", "0.1", "--attack", "0.01"]) == 0
-    assert dataset.open_dataset(tmp_path / "ds").meta["sample_rate"] == want
+    meta = dataset.open_dataset(tmp_path / "ds").meta
+    assert meta["sample_rate"] == want
+    from audiornn.training.train import configs_for
+
+    assert configs_for(meta)[0].core == "tiered"  # the core measured best at these rates
+    assert configs_for(meta, {"core": "flat"})[0].core == "flat"
 
 
 def test_flat_folder_with_label_and_errors(tmp_path, write_wav, capsys):

@@ -13,6 +13,8 @@ from audiornn.streams import latent_stream, position_stream
 
 #: One-shots' rate when the kit's files do not share one.
 KIT_RATE_HZ = 44100
+#: Kits above this rate train the tiered core by default, the others the flat core.
+TIERED_ABOVE_HZ = 24000
 
 
 class OneshotJob(Job):
@@ -77,7 +79,13 @@ class OneshotJob(Job):
     def train_defaults(self, meta: dict, given: dict | None = None) -> dict:
         # Whole hits from silence: a window covers the hit, nothing to burn in.
         # (The tiered core rounds the window up to whole frames; the padding is unscored.)
-        return {**self.defaults, "window": int(meta["oneshot"]["length_samples"]), "burn_in": 0}
+        # The core the measurements chose at the kit's rate: at 44.1 kHz, on a real kit
+        # (BJA_Pacific, 10 CPU-minutes, scripts/bench_kits.py), the tiered core scored
+        # 3.57 held-out bits (LPC 3.60) where the flat core, at 15 steps of 0.5 s hits,
+        # scored 6.37; at 16 kHz the flat core won on the demo kit (see JOB below).
+        core = "tiered" if meta["sample_rate"] > TIERED_ABOVE_HZ else "flat"
+        return {**self.defaults, "core": core,
+                "window": int(meta["oneshot"]["length_samples"]), "burn_in": 0}
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
         from audiornn.config import parse_mix
