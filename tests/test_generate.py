@@ -241,13 +241,13 @@ def test_top_p_draws_only_from_the_nucleus_in_proportion():
     kept /= kept.sum()
     table = ops.convert_to_tensor(dsp.mu_law_decode(np.arange(256)).astype("float32"))
     batch = ops.convert_to_tensor(np.tile(logits, (4000, 1)))
-    draw = [np.asarray(_decode(batch, "sample", 1.0, uniforms(7, k, 1, 4000)[0], table, 0.0,
+    draw = [np.asarray(_decode(batch, "nucleus", 1.0, uniforms(7, k, 1, 4000)[0], table, 0.0,
                                0.8)[0]) for k in range(10)]
     codes = np.concatenate(draw)
     assert set(np.unique(codes)) <= nucleus
     freq = np.bincount(codes, minlength=256) / len(codes)
     assert 0.5 * np.abs(freq - kept).sum() < 0.03
-    whole = np.asarray(_decode(batch, "sample", 1.0, uniforms(7, 0, 1, 4000)[0], table, 0.0,
+    whole = np.asarray(_decode(batch, "nucleus", 1.0, uniforms(7, 0, 1, 4000)[0], table, 0.0,
                                1.0)[0])
     plain = np.asarray(_decode(batch, "sample", 1.0, uniforms(7, 0, 1, 4000)[0], table)[0])
     np.testing.assert_array_equal(whole, plain)
