@@ -136,6 +136,8 @@ class Loop:
     """
 
     UNROLL = 16
+    #: Pieces run side by side start from a warm-up, not the file's past (Effect).
+    exact_pieces = False
 
     def __init__(self, model: keras.Model, config):
         m = config.model

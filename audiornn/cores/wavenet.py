@@ -36,7 +36,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from audiornn import streams as streams_mod
 from audiornn.cores.base import CoreType, concat, features
 from audiornn.errors import AudioRNNError
 
@@ -154,12 +153,13 @@ class Loop:
     """The streaming math (runtime.effect.Effect runs it): a block of dry samples and the
     convolutions' buffers in, the wet block and the new buffers out; `keras.ops`."""
 
+    #: Streaming is as fast as pieces would be, and exact: Effect runs no pieces.
+    exact_pieces = True
+
     def __init__(self, model, config):
         m = config.model
         self.skip = bool(m.skip)
         self.arrays = layer_weights(model, m)
-        knobs = streams_mod.knobs(m.streams)
-        self.knob_sizes = [s.size for s in knobs]
         t = ops.convert_to_tensor
         for arr in self.arrays:
             arr["rechannel_t"] = t(arr["rechannel"][0])

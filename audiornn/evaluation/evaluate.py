@@ -165,6 +165,7 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
     out_dir = run_dir / "samples" / "eval-oneshots"
     out_dir.mkdir(parents=True, exist_ok=True)
     section, fakes, spectra = {}, {}, {}
+    gate = jobs.get(config.job.name).gate_db  # what generate writes: the hits ended
     for name in ds.labels:
         target = out_dir / name if per_label > 1 else out_dir / f"{name}.wav"
         paths = gen.write(target, num=per_label, seed=seed, temperature=temperature, floor=floor,
@@ -176,7 +177,6 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
         peaks = np.array([int(np.argmax(np.abs(h))) for h in hits])
         err_ms = np.abs(peaks - attack) / rate * 1000
         again = [metrics.second_onset(h, rate) is not None for h in hits]
-        gate = jobs.get(config.job.name).gate_db  # what generate writes: the hits ended
         again_gated = [metrics.second_onset(dsp.end_hit(h, rate, gate), rate) is not None
                        for h in hits]
         spectra[name] = {"real": metrics.mean_spectrum(real[name], rate),

@@ -49,8 +49,6 @@ class Effect:
         self.knob_names = [s.name for s in knobs]
         self.knob_sizes = [s.size for s in knobs]
         self.loop = cores.get(m.core).effect_loop(model, config)
-        #: True where running pieces side by side is the streaming output itself (convolutions)
-        self.exact_pieces = not hasattr(self.loop, "cells")
         self._run = backend.jit(self.loop.run)
         # Knobs start in the middle of the settings seen in training.
         self.knobs = np.asarray([v for s in knobs
@@ -163,7 +161,7 @@ class Effect:
         benchmark measures it). Leaves the streaming state alone.
         """
         x = np.asarray(x, np.float32).reshape(-1)
-        if self.exact_pieces:  # a convolution core streams as fast as pieces would run
+        if self.loop.exact_pieces:  # a convolution core streams as fast as pieces would run
             return self._stream(x)
         threads = threads or min(4, os.cpu_count() or 1)
         warmup = int(0.5 * self.sample_rate) if warmup is None else int(warmup)
