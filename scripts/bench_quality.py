@@ -39,6 +39,12 @@ CORES = {
     "tiered-f32": {"frame": 32},
     "tiered-512": {"units": 512},
     "tiered-stateful": {"stateful": 8},
+    # The linear-prediction stream (--lpc ORDER) against none, and a wider frame tier
+    # trained with --stateful (issue 25's item 6):
+    "tiered-lpc0": {"lpc": 0},
+    "tiered-lpc16": {"lpc": 16},
+    "tiered-lpc32": {"lpc": 32},
+    "tiered-512-stateful": {"units": 512, "stateful": 8},
 }
 
 
@@ -96,7 +102,7 @@ def main():
             "silent frames": gen["silent_fraction"],
             "stuck in silence": gen["stuck_silence_fraction"],
             "level ok": gen["level_match"],
-            "pitched": gen["periodic_fraction"],
+            "voiced": gen["voiced_fraction"],
             "flatness": gen["flatness"],
             "generation samples/s (1 stream)": generation_rate(run, 4.0),
         }
@@ -104,7 +110,7 @@ def main():
         real_row = {"silent frames": real["silent_fraction"],
                                    "stuck in silence": real["stuck_silence_fraction"],
                                    "level ok": real["level_match"],
-                                   "pitched": real["periodic_fraction"],
+                                   "voiced": real["voiced_fraction"],
                                    "flatness": real["flatness"]}
         print(f"{name}: done ({epochs} epochs); plots in {run / 'plots'}", flush=True)
     rows["real (held-out)"] = real_row
@@ -117,7 +123,7 @@ def main():
             v = rows[n].get(k)
             if v is None:
                 cells.append(f"{'':>18}")
-            elif k in ("silent frames", "stuck in silence", "level ok", "pitched"):
+            elif k in ("silent frames", "stuck in silence", "level ok", "voiced"):
                 cells.append(f"{v:>18.0%}")
             elif isinstance(v, int) or abs(v) >= 1000:
                 cells.append(f"{v:>18,.0f}")

@@ -1,6 +1,7 @@
 """Real speech (not a test): train the default model on a real recorded voice and judge it.
 
-  python scripts/bench_speech.py [--work DIR] [--minutes 10] [--voice es]
+  python scripts/bench_speech.py [--work DIR] [--minutes 10] [--voice es] [--variants default lpc16]
+  python scripts/bench_speech.py --scaling 10 30 90 [--work DIR]
 
 Fetches a real recorded voice from Debian (asterisk-core-sounds-es-g722 or -fr-g722:
 16 kHz prompts of one speaker, about 30 minutes; installed with apt-get, with ffmpeg
@@ -9,11 +10,16 @@ default model for `--minutes` (`train --max-minutes`), then runs `eval --generat
 held-out bits against the LPC and unigram baselines, and generated against real
 audio (spectral distance, voiced share, level), with the spectrograms in
 RUN/plots/. Then the sampling sweep (scripts/bench_sampling.py) on the same run.
+`--variants` trains several settings side by side (the same budget each) and
+prints them in one table. `--scaling` instead trains one run of the default,
+resumed to each total (10, 30 and 90 minutes cost 90 minutes), judged at each
+point, with each point's plots kept in WORK/scaling-LANG-Mmin/.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -50,29 +56,100 @@ def voice_wavs(work: Path, voice: str) -> Path:
     return out
 
 
+#: The variants `--variants` trains side by side (train options beyond the defaults).
+VARIANTS = {"default": [], "lpc16": ["--lpc", "16"], "lpc32": ["--lpc", "32"],
+            "nolpc": ["--lpc", "0"]}
+
+
+def train(ds: Path, run: Path, minutes: float, extra: list[str], resume: bool = False) -> None:
+    """Trains a run for `minutes` more (train --max-minutes; --resume continues it)."""
+    subprocess.run([*PY, "train", str(ds), "--run", str(run), "--max-minutes", f"{minutes:g}",
+                    "--epochs", "100000", "--patience", "100000", *(["--resume"] if resume else extra)],
+                   check=True)
+
+
+def trained_minutes(run: Path) -> float:
+    """Minutes of training a run has had (history.csv's clock; 0 for none)."""
+    if not (run / "history.csv").exists():
+        return 0.0
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    return float(rows[-1]["minutes"]) if rows else 0.0
+
+
+def figures(eval_json: Path) -> dict:
+    """A judged run's figures, from its eval.json."""
+    r = json.loads(eval_json.read_text())
+    h, g = r["heldout"][0], r["generated"]
+    return {"bits": h["model"]["bits"], "lpc bits": h["lpc"]["bits"],
+            "unigram bits": h["unigram"]["bits"],
+            "voiced": g["clips"]["generated"]["voiced_fraction"], "real voiced": g["real"]["voiced_fraction"],
+            "spectral distance dB": g["clips"]["generated"]["spectral_distance_db"],
+            "level dBFS": g["clips"]["generated"]["rms_dbfs"], "real level dBFS": g["real"]["rms_dbfs"]}
+
+
+def judge(run: Path, label: str) -> dict:
+    """eval --generate 8 on a run; prints and returns its figures."""
+    subprocess.run([*PY, "eval", str(run), "--generate", "8", "-q"], check=True)
+    row = figures(run / "eval.json")
+    print(f"\n{label}: held-out {row['bits']:.3f} bits/sample (LPC {row['lpc bits']:.3f}, "
+          f"unigram {row['unigram bits']:.3f}); generated voiced {row['voiced']:.0%} "
+          f"(real {row['real voiced']:.0%}), spectral distance {row['spectral distance dB']:.1f} dB, "
+          f"level {row['level dBFS']:.1f} dBFS (real {row['real level dBFS']:.1f})", flush=True)
+    return row
+
+
+def table(rows: dict) -> None:
+    keys = list(next(iter(rows.values())))
+    print(f"\n{'':<24}" + "".join(f"{k:>16}" for k in rows))
+    for k in keys:
+        cells = [f"{rows[n][k]:>16.0%}" if "voiced" in k else f"{rows[n][k]:>16.3f}" for n in rows]
+        print(f"{k:<24}" + "".join(cells))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--work", default="bench-speech")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--voice", default="es", choices=["es", "fr"])
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["default"],
+                   help="train these side by side, each for --minutes (default: the default only)")
+    p.add_argument("--scaling", nargs="+", type=float, metavar="MIN",
+                   help="instead: one run of the default, resumed to each of these totals "
+                        "(e.g. 10 30 90), judged at each point")
+    p.add_argument("--no-sweep", action="store_true", help="skip the sampling sweep")
     a = p.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     wavs = voice_wavs(work, a.voice)
-    ds, run = work / f"ds-{a.voice}", work / f"run-{a.voice}-{a.minutes:g}min"
+    ds = work / f"ds-{a.voice}"
     if not ds.exists():
         subprocess.run([*PY, "data", str(wavs), "--out", str(ds), "-q"], check=True)
-    if not run.exists():
-        subprocess.run([*PY, "train", str(ds), "--run", str(run), "--max-minutes", str(a.minutes),
-                        "--epochs", "100000", "--patience", "100000"], check=True)
-    subprocess.run([*PY, "eval", str(run), "--generate", "8", "-q"], check=True)
-    r = json.loads((run / "eval.json").read_text())
-    h, g = r["heldout"][0], r["generated"]
-    print(f"\n{a.voice} voice, {a.minutes:g} minutes of training: held-out {h['model']['bits']:.3f} "
-          f"bits/sample (LPC {h['lpc']['bits']:.3f}, unigram {h['unigram']['bits']:.3f}); "
-          f"generated voiced {g['clips']['generated']['voiced_fraction']:.0%} "
-          f"(real {g['real']['voiced_fraction']:.0%})")
-    subprocess.run([sys.executable, str(HERE / "bench_sampling.py"), str(run)], check=True)
+    rows = {}
+    if a.scaling:
+        run = work / f"run-{a.voice}-scaling"
+        for minutes in sorted(a.scaling):
+            point = work / f"scaling-{a.voice}-{minutes:g}min"
+            if not (point / "eval.json").exists():
+                done = trained_minutes(run)
+                train(ds, run, minutes - done, [], resume=done > 0)
+                rows[f"{minutes:g} min"] = judge(run, f"{a.voice} voice, {minutes:g} minutes")
+                shutil.copytree(run / "plots", point, dirs_exist_ok=True)
+                shutil.copy(run / "eval.json", point / "eval.json")
+            else:
+                rows[f"{minutes:g} min"] = figures(point / "eval.json")
+        table(rows)
+        return
+    for name in a.variants:
+        suffix = "" if name == "default" else f"-{name}"
+        run = work / f"run-{a.voice}-{a.minutes:g}min{suffix}"
+        if not (run / "model.keras").exists():
+            train(ds, run, a.minutes, VARIANTS[name])
+        rows[name] = judge(run, f"{a.voice} voice, {name}, {a.minutes:g} minutes of training")
+    table(rows)
+    if not a.no_sweep:
+        first = work / f"run-{a.voice}-{a.minutes:g}min"
+        subprocess.run([sys.executable, str(HERE / "bench_sampling.py"), str(first)], check=True)
 
 
 if __name__ == "__main__":

@@ -62,13 +62,13 @@ def test_jax_builds_trains_generates_saves_and_loads(kit):
         from audiornn.cores import make_core
         from audiornn.runtime.sampler import Generator
         from audiornn.training.train import TrainConfig, train
-        # generation equivalence: the step core's logits are the Keras model's (flat and tiered)
+        # the step core's logits are the Keras model's (flat, tiered, tiered with --lpc)
         worst = 0.0
-        for core in ("flat", "tiered"):
+        for core, lpc in (("flat", 0), ("tiered", 0), ("tiered", 4)):  # (4: the prediction stream)
             streams = (code_stream("prev", "target", 8), label_stream(2, 4), latent_stream(4, 2),
                        position_stream())
             mc = ModelConfig.make(streams=streams, layers=2, units=12, core=core, frame=4,
-                             sample_units=16)
+                             sample_units=16, **(dict(lpc=lpc, lpc_history=8) if lpc else dict()))
             keras.utils.set_random_seed(0)
             m = build_model(mc)
             rng = np.random.default_rng(1)

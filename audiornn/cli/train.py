@@ -36,6 +36,11 @@ def make_parser():
                    help="tiered: width of the sample-level MLP (default 256)")
     p.add_argument("--sample-layers", type=cli.positive_int, default=None,
                    help="tiered: layers of the sample-level MLP (default 2)")
+    p.add_argument("--lpc", type=cli.nonneg_int, default=None, metavar="ORDER",
+                   help="tiered: the order of the linear prediction the sample tier sees, "
+                        "recomputed every frame from the past samples (0: none)")
+    p.add_argument("--lpc-history", type=cli.positive_int, default=None, metavar="N",
+                   help="tiered: samples the linear prediction is computed from (default 384)")
     p.add_argument("--cell", choices=["lstm", "gru"], default=None,
                    help=f"default {m.cell} (tiered: the frame tier's)")
     p.add_argument("--layers", type=cli.bounded(int, 1, 8), default=None,

@@ -6,7 +6,12 @@ frame's F codes as their decoded values, plus every per-sequence stream
 conditioning vectors. Per sample, the sample tier sees the embeddings of the
 last F codes (a causal window of F), adds the conditioning vector of its
 position in the frame (and any per-step vector), and an MLP gives 256 logits.
-Most parameters run at 1/F of the sample rate.
+Most parameters run at 1/F of the sample rate. With `lpc` (an order p), the
+sample tier also sees the linear prediction of its sample from the past
+samples (cores/lpc.py: coefficients once per frame from the N samples before
+it), as a learned table row between the two codes around the prediction, as
+LPCNet feeds its prediction: the network then has to learn the excitation
+rather than the formants.
 
 This module holds both the Keras model (training) and its step math on the
 trained weights (generation, priming, scoring); tests prove they agree.
@@ -18,7 +23,8 @@ codes) and conditions positions [jF, (j+1)F); the sample tier at position t
 reads prev[t-F+1 .. t] (silence codes before the window).
 
 The step state is (frame-tier cell states..., cond (B, F, W), buf (B, F) the
-last F previous codes, phase (a scalar: the position within the frame)).
+last F previous codes, phase (a scalar: the position within the frame)), and
+with `lpc` (hist (B, N), recent (B, p), coefficients (B, p)).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy as np
 from keras import ops
 
 from audiornn import dsp
+from audiornn.cores import lpc
 from audiornn.cores.base import BroadcastTime, CoreType, concat, fold_tables, latent_points
 from audiornn.cores.cells import CELLS, KERAS_LAYERS, stack_sequence, stack_step
 from audiornn.errors import AudioRNNError
@@ -103,6 +110,39 @@ class FramesToSamples(keras.layers.Layer):
         return {**super().get_config(), "frame": self.frame}
 
 
+@keras.saving.register_keras_serializable(package="audiornn")
+class LinearPrediction(keras.layers.Layer):
+    """(B, T) previous codes -> (B, T, W): each position's linear prediction of its own sample
+    (cores/lpc.py, from silence before the window), looked up in a learned (256, W) table
+    between the two codes around it: the sample tier's prediction stream."""
+
+    def __init__(self, frame: int, order: int, history: int, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frame, self.order, self.history, self.units = int(frame), int(order), int(history), int(units)
+        self.values = dsp.mu_law_decode(np.arange(256)).astype(np.float32)
+
+    def build(self, shape):
+        self.table = self.add_weight((256, self.units), initializer="glorot_uniform", name="table")
+
+    def call(self, prev):
+        v = ops.take(ops.convert_to_tensor(self.values), ops.cast(prev, "int32"), axis=0)
+        silence = ops.full((ops.shape(prev)[0], self.history), float(self.values[dsp.SILENCE_CODE]))
+        pred, _ = lpc.run(ops.concatenate([silence, v], axis=1), self.history, self.frame, self.order)
+        return lpc.interpolated_rows(self.table, ops.stop_gradient(lpc.levels(pred)))
+
+    def compute_output_shape(self, shape):
+        return (shape[0], shape[1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "frame": self.frame, "order": self.order,
+                "history": self.history, "units": self.units}
+
+
+def lpc_history(o) -> int:
+    """The prediction's history N: `lpc_history` rounded up to whole frames."""
+    return -(-o.lpc_history // o.frame) * o.frame
+
+
 def build(config, o, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
     """The sample tier's features (the head reads them) from the stream inputs.
 
@@ -134,6 +174,9 @@ def build(config, o, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
     emb = prev_stream.behaviour.features(prev_stream, SilencePad(f - 1, name="sample_pad")(prev))
     z = keras.layers.Conv1D(w, f, padding="valid", name="sample_in")(emb)
     z = keras.layers.Add(name="sample_cond")([z, cond])
+    if o.lpc:
+        z = keras.layers.Add(name="lpc_add")([z, LinearPrediction(
+            f, o.lpc, lpc_history(o), w, name="lpc")(prev)])
     for s in _sample_tier(config):
         z = keras.layers.Add(name=f"{s.name}_add")(
             [z, keras.layers.Dense(w, use_bias=False, name=f"{s.name}_sample")(inputs[s.name])])
@@ -194,14 +237,26 @@ class TieredCore:
         self.out_kernel = ops.convert_to_tensor(dense.kernel.numpy())
         self.out_bias = ops.convert_to_tensor(dense.bias.numpy())
         self.n_cell_states = sum(c.n_state for c in self.cells)
+        # The prediction stream (0: none). Its step state: the N codes before the frame of
+        # the last step (moved on by a frame at each frame's first step), the last p codes,
+        # and that frame's coefficients.
+        self.order = o.lpc
+        if self.order:
+            self.history = lpc_history(o)
+            self.lpc_table = ops.convert_to_tensor(model.get_layer("lpc").table.numpy())
 
     # ------------------------------------------------------------------ state
 
     def zero_state(self, batch: int) -> tuple:
         cells = tuple(t for c in self.cells for t in c.zero_state(batch))
-        return cells + (ops.zeros((batch, self.frame, self.width)),
-                        ops.full((batch, self.frame), dsp.SILENCE_CODE, dtype="int32"),
-                        ops.convert_to_tensor(np.int32(0)))
+        state = cells + (ops.zeros((batch, self.frame, self.width)),
+                         ops.full((batch, self.frame), dsp.SILENCE_CODE, dtype="int32"),
+                         ops.convert_to_tensor(np.int32(0)))
+        if self.order:  # the prediction's state: see _lpc_state
+            state += (ops.full((batch, self.history), dsp.SILENCE_CODE, dtype="int32"),
+                      ops.full((batch, self.order), dsp.SILENCE_CODE, dtype="int32"),
+                      ops.zeros((batch, self.order)))
+        return state
 
     def sequence_bias(self, conditions: dict | None, batch: int):
         """The frame tier's layer-0 bias plus every per-sequence stream (see flat.Core)."""
@@ -235,23 +290,35 @@ class TieredCore:
         """One sample for a batch: inputs hold this step's previous code (and per-step vectors)."""
         n = self.n_cell_states
         cells, cond, buf, phase = state[:n], state[n], state[n + 1], state[n + 2]
+        hist, recent, coeffs = state[n + 3:] if self.order else (None, None, None)
 
         def new_frame():
             c, s = self._frame_step(buf, bias, cells)
+            if self.order:  # the history moves on by the frame just ended (buf)
+                h = ops.concatenate([hist[:, self.frame:], buf], axis=1)
+                c = (c, h, lpc.coefficients(ops.take(self.values, h, axis=0), self.order))
             return (c,) + s
 
         def same_frame():
-            return (cond,) + tuple(cells)
+            return ((cond, hist, coeffs) if self.order else cond,) + tuple(cells)
 
         out = ops.cond(ops.equal(phase, 0), new_frame, same_frame)
         cond, cells = out[0], tuple(out[1:])
+        if self.order:
+            cond, hist, coeffs = cond
         prev = ops.cast(inputs[self.feedback], "int32")
         buf = ops.concatenate([buf[:, 1:], prev[:, None]], axis=1)
         window = ops.take(self.window_tables, buf + self.window_offsets, axis=0)  # (B, F, W)
         z = ops.sum(window, axis=1) + self.sample_bias + ops.take(cond, phase, axis=1)
         z = z + self._vectors(inputs)
+        extra = ()
+        if self.order:
+            recent = ops.concatenate([recent[:, 1:], prev[:, None]], axis=1)
+            pred = lpc.predict(coeffs, ops.take(self.values, recent, axis=0))
+            z = z + lpc.interpolated_rows(self.lpc_table, lpc.levels(pred))
+            extra = (hist, recent, coeffs)
         logits = self._sample_logits(z)
-        return logits, cells + (cond, buf, ops.mod(phase + 1, self.frame))
+        return logits, cells + (cond, buf, ops.mod(phase + 1, self.frame)) + extra
 
     def run(self, inputs: dict, bias, state: tuple, logits: bool = True):
         """Whole sequences from a state at a frame boundary (phase 0): (B, T) -> (B, T, 256).
@@ -276,10 +343,18 @@ class TieredCore:
         for i in range(f):
             z = z + ops.take(self.window_tables, window[:, i:i + t] + i * 256, axis=0)
         z = z + self._vectors(inputs)
+        extra = ()
+        if self.order:
+            before = ops.concatenate([state[n + 3][:, f:], buf], axis=1)  # the N codes before
+            codes = ops.concatenate([before, prev], axis=1)
+            pred, coeffs = lpc.run(ops.take(self.values, codes, axis=0), self.history, f, self.order)
+            z = z + lpc.interpolated_rows(self.lpc_table, lpc.levels(pred))
+            start = (t - 1) // f * f  # the last frame's first position
+            extra = (codes[:, start:start + self.history], codes[:, -self.order:], coeffs)
         out = self._sample_logits(z) if logits else None
         last = ops.concatenate([buf, prev], axis=1)[:, -f:]
         phase = ops.cast(ops.mod(ops.convert_to_tensor(t), f), "int32")
-        return out, new + (cond_frames[:, -1], last, phase)
+        return out, new + (cond_frames[:, -1], last, phase) + extra
 
 
 class Tiered(CoreType):
@@ -290,11 +365,15 @@ class Tiered(CoreType):
     @dataclasses.dataclass(frozen=True)
     class Options:
         """frame: samples per frame, F; sample_units: width of the sample-level MLP;
-        sample_layers: its layers before the head (the first reads the window)."""
+        sample_layers: its layers before the head (the first reads the window);
+        lpc: the order of the linear-prediction stream the sample tier sees (0: none);
+        lpc_history: the samples its coefficients are computed from (whole frames)."""
 
         frame: int = 16
         sample_units: int = 256
         sample_layers: int = 2
+        lpc: int = 0
+        lpc_history: int = 384
 
     def validate(self, config) -> None:
         o = self.options(config)
@@ -302,6 +381,9 @@ class Tiered(CoreType):
             raise AudioRNNError(f"--frame must be in [2, 256], got {o.frame}")
         if not (1 <= o.sample_units <= 4096 and 1 <= o.sample_layers <= 8):
             raise AudioRNNError("--sample-units must be in [1, 4096] and --sample-layers in [1, 8]")
+        if o.lpc and not (2 <= o.lpc <= 64 and o.lpc <= o.lpc_history <= 16384):
+            raise AudioRNNError(f"--lpc takes an order in [2, 64] (0: none) and --lpc-history "
+                                f"at least the order and at most 16384, got {o.lpc}, {o.lpc_history}")
         others = [s.name for s in config.streams if s.embedded and s.per == "step" and not s.feedback]
         if not config.feedback or others:
             raise AudioRNNError("the tiered core models a signal from its own past; an input "
