@@ -130,6 +130,7 @@ class TrainConfig:
     max_minutes: float = 0.0
     stateful: int = 0
     loss_preemphasis: float = 0.95
+    ir_seconds: float = 0.0
 
     def validate(self) -> None:
         if self.window < 2:
@@ -144,13 +145,15 @@ class TrainConfig:
             raise AudioRNNError("--strategy must be auto, mirrored or multiworker")
         if not 0.0 <= self.loss_preemphasis < 1.0:
             raise AudioRNNError(f"--loss-preemphasis must be in [0, 1), got {self.loss_preemphasis}")
+        if not 0.0 <= self.ir_seconds <= 10.0:
+            raise AudioRNNError(f"--ir takes 0 to 10 seconds, got {self.ir_seconds:g}")
         if self.stateful < 0 or (self.stateful > 1 and self.strategy != "auto"):
             raise AudioRNNError("--stateful N takes N >= 0 windows, with --strategy auto")
 
 
 #: Settings that may differ when a run is resumed (everything else must match).
 RESUMABLE = frozenset({"epochs", "patience", "sample_every", "sample_seconds", "strategy",
-                       "max_minutes"})
+                       "max_minutes", "ir_seconds"})
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,15 @@ def export(run_dir: str | Path, fmt: str, out: str | Path) -> str:
     out = Path(out)
     if not out.parent.is_dir():
         raise AudioRNNError(f"{out}: its folder does not exist")
+    from audiornn.runtime import ir
+
+    h = ir.load(run_dir)
     with atomic_path(out) as tmp:
         Path(tmp).write_text(json.dumps(doc))
-    return f"wrote {out} ({fmt}, {out.stat().st_size / 1024:.0f} KiB)"
+    line = f"wrote {out} ({fmt}, {out.stat().st_size / 1024:.0f} KiB)"
+    if h is not None:  # the cab and the room (train --ir): the plugin's IR slot loads it
+        rate = json.loads((Path(run_dir) / "config.json").read_text())["codec"]["sample_rate"]
+        side = ir.save_as(out.with_name(out.stem + ".ir.wav"), h, rate)
+        line += (f" and {side} (the impulse response, {len(h) / rate:.2f} s: load it in the "
+                 "plugin's IR slot)")
+    return line

@@ -1,7 +1,7 @@
 """Effects on real gear (not a test): LADSPA plugins from Debian, run by sox, captured like an amp.
 
-  python scripts/bench_gear.py [--minutes 5] [--rigs tube sigmoid] [--cores flat wavenet]
-                               [--work DIR]
+  python scripts/bench_gear.py [--minutes 5] [--rigs tube sigmoid reverb tube-reverb]
+                               [--cores flat wavenet] [--ir SECONDS] [--work DIR]
 
 Installs what it needs with apt when it is missing (sox, tap-plugins, and
 asc-music for held-out real music); nothing is committed. For each rig, as a guitarist
@@ -15,6 +15,9 @@ would:
    music (30 s of each asc-music track, never trained on) through the same rig, applied
    with `eval --input --target` (the run's own alignment), with the do-nothing and
    gain-matched-dry baselines beside it.
+With `--ir S`, each run is measured again with an impulse response of S seconds fitted
+after its network (what `train --ir S` does at the end of training): the rigs with
+tap_reverb (an RT60 of 1.16 s) ring far longer than any network here remembers.
 """
 
 from __future__ import annotations
@@ -40,10 +43,18 @@ MUSIC = Path("/usr/share/games/asc/music")
 #: Settings chosen so that the held-out music is clearly changed: the gain-matched dry
 #: music is 10-20% away from the rig's output (at the first settings tried, tube warmth
 #: at drive 6 and swh's foverdrive at 2.5, it was under 2%: nearly linear).
+#: The reverb: tap_reverb at a 2 s decay setting (an RT60 of 1.16 s, measured on an
+#: impulse), its tail 9 dB below the direct sound; a stereo plugin, so sox feeds it two
+#: copies of the mono signal and keeps the left output.
+REVERB = ["channels", "2", "ladspa", "tap_reverb.so", "tap_reverb", "2000", "0", "-8", "1", "1", "1",
+          "0", "0", "remix", "1"]
 RIGS = {
     "tube": ["ladspa", "tap_tubewarmth.so", "tap_tubewarmth", "10", "10",
              "bass", "-4", "120", "treble", "-6", "3500"],
     "sigmoid": ["ladspa", "tap_sigmoid.so", "tap_sigmoid", "12", "-6"],
+    "reverb": REVERB,
+    "tube-reverb": ["ladspa", "tap_tubewarmth.so", "tap_tubewarmth", "10", "10",
+                    "bass", "-4", "120", "treble", "-6", "3500", *REVERB],
 }
 RATE = 48000
 
@@ -92,7 +103,9 @@ def best_val_esr(run: Path) -> float:
         return min(float(r["val_esr"]) for r in csv.DictReader(f) if r.get("val_esr"))
 
 
-def bench(rig: str, core: str, work: Path, minutes: float, music: Path) -> dict:
+def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: float = 0.0) -> dict:
+    """One rig and core: trained (once) for `minutes`; with `ir`, the same network plus an
+    impulse response of `ir` seconds fitted after it (train --ir), in a copy of the run."""
     d = work / rig
     d.mkdir(parents=True, exist_ok=True)
     if not (d / "ds" / "dataset.json").exists():
@@ -107,6 +120,8 @@ def bench(rig: str, core: str, work: Path, minutes: float, music: Path) -> dict:
         print(audiornn("train", str(d / "ds"), "--run", str(run), "--core", core,
                        "--max-minutes", f"{minutes:g}", "--epochs", "1000"), flush=True)
         print(f"{rig}, {core}: trained for {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    if ir:
+        run = with_ir(run, d / "ds", ir)
     if not (d / "music_wet.wav").exists():
         through(rig, music, d / "music_wet.wav")
     audiornn("eval", str(run), "--input", str(music), "--target", str(d / "music_wet.wav"), "-q")
@@ -116,6 +131,28 @@ def bench(rig: str, core: str, work: Path, minutes: float, music: Path) -> dict:
             "gain_matched": e["dry_gain_matched"]["esr"], "nothing": e["do_nothing"]["esr"]}
 
 
+def with_ir(run: Path, ds: Path, seconds: float) -> Path:
+    """A copy of the run with an impulse response fitted after its network (as train --ir
+    does at the end of training), and its whole-segment validation ESR re-measured."""
+    from audiornn.data import open_dataset
+    from audiornn.runtime.effect import Effect
+    from audiornn.training.train import fit_ir
+
+    out = run.with_name(f"{run.name}-ir")
+    if not (out / "ir.wav").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(run, out)
+        t0 = time.perf_counter()
+        dataset = open_dataset(ds)
+        fit_ir(out, dataset, seconds)
+        report = Effect.from_run(out).segment_report(dataset)
+        (out / "validation.json").write_text(json.dumps({**json.loads(
+            (run / "validation.json").read_text()), **report}))
+        print(f"{out}: impulse response fitted in {time.perf_counter() - t0:.0f} s; kept: "
+              f"{(out / 'ir.wav').exists()}", flush=True)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=5.0, help="training budget per rig")
@@ -123,24 +160,31 @@ def main() -> None:
     p.add_argument("--cores", nargs="+", default=["flat", "wavenet"],
                    choices=["flat", "wavenet"], help="the LSTM (flat) is the baseline")
     p.add_argument("--work", help="keep the work files here (default: a temporary folder)")
+    p.add_argument("--ir", type=float, default=0.0, metavar="SECONDS",
+                   help="also each run plus an impulse response of this length (train --ir)")
     args = p.parse_args()
     install()
     work = Path(args.work or tempfile.mkdtemp(prefix="audiornn-gear-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; work folder {work}")
     music = held_out_music(work)
-    rows = {(rig, core): bench(rig, core, work, args.minutes, music)
-            for rig in args.rigs for core in args.cores}
+    variants = [(core, 0.0) for core in args.cores] + [(core, args.ir) for core in args.cores if args.ir]
+    rows = {(rig, core + (f"+ir{ir:g}" if ir else "")): bench(rig, core, work, args.minutes, music, ir)
+            for rig in args.rigs for core, ir in variants}
     print(f"\nESR after {args.minutes:g} CPU-minutes of `train` (effect defaults), 48 kHz capture")
-    print(f"{'rig':<8}{'core':<9}{'val_esr (windows)':>19}{'whole val segment':>19}"
+    print(f"{'rig':<12}{'core':<15}{'val_esr (windows)':>19}{'whole val segment':>19}"
           f"{'held-out music':>16}{'dry, gain-matched':>19}{'do nothing':>12}")
     for (rig, core), r in rows.items():
-        print(f"{rig:<8}{core:<9}{r['val_esr']:>19.2%}{r['whole']:>19.2%}{r['music']:>16.2%}"
+        print(f"{rig:<12}{core:<15}{r['val_esr']:>19.2%}{r['whole']:>19.2%}{r['music']:>16.2%}"
               f"{r['gain_matched']:>19.2%}{r['nothing']:>12.2%}")
     for rig in args.rigs:
         if (rig, "flat") in rows and (rig, "wavenet") in rows:
             a, b = rows[rig, "flat"]["music"], rows[rig, "wavenet"]["music"]
             print(f"{rig}: held-out music ESR, wavenet / LSTM = {b / max(a, 1e-12):.2f}")
+        for core in args.cores if args.ir else ():
+            a, b = rows[rig, core]["music"], rows[rig, f"{core}+ir{args.ir:g}"]["music"]
+            print(f"{rig}: held-out music ESR, {core} with / without the impulse response = "
+                  f"{b / max(a, 1e-12):.2f}")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,10 @@ def make_parser():
     p.add_argument("--loss-preemphasis", type=cli.bounded(float, 0, 0.999), default=None,
                    metavar="A", help=f"regression: the loss's pre-emphasis filter 1 - A z^-1 "
                                      f"(default {t.loss_preemphasis}; 0: the plain ESR)")
+    p.add_argument("--ir", dest="ir_seconds", type=cli.bounded(float, 0, 10), default=None,
+                   metavar="SECONDS", help="effects: after the network, an impulse response of "
+                   "this length (the cab and the room: up to 1-2 s of reverb), fitted to the "
+                   "recording, saved as RUN/ir.wav and exported beside the model (default 0: none)")
     p.add_argument("--skip", action="store_true", default=None,
                    help="regression: add the dry input to the output (input skip)")
     p.add_argument("--latent-dim", type=cli.nonneg_int, default=None, metavar="D",
@@ -122,6 +126,8 @@ def summary(history: dict, run: str) -> str:
             v = json.loads(whole.read_text())
             best = v["esr"]
             line += f"; over the whole {v['split']} segments {best:.3%}"
+            if (Path(run) / "ir.wav").exists():
+                line += " with the impulse response (ir.wav)"
         from audiornn.training.runstate import read_history
 
         rows = [r for r in read_history(Path(run)) if esr in r] or [{esr: v} for v in history[esr]]

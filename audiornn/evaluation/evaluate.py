@@ -121,7 +121,9 @@ def evaluate_effect(model, config: RunConfig, run_dir: Path, input_path: str, ta
     t0 = time.perf_counter()
     if heads.get(config.model.head).float_output:
         decode = "regression"
-        Effect(model, config).process_file(input_path, out, fmt="float")
+        from audiornn.runtime import ir
+
+        Effect(model, config, ir.load(run_dir)).process_file(input_path, out, fmt="float")
     else:
         Generator(model, config).apply(input_path, out, decode=decode, progress=not quiet)
     elapsed = time.perf_counter() - t0

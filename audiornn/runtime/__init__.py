@@ -24,5 +24,8 @@ __all__ = ["Effect", "Generator", "Scorer", "open_run"]
 def open_run(run_dir: str | os.PathLike, **kwargs) -> Generator | Effect:
     """A run's engine: an Effect for a head with float output, else a Generator."""
     model, config = load_run(run_dir)
-    engine = Effect if heads.get(config.model.head).float_output else Generator
-    return engine(model, config, **kwargs)
+    if heads.get(config.model.head).float_output:
+        from audiornn.runtime import ir
+
+        return Effect(model, config, ir.load(run_dir), **kwargs)
+    return Generator(model, config, **kwargs)

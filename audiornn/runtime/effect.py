@@ -4,7 +4,9 @@
 returns the wet block, carrying the core's state from one call to the next
 (the recurrent state, or the convolutions' buffers), so a stream cut into
 blocks of any size gives the same samples as the whole signal at once. Knob
-models take their settings with `set_knobs`.
+models take their settings with `set_knobs`. A run trained with `--ir` has an
+impulse response (the cab and the room, runtime/ir.py) that every path applies
+after the network.
 
 The math is the core's streaming loop (`cores.get(core).effect_loop`: flat.Loop,
 wavenet.Loop), written in `keras.ops` and compiled with XLA (backend.py:
@@ -25,6 +27,7 @@ from audiornn import cores, heads, streams
 from audiornn.config import RunConfig
 from audiornn.distribute import backend
 from audiornn.errors import AudioRNNError
+from audiornn.runtime import ir as impulse
 from audiornn.runtime.model import load_run
 
 log = logging.getLogger("audiornn.effect")
@@ -36,9 +39,10 @@ class Effect:
     Args:
       model: the trained Keras model (regression head).
       config: its run configuration.
+      ir: the impulse response after the network (RUN/ir.wav), or None.
     """
 
-    def __init__(self, model: keras.Model, config: RunConfig):
+    def __init__(self, model: keras.Model, config: RunConfig, ir: np.ndarray | None = None):
         if not heads.get(config.model.head).float_output:
             raise AudioRNNError("Effect needs a --head regression run (the classification head "
                                 "applies with generate --input)")
@@ -49,6 +53,8 @@ class Effect:
         self.knob_names = [s.name for s in knobs]
         self.knob_sizes = [s.size for s in knobs]
         self.loop = cores.get(m.core).effect_loop(model, config)
+        self.ir = None if ir is None else np.asarray(ir, np.float32)
+        self.convolver = None if ir is None else impulse.Convolver(self.ir)
         self._run = backend.jit(self.loop.run)
         # Knobs start in the middle of the settings seen in training.
         self.knobs = np.asarray([v for s in knobs
@@ -59,13 +65,15 @@ class Effect:
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike) -> Effect:
         model, config = load_run(run_dir)
-        return cls(model, config)
+        return cls(model, config, impulse.load(run_dir))
 
     # ------------------------------------------------------------------ state
 
     def reset(self) -> None:
         """Zero state (silence before the first block)."""
         self.state = self.loop.zero_state(1)
+        if self.convolver:
+            self.convolver.reset()
 
     def set_knobs(self, **values: float) -> None:
         """Sets knob values by name (each knob a float, or a list for a vector)."""
@@ -104,7 +112,8 @@ class Effect:
             return np.zeros(0, np.float32)
         x = np.pad(x, (0, self.loop.padded(n) - n))[None]
         y, self.state = self._run(x, np.zeros(1, np.int32), n, self._bias_values, self.state)
-        return np.asarray(y)[0, :n]
+        y = np.asarray(y)[0, :n]
+        return self.convolver.process(y) if self.convolver else y
 
     def _stream(self, x: np.ndarray, block: int = 1 << 16, tick=None) -> np.ndarray:
         """x streamed from silence in blocks (what a plugin plays); the state is left alone."""
@@ -117,7 +126,11 @@ class Effect:
             ys.append(np.asarray(y)[0, :len(part)])
             if tick:
                 tick(i + len(part))
-        return np.concatenate(ys) if ys else np.zeros(0, np.float32)
+        return self._room(np.concatenate(ys) if ys else np.zeros(0, np.float32))
+
+    def _room(self, y: np.ndarray) -> np.ndarray:
+        """The network's whole output through the run's impulse response (if it has one)."""
+        return y if self.ir is None else impulse.apply(y, self.ir)
 
     def segment_esr(self, dataset, split: str = "val") -> float | None:
         """ESR over a dataset split's whole segments, each run from silence with the state
@@ -163,6 +176,10 @@ class Effect:
         x = np.asarray(x, np.float32).reshape(-1)
         if self.loop.exact_pieces:  # a convolution core streams as fast as pieces would run
             return self._stream(x)
+        return self._room(self._parallel(x, rows, warmup, threads))
+
+    def _parallel(self, x, rows, warmup, threads) -> np.ndarray:
+        """The network alone over pieces run side by side (see process_parallel)."""
         threads = threads or min(4, os.cpu_count() or 1)
         warmup = int(0.5 * self.sample_rate) if warmup is None else int(warmup)
         part = -(-len(x) // threads)

@@ -147,6 +147,9 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     train_cfg = train_cfg or default_train
     train_cfg.validate()
     model_cfg.validate()
+    if train_cfg.ir_seconds and not heads.get(model_cfg.head).float_output:
+        raise AudioRNNError("--ir: the impulse response follows an effect's float output; "
+                            "train it on an effect dataset with --head regression")
     _check_tensorboard(tensorboard)
     cluster = multiworker.read_cluster() if train_cfg.strategy == "multiworker" else None
     run_dir = multiworker.run_dir_for(run_dir, cluster)
@@ -195,18 +198,22 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
                            step, 0 if log_lines else verbose)
         finally:
             strategy.release()
-        _whole_segments(run_dir, model_cfg, dataset, cluster)
+        _whole_segments(run_dir, model_cfg, train_cfg, dataset, cluster)
         return history
 
 
-def _whole_segments(run_dir: Path, model_cfg: ModelConfig, dataset: Dataset, cluster) -> None:
+def _whole_segments(run_dir: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset: Dataset,
+                    cluster) -> None:
     """A float head's validation ESR over whole segments with the state carried (the figure a
-    plugin user hears, and the one `export` writes), into RUN/validation.json."""
+    plugin user hears, and the one `export` writes), into RUN/validation.json; with --ir,
+    the impulse response fitted first (runtime/ir.py)."""
     if not heads.get(model_cfg.head).float_output or (cluster and cluster.rank):
         return
     from audiornn.runtime.effect import Effect
 
     split = "val" if dataset.split("val") else "train"
+    if train_cfg.ir_seconds:
+        fit_ir(run_dir, dataset, train_cfg.ir_seconds, split)
     report = Effect.from_run(run_dir).segment_report(dataset, split)
     lags = [s["latency"] for s in dataset.meta.get("sources", []) if "latency" in s]
     if report is not None:
@@ -214,6 +221,34 @@ def _whole_segments(run_dir: Path, model_cfg: ModelConfig, dataset: Dataset, clu
                           {**report, "split": split, "how": "whole segments from silence, "
                            "the state carried (as a plugin plays the model)",
                            "latency_samples": int(np.median(lags)) if lags else None})
+
+
+def fit_ir(run_dir: Path, dataset: Dataset, seconds: float, split: str = "val") -> None:
+    """--ir: the impulse response after the trained network, fitted on the training pairs by
+    least squares (runtime/ir.py) and kept as RUN/ir.wav when it lowers the validation ESR."""
+    from audiornn.runtime import ir
+    from audiornn.runtime.effect import Effect
+    from audiornn.runtime.model import load_run
+
+    model, config = load_run(run_dir)
+    net = Effect(model, config)
+    codec, pairs = dataset.codec, []
+    for s in dataset.split("train"):
+        a, b = s.offset, s.offset + s.length
+        dry = codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0]
+        wet = codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0]
+        pairs.append((net._stream(dry), wet))
+    h = ir.fit(pairs, max(1, int(round(seconds * config.codec.sample_rate))))
+    without = net.segment_esr(dataset, split)
+    with_ir = Effect(model, config, h).segment_esr(dataset, split)
+    (Path(run_dir) / ir.FILE).unlink(missing_ok=True)
+    if with_ir is not None and without is not None and with_ir < without:
+        ir.save(run_dir, h, config.codec.sample_rate)
+        log.info("impulse response (--ir %gs): validation ESR %.2f%% with it, %.2f%% without; "
+                 "kept as %s", seconds, 100 * with_ir, 100 * without, Path(run_dir) / ir.FILE)
+    else:
+        log.warning("impulse response (--ir %gs): validation ESR %.2f%% with it, %.2f%% without; "
+                    "not kept", seconds, 100 * (with_ir or 0), 100 * (without or 0))
 
 
 def _check_tensorboard(tensorboard: bool) -> None:
