@@ -95,7 +95,7 @@ def test_train_with_ir_learns_an_amp_in_a_room(tmp_path, capsys):
     assert generate.main([str(run), "--input", str(tmp_path / "dry.wav"), "--format", "float",
                           "--no-normalize", "--out", str(tmp_path / "out.wav"), "-q"]) == 0
     y = sf.read(tmp_path / "out.wav", dtype="float32")[0]
-    net = Effect(model, cfg)._stream(sf.read(tmp_path / "dry.wav", dtype="float32")[0])
+    net = Effect(model, cfg).stream(sf.read(tmp_path / "dry.wav", dtype="float32")[0])
     np.testing.assert_allclose(y, signal.lfilter(h, [1.0], net), atol=1e-4)
     assert export_cli.main([str(run), "--format", "aidax", "--out", str(tmp_path / "amp.json")]) == 0
     side, rate = sf.read(tmp_path / "amp.ir.wav", dtype="float32")

@@ -115,7 +115,7 @@ class Effect:
         y = np.asarray(y)[0, :n]
         return self.convolver.process(y) if self.convolver else y
 
-    def _stream(self, x: np.ndarray, block: int = 1 << 16, tick=None) -> np.ndarray:
+    def stream(self, x: np.ndarray, block: int = 1 << 16, tick=None) -> np.ndarray:
         """x streamed from silence in blocks (what a plugin plays); the state is left alone."""
         x = np.asarray(x, np.float32).reshape(-1)
         state, ys = self.loop.zero_state(1), []
@@ -150,7 +150,7 @@ class Effect:
             a, b = s.offset, s.offset + s.length
             dry = codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0]
             wet = codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0]
-            y = self._stream(dry)
+            y = self.stream(dry)
             err += float(np.sum(np.square(y - wet, dtype=np.float64)))
             energy += float(np.sum(np.square(wet, dtype=np.float64)))
             out += float(np.sum(np.square(y, dtype=np.float64)))
@@ -175,7 +175,7 @@ class Effect:
         """
         x = np.asarray(x, np.float32).reshape(-1)
         if self.loop.exact_pieces:  # a convolution core streams as fast as pieces would run
-            return self._stream(x)
+            return self.stream(x)
         return self._room(self._parallel(x, rows, warmup, threads))
 
     def _parallel(self, x, rows, warmup, threads) -> np.ndarray:
@@ -248,7 +248,7 @@ class Effect:
         if parallel:
             y = self.process_parallel(x)
         else:
-            y = self._stream(x, block, tick)
+            y = self.stream(x, block, tick)
         tick(len(x))
         if info.sample_rate_hz != self.sample_rate:
             y = dsp.resample(y, self.sample_rate, info.sample_rate_hz)

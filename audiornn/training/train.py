@@ -237,7 +237,7 @@ def fit_ir(run_dir: Path, dataset: Dataset, seconds: float, split: str = "val") 
         a, b = s.offset, s.offset + s.length
         dry = codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0]
         wet = codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0]
-        pairs.append((net._stream(dry), wet))
+        pairs.append((net.stream(dry), wet))
     h = ir.fit(pairs, max(1, int(round(seconds * config.codec.sample_rate))))
     without = net.segment_esr(dataset, split)
     with_ir = Effect(model, config, h).segment_esr(dataset, split)
