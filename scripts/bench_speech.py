@@ -58,7 +58,8 @@ def voice_wavs(work: Path, voice: str) -> Path:
 
 #: The variants `--variants` trains side by side (train options beyond the defaults).
 VARIANTS = {"default": [], "lpc16": ["--lpc", "16"], "lpc32": ["--lpc", "32"],
-            "nolpc": ["--lpc", "0"]}
+            "nolpc": ["--lpc", "0"], "noise6": ["--input-noise", "6"],
+            "lpc16-noise6": ["--lpc", "16", "--input-noise", "6"]}
 
 
 def train(ds: Path, run: Path, minutes: float, extra: list[str], resume: bool = False) -> None:

@@ -110,6 +110,26 @@ def test_save_and_load_give_identical_logits(tmp_path):
     np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(m(x)))
 
 
+def test_input_noise_moves_codes_in_training_only(tmp_path):
+    """--input-noise: training sees moved previous codes (within the code range); inference,
+    the step math and a saved run see the codes as they are."""
+    mc = dataclasses.replace(tiered(lpc=4), options={**tiered(lpc=4).options, "input_noise": 3.0})
+    m = random_model(mc, scale=0.3)
+    x = inputs(mc, 2, 16)
+    ref = np.asarray(m(x))
+    np.testing.assert_array_equal(ref, np.asarray(m(x, training=False)))
+    assert np.abs(np.asarray(m(x, training=True)) - ref).max() > 1e-3
+    moved = np.asarray(m.get_layer("input_noise")(x["prev"], training=True))
+    assert moved.min() >= 0 and moved.max() <= 255 and 1.0 < np.abs(moved - x["prev"]).mean() < 5.0
+    core = make_core(m, mc)
+    whole, _ = core.run({"prev": x["prev"]}, core.sequence_bias({}, 2), core.zero_state(2))
+    np.testing.assert_allclose(np.asarray(whole), ref, atol=1e-4)
+    (tmp_path / "run").mkdir()
+    run_config(mc).save(tmp_path / "run")
+    save_model_atomic(m, tmp_path / "run" / "model.keras")
+    np.testing.assert_array_equal(np.asarray(load_run(tmp_path / "run")[0](x)), ref)
+
+
 def test_tiny_clip_overfits(tmp_path):
     from audiornn.config import TrainConfig
     from audiornn.training.train import train

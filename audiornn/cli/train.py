@@ -41,6 +41,9 @@ def make_parser():
                         "recomputed every frame from the past samples (0: none)")
     p.add_argument("--lpc-history", type=cli.positive_int, default=None, metavar="N",
                    help="tiered: samples the linear prediction is computed from (default 384)")
+    p.add_argument("--input-noise", type=cli.bounded(float, 0, 64), default=None, metavar="CODES",
+                   help="tiered: in training, move each previous code by a normal draw of this "
+                        "many codes, so the model learns from inputs as imperfect as its own (0: none)")
     p.add_argument("--cell", choices=["lstm", "gru"], default=None,
                    help=f"default {m.cell} (tiered: the frame tier's)")
     p.add_argument("--layers", type=cli.bounded(int, 1, 8), default=None,

@@ -138,6 +138,32 @@ class LinearPrediction(keras.layers.Layer):
                 "history": self.history, "units": self.units}
 
 
+@keras.saving.register_keras_serializable(package="audiornn")
+class CodeNoise(keras.layers.Layer):
+    """Training only: each previous code moved by a rounded normal draw of `sigma` codes
+    (clipped to the code range), so the model learns from inputs as imperfect as the ones
+    it feeds itself when generating (LPCNet's noise injection; mu-law codes make the noise
+    proportional to the level). The identity when not training."""
+
+    def __init__(self, sigma: float, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.sigma, self.seed = float(sigma), int(seed)
+        self.generator = keras.random.SeedGenerator(self.seed)
+
+    def call(self, prev, training=False):
+        if not training or not self.sigma:
+            return prev
+        noise = keras.random.normal(ops.shape(prev), stddev=self.sigma, seed=self.generator)
+        moved = ops.cast(prev, "float32") + ops.round(noise)
+        return ops.cast(ops.clip(moved, 0, 255), prev.dtype)
+
+    def compute_output_shape(self, shape):
+        return shape
+
+    def get_config(self):
+        return {**super().get_config(), "sigma": self.sigma, "seed": self.seed}
+
+
 def lpc_history(o) -> int:
     """The prediction's history N: `lpc_history` rounded up to whole frames."""
     return -(-o.lpc_history // o.frame) * o.frame
@@ -154,6 +180,8 @@ def build(config, o, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
     f, w = o.frame, o.sample_units
     prev_stream = next(s for s in config.streams if s.feedback)
     prev = inputs[prev_stream.name]
+    if o.input_noise:
+        prev = CodeNoise(o.input_noise, name="input_noise")(prev)
     values = keras.layers.Embedding(
         256, 1, trainable=False, name="frame_values",
         embeddings_initializer=keras.initializers.Constant(
@@ -367,13 +395,16 @@ class Tiered(CoreType):
         """frame: samples per frame, F; sample_units: width of the sample-level MLP;
         sample_layers: its layers before the head (the first reads the window);
         lpc: the order of the linear-prediction stream the sample tier sees (0: none);
-        lpc_history: the samples its coefficients are computed from (whole frames)."""
+        lpc_history: the samples its coefficients are computed from (whole frames);
+        input_noise: training only, the previous codes are moved by this many codes (a
+        normal draw's standard deviation, rounded; 0: none)."""
 
         frame: int = 16
         sample_units: int = 256
         sample_layers: int = 2
         lpc: int = 0
         lpc_history: int = 384
+        input_noise: float = 0.0
 
     def validate(self, config) -> None:
         o = self.options(config)
@@ -381,6 +412,8 @@ class Tiered(CoreType):
             raise AudioRNNError(f"--frame must be in [2, 256], got {o.frame}")
         if not (1 <= o.sample_units <= 4096 and 1 <= o.sample_layers <= 8):
             raise AudioRNNError("--sample-units must be in [1, 4096] and --sample-layers in [1, 8]")
+        if not 0 <= o.input_noise <= 64:
+            raise AudioRNNError(f"--input-noise must be in [0, 64] codes, got {o.input_noise:g}")
         if o.lpc and not (2 <= o.lpc <= 64 and o.lpc <= o.lpc_history <= 16384):
             raise AudioRNNError(f"--lpc takes an order in [2, 64] (0: none) and --lpc-history "
                                 f"at least the order and at most 16384, got {o.lpc}, {o.lpc_history}")
