@@ -100,6 +100,38 @@ def judge(run: Path, label: str) -> dict:
     return row
 
 
+def picture(work: Path, voice: str, points: list, rows: dict) -> None:
+    """WORK/scaling-LANG.png: held-out bits and the voiced share against minutes, then each
+    point's spectrograms (generated beside real, as eval drew them)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(10, 3.2 * (len(points) + 1)))
+    ax = fig.add_subplot(len(points) + 1, 1, 1)
+    r = list(rows.values())
+    ax.plot(points, [x["bits"] for x in r], "o-", label="the model, held out")
+    ax.axhline(r[0]["lpc bits"], color="grey", ls="--", label="LPC-32 baseline")
+    ax.set_xlabel("minutes of training (this 2-core CPU)")
+    ax.set_ylabel("bits per sample")
+    ax.set_xticks(points)
+    twin = ax.twinx()
+    twin.plot(points, [100 * x["voiced"] for x in r], "s-", color="tab:red", label="generated voiced %")
+    twin.axhline(100 * r[0]["real voiced"], color="tab:red", ls=":", label="real voiced %")
+    twin.set_ylabel("voiced frames, %")
+    twin.set_ylim(0, 100)
+    fig.legend(loc="upper center", ncol=4, fontsize=8)
+    for i, m in enumerate(points):
+        sub = fig.add_subplot(len(points) + 1, 1, i + 2)
+        sub.imshow(plt.imread(work / f"scaling-{voice}-{m:g}min" / "spectrograms.png"))
+        sub.set_title(f"after {m:g} minutes", fontsize=10)
+        sub.axis("off")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.savefig(work / f"scaling-{voice}.png", dpi=80)
+    print(f"picture: {work / f'scaling-{voice}.png'}")
+
+
 def table(rows: dict) -> None:
     keys = list(next(iter(rows.values())))
     print(f"\n{'':<24}" + "".join(f"{k:>16}" for k in rows))
@@ -140,6 +172,7 @@ def main() -> None:
             else:
                 rows[f"{minutes:g} min"] = figures(point / "eval.json")
         table(rows)
+        picture(work, a.voice, sorted(a.scaling), rows)
         return
     for name in a.variants:
         suffix = "" if name == "default" else f"-{name}"
