@@ -18,16 +18,18 @@ N_CLASSES = MU + 1
 SILENCE_CODE = 128
 
 
-def mu_law_levels(x, mu: int = MU, xp=np):
+def mu_law_levels(x, mu: int = MU, xp=np, rounded: bool = True):
     """mu-law companding of [-1, 1] onto the mu + 1 integer levels, returned as floats.
 
     The one definition of the encoder: `xp` is the array namespace (numpy here;
     `keras.ops` inside the compiled generation loop), so both round alike.
+    rounded: False gives the fractional level (the linear prediction's table look-up).
     """
     x = xp.clip(x, -1.0, 1.0)
     y = xp.sign(x) * xp.log1p(mu * xp.abs(x)) / math.log1p(mu)
+    level = (y + 1.0) / 2.0 * mu
     # Midrise-free rounding (half to even in numpy and keras.ops alike).
-    return xp.round((y + 1.0) / 2.0 * mu)
+    return xp.round(level) if rounded else level
 
 
 def mu_law_encode(x: np.ndarray, mu: int = MU) -> np.ndarray:

@@ -16,8 +16,6 @@ two runs that differ by rounding).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from keras import ops
 
@@ -84,10 +82,7 @@ def run(values, n_history: int, frame: int, order: int):
 
 def levels(prediction):
     """A prediction's fractional mu-law level in [0, 255] (dsp.mu_law_levels, unrounded)."""
-    mu = dsp.MU
-    x = ops.clip(prediction, -1.0, 1.0)
-    y = ops.sign(x) * ops.log1p(mu * ops.abs(x)) / math.log1p(mu)
-    return (y + 1.0) / 2.0 * mu
+    return dsp.mu_law_levels(prediction, xp=ops, rounded=False)
 
 
 def interpolated_rows(table, level):

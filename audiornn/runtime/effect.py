@@ -33,6 +33,15 @@ from audiornn.runtime.model import load_run
 log = logging.getLogger("audiornn.effect")
 
 
+def segment_pairs(dataset, split: str):
+    """(dry, wet) float samples of each whole segment of a pair dataset's split."""
+    codec = dataset.codec
+    for s in dataset.split(split):
+        a, b = s.offset, s.offset + s.length
+        yield (codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0],
+               codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0])
+
+
 class Effect:
     """A regression effect model with its state.
 
@@ -145,11 +154,8 @@ class Effect:
         segs = dataset.split(split)
         if not segs or "input" not in dataset.streams:
             return None
-        codec, err, energy, out, n = dataset.codec, 0.0, 0.0, 0.0, 0
-        for s in segs:
-            a, b = s.offset, s.offset + s.length
-            dry = codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0]
-            wet = codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0]
+        err, energy, out, n = 0.0, 0.0, 0.0, 0
+        for dry, wet in segment_pairs(dataset, split):
             y = self.stream(dry)
             err += float(np.sum(np.square(y - wet, dtype=np.float64)))
             energy += float(np.sum(np.square(wet, dtype=np.float64)))

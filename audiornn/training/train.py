@@ -227,17 +227,12 @@ def fit_ir(run_dir: Path, dataset: Dataset, seconds: float, split: str = "val") 
     """--ir: the impulse response after the trained network, fitted on the training pairs by
     least squares (runtime/ir.py) and kept as RUN/ir.wav when it lowers the validation ESR."""
     from audiornn.runtime import ir
-    from audiornn.runtime.effect import Effect
+    from audiornn.runtime.effect import Effect, segment_pairs
     from audiornn.runtime.model import load_run
 
     model, config = load_run(run_dir)
     net = Effect(model, config)
-    codec, pairs = dataset.codec, []
-    for s in dataset.split("train"):
-        a, b = s.offset, s.offset + s.length
-        dry = codec.decode(np.asarray(dataset.streams["input"][a:b]), "input")[0]
-        wet = codec.decode(np.asarray(dataset.streams["target"][a:b]), "target")[0]
-        pairs.append((net.stream(dry), wet))
+    pairs = [(net.stream(dry), wet) for dry, wet in segment_pairs(dataset, "train")]
     h = ir.fit(pairs, max(1, int(round(seconds * config.codec.sample_rate))))
     without = net.segment_esr(dataset, split)
     with_ir = Effect(model, config, h).segment_esr(dataset, split)
