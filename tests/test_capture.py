@@ -112,3 +112,21 @@ def test_a_clipped_wet_recording_is_named_as_clipped(tmp_path, capsys, caplog):
     said = capsys.readouterr().err + caplog.text
     assert "rec.wav is clipped" in said and "of its samples sit at full scale" in said
     assert "does not follow" not in said
+
+
+def test_a_ringing_rig_draws_the_ir_hint_and_a_dry_one_does_not(tmp_path, caplog):
+    x = capture.capture_signal(RATE, 1.0)
+    rng = np.random.default_rng(1)
+    t = np.arange(int(0.8 * RATE)) / RATE
+    room = 0.05 * rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.6)  # RT60 0.6 s
+    room[0] = 1.0
+    wet = signal.fftconvolve(amp(x, 10), room)[: len(x) + 10]
+    assert capture.late_energy(wet, RATE, 10) > 0.05
+    assert capture.late_energy(amp(x, 10), RATE, 10) < 1e-3
+    sf.write(tmp_path / "reamp.wav", x, RATE, subtype="FLOAT")
+    for name, y in (("dry", amp(x, 10)), ("room", wet)):
+        sf.write(tmp_path / f"{name}.wav", 0.9 * y / np.max(np.abs(y)), RATE, subtype="FLOAT")
+        caplog.clear()
+        build_pairs([(tmp_path / "reamp.wav", tmp_path / f"{name}.wav")], tmp_path / name,
+                    dataset.DataConfig(sample_rate=RATE, preemphasis=0.0))
+        assert ("--ir 1.5" in caplog.text) == (name == "room"), name

@@ -41,6 +41,11 @@ SWEEP_DB = (-20.0, -10.0, -3.0)
 NOISE_DB = (-40.0, -30.0, -20.0, -10.0, -6.0, -3.0)
 NOISE_S, GAP_S = 0.5, 0.25
 REPLICATE_WARN = 0.01  # replicate ESR above this draws a warning
+#: The share of a blip's response arriving later than RING_AFTER_S above which `data --pair`
+#: suggests `train --ir`: the default WaveNet hears 85 ms, so it cannot model what comes
+#: later, and that share is about the ESR it is left with (a real reverb, tap_reverb at an
+#: RT60 of 1.16 s: 8% of the response after 0.1 s, a whole-segment ESR of 11% after 5 min).
+RING_AFTER_S, RING_WARN = 0.1, 0.01
 MIN_MINUTES, MAX_MINUTES = 1.0, 30.0
 
 
@@ -171,6 +176,16 @@ def recognize(dry: np.ndarray, rate: int) -> bool:
     d = sps.sosfiltfilt(sos, np.asarray(dry[:n], np.float64))
     energy = float(np.dot(d, d) * np.dot(ref, ref)) ** 0.5
     return energy > 0 and float(np.dot(d, ref)) / energy > 0.9
+
+
+def late_energy(wet: np.ndarray, rate: int, lag: int, after_s: float = RING_AFTER_S) -> float:
+    """The share of the wet recording's response to the first blip (0.5 s, until the next)
+    that arrives more than `after_s` after it: a cabinet, room or reverb ringing."""
+    k = int(round(BLIPS[0] * rate)) + lag
+    e = np.square(np.asarray(wet[max(0, k):k + int(round((BLIPS[1] - BLIPS[0]) * rate))],
+                             np.float64))
+    total = float(e.sum())
+    return float(e[int(round(after_s * rate)):].sum()) / total if total > 0 else 0.0
 
 
 def latency(dry: np.ndarray, wet: np.ndarray, rate: int, max_lag: int) -> int:

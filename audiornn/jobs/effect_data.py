@@ -146,6 +146,12 @@ def _capture_checks(name: str, dry: str, wet: str, config: DataConfig, lag: int,
                     "file", name, 100 * replicate, 100 * capture.REPLICATE_WARN)
     else:
         log.info("%s: capture signal recognized; replicate ESR %.3f%%", name, 100 * replicate)
+    late = capture.late_energy(w, config.sample_rate, lag)
+    if late > capture.RING_WARN:
+        log.warning("%s: the gear rings: %.0f%% of its response to a click arrives more than "
+                    "%.1f s later (a cabinet, a room or a reverb), longer than the network "
+                    "remembers; train with --ir 1.5 to add an impulse response after it",
+                    name, 100 * late, capture.RING_AFTER_S)
     shift = trim["input"]
     cuts = [(0, a0, "train"), (a1, b0, "train"), (b0, b1, "val"), (b1, n_dry, "train")]
     splits = []
@@ -153,7 +159,7 @@ def _capture_checks(name: str, dry: str, wet: str, config: DataConfig, lag: int,
         start, end = max(0, start - shift), min(n, end - shift)
         if end - start >= MIN_CODES:
             splits.append((split, start, end - start))
-    return {"capture": True, "replicate_esr": replicate}, splits
+    return {"capture": True, "replicate_esr": replicate, "late_energy": late}, splits
 
 
 def _one_latency(items: list, pairs, config: DataConfig) -> list:
