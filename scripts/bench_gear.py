@@ -2,6 +2,7 @@
 
   python scripts/bench_gear.py [--minutes 5] [--rigs tube sigmoid reverb tube-reverb]
                                [--cores flat wavenet] [--ir SECONDS] [--work DIR]
+                               [--nam-python PATH [--nam feather lstm]]
 
 Installs what it needs with apt when it is missing (sox, tap-plugins, and
 asc-music for held-out real music); nothing is committed. For each rig, as a guitarist
@@ -18,6 +19,11 @@ would:
 With `--ir S`, each run is measured again with an impulse response of S seconds fitted
 after its network (what `train --ir S` does at the end of training): the rigs with
 tap_reverb (an RT60 of 1.16 s) ring far longer than any network here remembers.
+With `--nam-python` (a Python with the `neural-amp-modeler` package, for example a venv
+with PyTorch's CPU wheel: never a project dependency), the Neural Amp Modeler trainer
+trains its WaveNet "feather" and its LSTM 1 x 24 on the same capture (the raw files, the
+same latency and validation segment) for the same minutes, one after the other
+(scripts/nam_anchor.py), and its models are scored on the same segment and music.
 """
 
 from __future__ import annotations
@@ -131,6 +137,43 @@ def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: floa
             "gain_matched": e["dry_gain_matched"]["esr"], "nothing": e["do_nothing"]["esr"]}
 
 
+def nam(rig: str, arch: str, work: Path, minutes: float, music: Path, python: str) -> dict:
+    """The NAM trainer's `arch` on the rig's capture for `minutes` (scripts/nam_anchor.py),
+    scored as `bench` scores audiornn: the validation segment from silence, and the
+    held-out music at the run's latency."""
+    from audiornn import metrics
+    from audiornn.data import audio, open_dataset
+    from audiornn.evaluation.evaluate import run_latency
+
+    d = work / rig
+    ds = open_dataset(d / "ds")
+    lag = run_latency(ds) or 0
+    (seg,) = ds.split("val")
+    a, b = seg.offset, seg.offset + seg.length
+    out = d / f"nam-{arch}"
+    if not (out / "music_out.wav").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        r = subprocess.run([python, str(Path(__file__).with_name("nam_anchor.py")),
+                            "--dry", str(d / "reamp.wav"), "--wet", str(d / "rec.wav"),
+                            "--delay", str(lag), "--val", str(a), str(b), "--arch", arch,
+                            "--minutes", f"{minutes:g}", "--music", str(music), "--out", str(out)],
+                           capture_output=True, text=True)
+        if r.returncode:
+            sys.exit(f"nam_anchor {arch} failed:\n{r.stderr[-3000:]}")
+        print(f"{rig}, NAM {arch}: trained and applied in "
+              f"{(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    wet, _ = audio.read(d / "rec.wav")
+    val, _ = audio.read(out / "val_out.wav")
+    y, _ = audio.read(out / "music_out.wav")
+    t, _ = audio.read(d / "music_wet.wav")
+    t = t[lag:]
+    n = min(len(t), len(y))
+    return {"val_esr": float("nan"), "whole": metrics.esr(wet[a + lag:b + lag], val),
+            "music": metrics.esr(t[:n], y[:n]), "gain_matched": float("nan"),
+            "nothing": float("nan")}
+
+
 def with_ir(run: Path, ds: Path, seconds: float) -> Path:
     """A copy of the run with an impulse response fitted after its network (as train --ir
     does at the end of training), and its whole-segment validation ESR re-measured."""
@@ -153,6 +196,10 @@ def with_ir(run: Path, ds: Path, seconds: float) -> Path:
     return out
 
 
+def pct(x: float) -> str:
+    return "-" if np.isnan(x) else f"{x:.2%}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=5.0, help="training budget per rig")
@@ -162,6 +209,9 @@ def main() -> None:
     p.add_argument("--work", help="keep the work files here (default: a temporary folder)")
     p.add_argument("--ir", type=float, default=0.0, metavar="SECONDS",
                    help="also each run plus an impulse response of this length (train --ir)")
+    p.add_argument("--nam-python", metavar="PATH",
+                   help="a Python with neural-amp-modeler: train its models too, same minutes")
+    p.add_argument("--nam", nargs="+", default=["feather", "lstm"], choices=["feather", "lstm"])
     args = p.parse_args()
     install()
     work = Path(args.work or tempfile.mkdtemp(prefix="audiornn-gear-"))
@@ -171,16 +221,23 @@ def main() -> None:
     variants = [(core, 0.0) for core in args.cores] + [(core, args.ir) for core in args.cores if args.ir]
     rows = {(rig, core + (f"+ir{ir:g}" if ir else "")): bench(rig, core, work, args.minutes, music, ir)
             for rig in args.rigs for core, ir in variants}
+    for rig in args.rigs if args.nam_python else ():
+        for arch in args.nam:
+            rows[rig, f"NAM {arch}"] = nam(rig, arch, work, args.minutes, music, args.nam_python)
     print(f"\nESR after {args.minutes:g} CPU-minutes of `train` (effect defaults), 48 kHz capture")
     print(f"{'rig':<12}{'core':<15}{'val_esr (windows)':>19}{'whole val segment':>19}"
           f"{'held-out music':>16}{'dry, gain-matched':>19}{'do nothing':>12}")
     for (rig, core), r in rows.items():
-        print(f"{rig:<12}{core:<15}{r['val_esr']:>19.2%}{r['whole']:>19.2%}{r['music']:>16.2%}"
-              f"{r['gain_matched']:>19.2%}{r['nothing']:>12.2%}")
+        print(f"{rig:<12}{core:<15}{pct(r['val_esr']):>19}{pct(r['whole']):>19}"
+              f"{pct(r['music']):>16}{pct(r['gain_matched']):>19}{pct(r['nothing']):>12}")
     for rig in args.rigs:
         if (rig, "flat") in rows and (rig, "wavenet") in rows:
             a, b = rows[rig, "flat"]["music"], rows[rig, "wavenet"]["music"]
             print(f"{rig}: held-out music ESR, wavenet / LSTM = {b / max(a, 1e-12):.2f}")
+        nams = [rows[k]["music"] for k in rows if k[0] == rig and k[1].startswith("NAM")]
+        for core in args.cores if nams else ():
+            print(f"{rig}: held-out music ESR, audiornn {core} / the NAM trainer's best = "
+                  f"{rows[rig, core]['music'] / min(nams):.2f}")
         for core in args.cores if args.ir else ():
             a, b = rows[rig, core]["music"], rows[rig, f"{core}+ir{args.ir:g}"]["music"]
             print(f"{rig}: held-out music ESR, {core} with / without the impulse response = "
