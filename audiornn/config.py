@@ -130,6 +130,7 @@ class TrainConfig:
     max_minutes: float = 0.0
     stateful: int = 0
     loss_preemphasis: float = 0.95
+    loss_spectral: float = 0.0
     ir_seconds: float = 0.0
 
     def validate(self) -> None:
@@ -145,6 +146,8 @@ class TrainConfig:
             raise AudioRNNError("--strategy must be auto, mirrored or multiworker")
         if not 0.0 <= self.loss_preemphasis < 1.0:
             raise AudioRNNError(f"--loss-preemphasis must be in [0, 1), got {self.loss_preemphasis}")
+        if not 0.0 <= self.loss_spectral <= 10.0:
+            raise AudioRNNError(f"--loss-spectral must be in [0, 10], got {self.loss_spectral:g}")
         if not 0.0 <= self.ir_seconds <= 10.0:
             raise AudioRNNError(f"--ir takes 0 to 10 seconds, got {self.ir_seconds:g}")
         if self.stateful < 0 or (self.stateful > 1 and self.strategy != "auto"):

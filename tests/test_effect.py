@@ -303,3 +303,26 @@ def test_a_wavenet_trains_applies_and_exports_from_the_command_line(tmp_path, ca
     y = sf.read(tmp_path / "out.wav", dtype="float32")[0]
     dry = sf.read(tmp_path / "dry.wav", dtype="float32")[0]
     np.testing.assert_allclose(y, run_nam_wavenet(tmp_path / "a.nam", dry), atol=1e-4)
+
+
+def test_the_spectral_term_is_exact_for_a_gain_error_and_skips_the_burn_in():
+    """At every resolution, a gain error g gives a spectral convergence of |1 - g| and a
+    log-magnitude distance of |ln g|; the burn-in steps do not count."""
+    from audiornn.heads.regression import ESRLoss, spectral_rows
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((2, 4096 + 300, 1)).astype("float32")
+    for g in (0.5, 0.9, 1.25):
+        got = np.asarray(spectral_rows(y, g * y, burn_in=300))
+        np.testing.assert_allclose(got, abs(1 - g) + abs(np.log(g)), rtol=1e-4)
+    wrong_burn_in = y.copy()
+    wrong_burn_in[:, :300] = 0
+    np.testing.assert_allclose(np.asarray(spectral_rows(y, wrong_burn_in, burn_in=300)), 0,
+                               atol=1e-6)
+    short = y[:, :400]  # too short for any FFT of the term
+    with pytest.raises(Exception, match="--loss-spectral"):
+        spectral_rows(short, short)
+    plain, both = ESRLoss(300, 0.0), ESRLoss(300, 0.0, spectral=0.5)
+    extra = np.asarray(both(y, 0.9 * y)) - np.asarray(plain(y, 0.9 * y))
+    np.testing.assert_allclose(extra, 0.5 * (0.1 + abs(np.log(0.9))), rtol=1e-4)
+    assert ESRLoss.from_config(both.get_config()).spectral == 0.5

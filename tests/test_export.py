@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 from helpers import random_model
@@ -191,3 +192,22 @@ def test_wavenet_runs_name_what_they_cannot_do(tmp_path, capsys):
     with pytest.raises(AudioRNNError, match="--shape must be one of"):
         ModelConfig(streams=(signal_stream("dry", "input"),), head="regression", core="wavenet",
                     options={"shape": "huge"}).validate()
+
+
+def test_wavenet_convolutions_start_within_one_over_root_fan_in():
+    """The starting weights NAM's trainer uses (PyTorch's default): uniform within
+    +-1/sqrt(fan in), so the residual stack starts small, not Keras' Glorot default."""
+    from audiornn.runtime.model import build_model
+
+    mc = ModelConfig(streams=(signal_stream("dry", "input"),), head="regression",
+                     core="wavenet", options={"shape": "feather"})
+    convs = [w for layer in build_model(mc).layers if isinstance(layer, keras.layers.Conv1D)
+             for w in layer.get_weights()[:1]]
+    assert len(convs) == 2 + 2 * 20 + 19 + 1  # rechannels, convs and mixers, outs, a head
+    for kernel in convs:
+        bound = 1 / np.sqrt(kernel.shape[0] * kernel.shape[1])
+        assert np.max(np.abs(kernel)) <= bound
+        if kernel.size >= 64:
+            assert 0.45 * bound < np.std(kernel) < 0.7 * bound  # uniform: bound / sqrt(3)
+    dilated = [k for k in convs if k.shape == (3, 8, 8)]
+    assert len(dilated) == 7 and all(np.any(dilated[0] != k) for k in dilated[1:])  # all differ

@@ -60,6 +60,9 @@ def make_parser():
     p.add_argument("--loss-preemphasis", type=cli.bounded(float, 0, 0.999), default=None,
                    metavar="A", help=f"regression: the loss's pre-emphasis filter 1 - A z^-1 "
                                      f"(default {t.loss_preemphasis}; 0: the plain ESR)")
+    p.add_argument("--loss-spectral", type=cli.bounded(float, 0, 10), default=None,
+                   metavar="W", help="regression: add W x the multi-resolution STFT distance "
+                   f"(spectral convergence and log magnitudes) to the ESR (default {t.loss_spectral:g})")
     p.add_argument("--ir", dest="ir_seconds", type=cli.bounded(float, 0, 10), default=None,
                    metavar="SECONDS", help="effects: after the network, an impulse response of "
                    "this length (the cab and the room: up to 1-2 s of reverb), fitted to the "

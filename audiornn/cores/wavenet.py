@@ -54,6 +54,14 @@ SHAPES = {
 #: an ESR of hundreds. The Keras model applies it before the regression head's Dense(1);
 #: exports and `Loop` fold it into that layer's kernel.
 HEAD_SCALE = 0.02
+def init() -> keras.initializers.Initializer:
+    """The convolutions' starting weights: uniform within +-1/sqrt(fan in), PyTorch's
+    default, which NAM's trainer uses (Keras' Glorot starts the dilated convolutions 1.7x
+    larger). A fresh one per layer: an unseeded Keras initializer draws its seed once, so
+    one shared instance would give every layer of a shape the same weights."""
+    return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
+
+
 #: Scored samples per training window after the receptive field's burn-in.
 SCORED = 4096
 
@@ -89,29 +97,34 @@ class WaveNet(CoreType):
         ESR as the loss (no pre-emphasis): on real gear (a tube stage with a tone stack,
         5 CPU-minutes, scripts/bench_gear.py) held-out music went from 5.86% with the
         0.95 filter to 2.79%, the filter having played down the low band where music
-        has its energy."""
+        has its energy. Batches of 16 windows: on the same rig, 8 minutes on one core,
+        0.65% on held-out music against 0.81% with 32."""
         field = receptive_field(self.options(config).shape)
-        return {"burn_in": field - 1, "window": field - 1 + SCORED, "loss_preemphasis": 0.0}
+        return {"burn_in": field - 1, "window": field - 1 + SCORED, "loss_preemphasis": 0.0,
+                "batch_size": 16}
 
     def build(self, config, inputs, stateful=False):
         L = keras.layers
+        def conv(*args, **kwargs):
+            return L.Conv1D(*args, kernel_initializer=init(), **kwargs)
+
         dry = next(inputs[s.name] for s in config.streams if s.behaviour.float_input)
         cond = concat(features(config.streams, inputs, dry), "condition")
         arrays = SHAPES[self.options(config).shape]
         y, head = dry, None
         for a, (ch, head_size, dilations) in enumerate(arrays):
             last_array = a == len(arrays) - 1
-            z = L.Conv1D(ch, 1, use_bias=False, name=f"wn{a}_rechannel")(y)
+            z = conv(ch, 1, use_bias=False, name=f"wn{a}_rechannel")(y)
             for i, d in enumerate(dilations):
                 pre = L.Add(name=f"wn{a}_pre{i}")([
-                    L.Conv1D(ch, KERNEL, dilation_rate=d, padding="causal", name=f"wn{a}_conv{i}")(z),
-                    L.Conv1D(ch, 1, use_bias=False, name=f"wn{a}_mixer{i}")(cond)])
+                    conv(ch, KERNEL, dilation_rate=d, padding="causal", name=f"wn{a}_conv{i}")(z),
+                    conv(ch, 1, use_bias=False, name=f"wn{a}_mixer{i}")(cond)])
                 p = L.Activation("tanh", name=f"wn{a}_tanh{i}")(pre)
                 head = p if head is None else L.Add(name=f"wn{a}_skip{i}")([head, p])
                 if not (last_array and i == len(dilations) - 1):  # the last residual is unused
-                    z = L.Add(name=f"wn{a}_res{i}")([z, L.Conv1D(ch, 1, name=f"wn{a}_out{i}")(p)])
+                    z = L.Add(name=f"wn{a}_res{i}")([z, conv(ch, 1, name=f"wn{a}_out{i}")(p)])
             if not last_array:
-                head = L.Conv1D(head_size, 1, use_bias=False, name=f"wn{a}_head")(head)
+                head = conv(head_size, 1, use_bias=False, name=f"wn{a}_head")(head)
             y = z
         return L.Rescaling(HEAD_SCALE, name="wn_head_scale")(head)
 

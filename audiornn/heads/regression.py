@@ -47,21 +47,54 @@ def esr_rows(y_true, y_pred, burn_in: int = 0, preemphasis: float = 0.0, dc: flo
     return out
 
 
+#: (FFT size, hop, window) of the multi-resolution STFT distance: Parallel WaveGAN's three,
+#: which NAM's trainer also uses.
+RESOLUTIONS = ((512, 50, 240), (1024, 120, 600), (2048, 240, 1200))
+
+
+def _magnitudes(x, fft: int, hop: int, win: int):
+    re, im = ops.stft(x, win, hop, fft)
+    return ops.sqrt(ops.maximum(ops.square(re) + ops.square(im), 1e-8))
+
+
+def spectral_rows(y_true, y_pred, burn_in: int = 0):
+    """Multi-resolution STFT distance per row of (batch, T, 1): at each resolution whose
+    FFT fits in the scored steps, the spectral convergence || |Y| - |P| || / || |Y| || plus
+    the mean absolute difference of the log magnitudes; averaged over the resolutions."""
+    y = ops.cast(y_true[:, burn_in:, 0], "float32")
+    p = ops.cast(y_pred[:, burn_in:, 0], "float32")
+    fits = [r for r in RESOLUTIONS if r[0] <= y.shape[1]]
+    if not fits:
+        raise AudioRNNError(f"--loss-spectral needs at least {RESOLUTIONS[0][0]} scored steps "
+                            f"per window, got {y.shape[1]}")
+    out = 0.0
+    for fft, hop, win in fits:
+        my, mp = _magnitudes(y, fft, hop, win), _magnitudes(p, fft, hop, win)
+        sc = ops.sqrt(ops.sum(ops.square(my - mp), axis=(1, 2))
+                      / (ops.sum(ops.square(my), axis=(1, 2)) + EPS))
+        out = out + sc + ops.mean(ops.abs(ops.log(my) - ops.log(mp)), axis=(1, 2))
+    return out / len(fits)
+
+
 @keras.saving.register_keras_serializable(package="audiornn")
 class ESRLoss(keras.losses.Loss):
     """ESR of the pre-emphasized output, plus a DC term; the burn-in is left out."""
 
     def __init__(self, burn_in: int = 0, preemphasis: float = 0.95, dc: float = 1.0,
-                 name: str = "esr_loss", **kwargs):
+                 spectral: float = 0.0, name: str = "esr_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.burn_in, self.preemphasis, self.dc = int(burn_in), float(preemphasis), float(dc)
+        self.spectral = float(spectral)
 
     def call(self, y_true, y_pred):
-        return esr_rows(y_true, y_pred, self.burn_in, self.preemphasis, self.dc)
+        out = esr_rows(y_true, y_pred, self.burn_in, self.preemphasis, self.dc)
+        if self.spectral:
+            out = out + self.spectral * spectral_rows(y_true, y_pred, self.burn_in)
+        return out
 
     def get_config(self):
         return {**super().get_config(), "burn_in": self.burn_in,
-                "preemphasis": self.preemphasis, "dc": self.dc}
+                "preemphasis": self.preemphasis, "dc": self.dc, "spectral": self.spectral}
 
 
 def esr_metric(burn_in: int = 0) -> keras.metrics.Metric:
@@ -94,12 +127,14 @@ class Regression(Head):
             y = keras.layers.Add(name="skip")([y, dry])
         return y
 
-    def compile(self, model, learning_rate, burn_in, loss_preemphasis: float = 0.95, **loss):
+    def compile(self, model, learning_rate, burn_in, loss_preemphasis: float = 0.95,
+                loss_spectral: float = 0.0, **loss):
         """Adam with gradient clipping on the ESR of the pre-emphasized output (the filter's
-        coefficient: `loss_preemphasis`, 0 for the plain ESR) plus a DC term; reports the
-        plain ESR as "esr"."""
+        coefficient: `loss_preemphasis`, 0 for the plain ESR) plus a DC term, plus
+        `loss_spectral` times the multi-resolution STFT distance; reports the plain ESR as
+        "esr"."""
         model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
-                      loss=ESRLoss(burn_in, loss_preemphasis),
+                      loss=ESRLoss(burn_in, loss_preemphasis, spectral=loss_spectral),
                       weighted_metrics=[esr_metric(burn_in)])
 
 

@@ -45,10 +45,12 @@ log = logging.getLogger("audiornn.train")
 
 
 def compile_model(model: keras.Model, learning_rate: float, head: str = "classes",
-                  burn_in: int = 0, loss_preemphasis: float = 0.95) -> None:
+                  burn_in: int = 0, loss_preemphasis: float = 0.95,
+                  loss_spectral: float = 0.0) -> None:
     """Compiles with the head's loss and metrics (heads/): Adam with gradient clipping.
     loss_preemphasis: the regression head's loss filter (heads/regression.py)."""
-    heads.get(head).compile(model, learning_rate, burn_in, loss_preemphasis=loss_preemphasis)
+    heads.get(head).compile(model, learning_rate, burn_in, loss_preemphasis=loss_preemphasis,
+                            loss_spectral=loss_spectral)
 
 
 def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, TrainConfig]:
@@ -150,6 +152,9 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
     if train_cfg.ir_seconds and not heads.get(model_cfg.head).float_output:
         raise AudioRNNError("--ir: the impulse response follows an effect's float output; "
                             "train it on an effect dataset with --head regression")
+    if train_cfg.loss_spectral and not heads.get(model_cfg.head).float_output:
+        raise AudioRNNError("--loss-spectral: the spectral term compares float outputs; "
+                            "it is for effect datasets with --head regression")
     _check_tensorboard(tensorboard)
     cluster = multiworker.read_cluster() if train_cfg.strategy == "multiworker" else None
     run_dir = multiworker.run_dir_for(run_dir, cluster)
@@ -173,7 +178,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             config.save(run_dir)
             model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
             compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in,
-                          train_cfg.loss_preemphasis)
+                          train_cfg.loss_preemphasis, train_cfg.loss_spectral)
         if multiworker.is_multiworker(model):
             multiworker.adapt(model, train_seq[0])
         latent = find_stream(model_cfg.streams, "map")
