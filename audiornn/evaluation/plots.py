@@ -119,11 +119,11 @@ def plot_effect(target: np.ndarray, output: np.ndarray, dry: np.ndarray, rate: i
     n = max(8, int(ms / 1000 * rate))
     c = int(np.argmax(np.abs(target)))
     a = max(0, min(c - n // 2, len(target) - n))
-    t = (np.arange(a, a + n)) / rate * 1000
+    t = np.arange(n) / rate * 1000  # from the stretch's start, so the ticks stay readable
     a1.plot(t, target[a:a + n], label="target (wet)", lw=2)
     a1.plot(t, output[a:a + n], label="model output", lw=1.2)
     a1.plot(t, dry[a:a + n], label="input (dry)", lw=0.8, color="0.6")
-    a1.set(xlabel="ms", ylabel="amplitude", title="waveforms")
+    a1.set(xlabel=f"ms after {a / rate:.2f} s", ylabel="amplitude", title="waveforms")
     a1.legend(fontsize=8)
     for name, x in (("target (wet)", target), ("model output", output), ("input (dry)", dry)):
         f, p = metrics.average_spectrum(x, rate)
