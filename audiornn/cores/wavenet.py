@@ -54,6 +54,8 @@ SHAPES = {
 #: an ESR of hundreds. The Keras model applies it before the regression head's Dense(1);
 #: exports and `Loop` fold it into that layer's kernel.
 HEAD_SCALE = 0.02
+
+
 def init() -> keras.initializers.Initializer:
     """The convolutions' starting weights: uniform within +-1/sqrt(fan in), PyTorch's
     default, which NAM's trainer uses (Keras' Glorot starts the dilated convolutions 1.7x
