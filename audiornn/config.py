@@ -120,6 +120,7 @@ class TrainConfig:
     epochs: int = 20
     steps_per_epoch: int | None = None
     learning_rate: float = 1e-3
+    lr_decay: float = 1.0
     patience: int = 5
     seed: int = 0
     val_windows: int = 256
@@ -142,6 +143,8 @@ class TrainConfig:
             raise AudioRNNError("--batch-size and --epochs must be positive")
         if not self.learning_rate > 0:
             raise AudioRNNError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise AudioRNNError(f"--lr-decay must be in (0, 1], got {self.lr_decay:g}")
         if self.strategy not in ("auto", "mirrored", "multiworker"):
             raise AudioRNNError("--strategy must be auto, mirrored or multiworker")
         if not 0.0 <= self.loss_preemphasis < 1.0:
@@ -156,7 +159,7 @@ class TrainConfig:
 
 #: Settings that may differ when a run is resumed (everything else must match).
 RESUMABLE = frozenset({"epochs", "patience", "sample_every", "sample_seconds", "strategy",
-                       "max_minutes", "ir_seconds"})
+                       "max_minutes", "ir_seconds", "lr_decay"})
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ def test_cli_one_short_epoch_writes_run(tmp_path):
     (["DS", "--run", "R", "--window", "64", "--burn-in", "64"], "--burn-in"),
     (["DS", "--run", "R", "--resume"], "nothing to resume"),
     (["DS", "--run", "R", "--learning-rate", "0"], "--learning-rate"),
+    (["DS", "--run", "R", "--lr-decay", "0"], "--lr-decay"),
 ])
 def test_cli_errors(tmp_path, capsys, argv, message):
     ds = sine_dataset(tmp_path)
@@ -185,6 +186,35 @@ def test_train_function_returns_history(tmp_path):
     previews = sorted((tmp_path / "run" / "samples").glob("*.wav"))
     assert [p.name for p in previews] == ["epoch0001.wav", "epoch0002.wav"]
     assert sf.info(previews[0]).frames == 800
+
+
+def test_lr_decay_falls_geometrically_over_the_epochs_or_the_budget(tmp_path):
+    """--lr-decay F: the step size at each epoch's start is start x F^progress, the progress
+    being the epochs done or, with a budget, the time spent, whichever is further; the
+    optimizer that trains is the one that gets it."""
+    import keras
+
+    from audiornn.training.callbacks import LearningRateDecay
+
+    def rates(callback, epochs):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+        seen = []
+        log = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda e, logs: seen.append(float(model.optimizer.learning_rate)))
+        model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=epochs, verbose=0,
+                  callbacks=[callback, log])
+        return np.array(seen)
+
+    by_epochs = rates(LearningRateDecay(0.01, 0.1, epochs=5), 5)
+    np.testing.assert_allclose(by_epochs, 0.01 * 0.1 ** (np.arange(5) / 4), rtol=1e-5)
+    spent = LearningRateDecay(0.01, 0.1, epochs=1000, seconds=1e-9)  # the budget is gone
+    np.testing.assert_allclose(rates(spent, 2), [0.001, 0.001], rtol=1e-5)
+    d = sine_dataset(tmp_path)
+    h = train(d, tmp_path / "run", options=dict(**TINY), train_cfg=TrainConfig(
+        window=64, burn_in=4, batch_size=4, epochs=2, steps_per_epoch=2, lr_decay=0.5),
+        verbose=0)
+    assert len(h["loss"]) == 2
 
 
 def test_mixed_precision_keeps_the_logits_in_float32():

@@ -83,6 +83,10 @@ def make_parser():
                         "2-core CPU; see the README)")
     p.add_argument("--learning-rate", type=cli.bounded(float, 0, 10, lo_open=True), default=None,
                    help=f"Adam's step size (default {t.learning_rate}; effects 0.005; one-shots 0.003)")
+    p.add_argument("--lr-decay", type=cli.bounded(float, 0, 1, lo_open=True), default=None,
+                   metavar="F", help="the step size falls geometrically to F times its start "
+                   "over the run (--max-minutes' budget, else --epochs), set at each epoch's "
+                   f"start (default {t.lr_decay:g}: constant)")
     p.add_argument("--patience", type=cli.positive_int, default=None,
                    help=f"epochs without validation improvement before stopping (default {t.patience})")
     p.add_argument("--seed", type=int, default=None)

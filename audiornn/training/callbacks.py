@@ -116,6 +116,32 @@ class TimeBudget(keras.callbacks.Callback):
                      "continue with --resume", at, duration(time.monotonic() - self.start))
 
 
+class LearningRateDecay(keras.callbacks.Callback):
+    """--lr-decay: the step size falls geometrically from `start` to `final` x `start`
+    over the run, set at each epoch's start (where every backend reads it again).
+
+    The run's progress is the larger of the epochs done out of `epochs` and, with a
+    budget, the time spent out of `seconds` (counted from this invocation's start:
+    a resumed run decays again over its new budget, from where the epochs put it).
+    """
+
+    def __init__(self, start: float, final: float, epochs: int, seconds: float = 0.0):
+        super().__init__()
+        self.start_lr, self.final, self.epochs, self.seconds = start, final, epochs, seconds
+        self.began = None
+
+    def on_train_begin(self, logs=None):
+        if self.began is None:
+            self.began = time.monotonic()
+
+    def progress(self, epoch: int) -> float:
+        spent = (time.monotonic() - self.began) / self.seconds if self.seconds else 0.0
+        return min(1.0, max(epoch / max(1, self.epochs - 1), spent))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate = self.start_lr * self.final ** self.progress(epoch)
+
+
 class Interrupted(KeyboardInterrupt):
     """Training stopped on Ctrl-C or SIGTERM after saving a resumable state."""
 

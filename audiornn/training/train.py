@@ -333,6 +333,9 @@ def _callbacks(run_dir: Path, monitor: str, state, config: RunConfig, dataset: D
         out.insert(0, cb.ResetStates(carry))
     if train_cfg.max_minutes:
         out.append(cb.TimeBudget(train_cfg.max_minutes, len(val_seq) if val_seq else 0, single))
+    if train_cfg.lr_decay < 1.0:
+        out.append(cb.LearningRateDecay(train_cfg.learning_rate, train_cfg.lr_decay,
+                                        train_cfg.epochs, 60.0 * train_cfg.max_minutes))
     if tensorboard:
         out.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if train_cfg.sample_every:
