@@ -2,7 +2,8 @@
 
   python scripts/bench_gear.py [--minutes 5] [--rigs tube sigmoid reverb tube-reverb]
                                [--cores flat wavenet] [--ir SECONDS] [--work DIR]
-                               [--nam-python PATH [--nam feather lstm]]
+                               [--nam-python PATH [--nam feather lstm]] [--knobs]
+                               [--hammerstein] [--curve MIN [MIN ...]]
 
 Installs what it needs with apt when it is missing (sox, tap-plugins, and
 asc-music for held-out real music); nothing is committed. For each rig, as a guitarist
@@ -24,6 +25,11 @@ with PyTorch's CPU wheel: never a project dependency), the Neural Amp Modeler tr
 trains its WaveNet "feather" and its LSTM 1 x 24 on the same capture (the raw files, the
 same latency and validation segment) for the same minutes, one after the other
 (scripts/nam_anchor.py), and its models are scored on the same segment and music.
+With `--hammerstein`, the classical block model (static curves, then FIRs) fitted by
+least squares beside them. With `--curve 5 10 20 40`, only ESR against training time (one
+run resumed to each point, WORK/curve.png). With `--knobs`, only the knob test: the
+tube rig recorded at 3 drive settings, a knob model over them judged at a 4th setting (on
+held-out music) against a model trained on that 4th setting alone for the same minutes.
 """
 
 from __future__ import annotations
@@ -63,6 +69,14 @@ RIGS = {
                     "bass", "-4", "120", "treble", "-6", "3500", *REVERB],
 }
 RATE = 48000
+#: --knobs: the tube rig at several drive settings (tap_tubewarmth's first control, 0.1-10),
+#: the knob being drive / 10. The model learns 3 of them and is judged at a 4th between,
+#: against a model trained on that 4th setting itself.
+KNOB_DRIVES, HELD_OUT_DRIVE = (2.0, 6.0, 10.0), 4.0
+
+
+def tube_at(drive: float) -> list[str]:
+    return ["ladspa", "tap_tubewarmth.so", "tap_tubewarmth", f"{drive:g}", "10", *RIGS["tube"][5:]]
 
 
 def install() -> None:
@@ -82,9 +96,10 @@ def audiornn(*args: str) -> str:
     return r.stdout
 
 
-def through(rig: str, dry: Path, wet: Path) -> None:
+def through(rig: str | list, dry: Path, wet: Path) -> None:
     env = {**os.environ, "LADSPA_PATH": "/usr/lib/ladspa"}
-    subprocess.run(["sox", str(dry), "-b", "24", str(wet), *RIGS[rig]], check=True, env=env,
+    chain = RIGS[rig] if isinstance(rig, str) else rig
+    subprocess.run(["sox", str(dry), "-b", "24", str(wet), *chain], check=True, env=env,
                    stderr=subprocess.DEVNULL)
 
 
@@ -109,7 +124,8 @@ def best_val_esr(run: Path) -> float:
         return min(float(r["val_esr"]) for r in csv.DictReader(f) if r.get("val_esr"))
 
 
-def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: float = 0.0) -> dict:
+def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: float = 0.0,
+          skip_training: bool = False) -> dict:
     """One rig and core: trained (once) for `minutes`; with `ir`, the same network plus an
     impulse response of `ir` seconds fitted after it (train --ir), in a copy of the run."""
     d = work / rig
@@ -120,6 +136,10 @@ def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: floa
         shutil.rmtree(d / "ds", ignore_errors=True)
         print(audiornn("data", "--pair", str(d / "reamp.wav"), str(d / "rec.wav"),
                        "--out", str(d / "ds")), flush=True)
+    if not (d / "music_wet.wav").exists():
+        through(rig, music, d / "music_wet.wav")
+    if skip_training:
+        return {}
     run = d / f"run-{core}"
     if not (run / "model.keras").exists():
         t0 = time.perf_counter()
@@ -128,8 +148,6 @@ def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: floa
         print(f"{rig}, {core}: trained for {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
     if ir:
         run = with_ir(run, d / "ds", ir)
-    if not (d / "music_wet.wav").exists():
-        through(rig, music, d / "music_wet.wav")
     audiornn("eval", str(run), "--input", str(music), "--target", str(d / "music_wet.wav"), "-q")
     e = json.loads((run / "eval.json").read_text())["effect"]
     whole = json.loads((run / "validation.json").read_text())["esr"]
@@ -174,6 +192,71 @@ def nam(rig: str, arch: str, work: Path, minutes: float, music: Path, python: st
             "nothing": float("nan")}
 
 
+#: The parallel Hammerstein baseline's static curves (each followed by its own FIR):
+#: odd and even powers for a tube stage's asymmetric bend, tanh for its hard limit.
+CURVES = {"x": lambda x: x, "x^2": lambda x: x * x, "x^3": lambda x: x ** 3,
+          "tanh 4x": lambda x: np.tanh(4 * x), "tanh 16x": lambda x: np.tanh(16 * x),
+          "1": np.ones_like}
+
+
+def fit_hammerstein(x: np.ndarray, y: np.ndarray, taps: int) -> list[np.ndarray]:
+    """Least squares for y = sum_j h_j * f_j(x) (a static curve per branch, then an FIR of
+    `taps`): the classical block model, fitted exactly. The normal equations are block
+    Toeplitz, their entries the branches' cross-correlations, computed by FFT."""
+    from scipy import fft, linalg
+
+    u = [f(x) for f in CURVES.values()]
+    n = fft.next_fast_len(len(x) + taps)
+    U = [fft.rfft(v, n) for v in u]
+    Y = fft.rfft(y, n)
+    lag = np.arange(taps)[:, None] - np.arange(taps)[None, :]  # a - b
+    k = len(u)
+    A = np.zeros((k * taps, k * taps))
+    for i in range(k):
+        for j in range(i, k):
+            c = fft.irfft(np.conj(U[i]) * U[j], n)  # c(t) = sum_m u_i[m] u_j[m + t]
+            block = c[lag % n]
+            A[i * taps:(i + 1) * taps, j * taps:(j + 1) * taps] = block
+            A[j * taps:(j + 1) * taps, i * taps:(i + 1) * taps] = block.T
+    b = np.concatenate([fft.irfft(np.conj(Ui) * Y, n)[:taps] for Ui in U])
+    h = linalg.solve(A + 1e-9 * np.trace(A) / len(A) * np.eye(len(A)), b, assume_a="pos")
+    return np.split(h, k)
+
+
+def apply_hammerstein(h: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    from scipy import signal
+    return sum(signal.fftconvolve(f(x), hj)[:len(x)] for f, hj in zip(CURVES.values(), h))
+
+
+def hammerstein(rig: str, work: Path, music: Path, taps: int = 512) -> dict:
+    """The classical model, fitted by least squares on the capture's training part (from
+    the sweeps to the validation segment), scored as `nam` scores the NAM trainer."""
+    from audiornn import metrics
+    from audiornn.data import audio, open_dataset
+    from audiornn.evaluation.evaluate import run_latency
+
+    d = work / rig
+    ds = open_dataset(d / "ds")
+    lag = run_latency(ds) or 0
+    (seg,) = ds.split("val")
+    a, b = seg.offset, seg.offset + seg.length
+    dry, _ = audio.read(d / "reamp.wav")
+    wet, _ = audio.read(d / "rec.wav")
+    start = max(s.offset for s in ds.split("train") if s.offset < a)  # after the clicks
+    t0 = time.perf_counter()
+    h = fit_hammerstein(dry[start:a], wet[start + lag:a + lag], taps)
+    print(f"{rig}: parallel Hammerstein ({len(CURVES)} branches x {taps} taps) fitted in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    x, _ = audio.read(music)
+    t, _ = audio.read(d / "music_wet.wav")
+    y = apply_hammerstein(h, x)
+    n = min(len(t) - lag, len(y))
+    return {"val_esr": float("nan"), "whole": metrics.esr(wet[a + lag:b + lag],
+                                                          apply_hammerstein(h, dry[a:b])),
+            "music": metrics.esr(t[lag:lag + n], y[:n]), "gain_matched": float("nan"),
+            "nothing": float("nan")}
+
+
 def with_ir(run: Path, ds: Path, seconds: float) -> Path:
     """A copy of the run with an impulse response fitted after its network (as train --ir
     does at the end of training), and its whole-segment validation ESR re-measured."""
@@ -196,6 +279,94 @@ def with_ir(run: Path, ds: Path, seconds: float) -> Path:
     return out
 
 
+def knobs(work: Path, minutes: float, music: Path) -> dict:
+    """A knob model (the WaveNet) over KNOB_DRIVES, judged on held-out music at
+    HELD_OUT_DRIVE, beside a model of that setting alone trained as long; both applied
+    with `generate --input` and scored at the runs' latency."""
+    from audiornn import metrics
+    from audiornn.data import audio, open_dataset
+    from audiornn.evaluation.evaluate import run_latency
+
+    d = work / "knobs"
+    d.mkdir(parents=True, exist_ok=True)
+    if not (d / "reamp.wav").exists():
+        audiornn("capture", "--out", str(d / "reamp.wav"), "--sample-rate", str(RATE))
+    for drive in (*KNOB_DRIVES, HELD_OUT_DRIVE):
+        if not (d / f"rec-{drive:g}.wav").exists():
+            through(tube_at(drive), d / "reamp.wav", d / f"rec-{drive:g}.wav")
+    target = d / f"music_wet-{HELD_OUT_DRIVE:g}.wav"
+    if not target.exists():
+        through(tube_at(HELD_OUT_DRIVE), music, target)
+    sets = {"knob": [a for k in KNOB_DRIVES for a in ("--pair", str(d / "reamp.wav"),
+                     str(d / f"rec-{k:g}.wav"), "--knob", f"drive={k / 10:g}")],
+            "single": ["--pair", str(d / "reamp.wav"), str(d / f"rec-{HELD_OUT_DRIVE:g}.wav")]}
+    t, _ = audio.read(target)
+    out = {}
+    for name, pairs in sets.items():
+        if not (d / f"ds-{name}" / "dataset.json").exists():
+            print(audiornn("data", *pairs, "--out", str(d / f"ds-{name}")), flush=True)
+        run = d / f"run-{name}"
+        if not (run / "model.keras").exists():
+            print(audiornn("train", str(d / f"ds-{name}"), "--run", str(run), "--core", "wavenet",
+                           "--max-minutes", f"{minutes:g}", "--epochs", "1000"), flush=True)
+        y_path = d / f"music_out-{name}.wav"
+        knob = ["--knob", f"drive={HELD_OUT_DRIVE / 10:g}"] if name == "knob" else []
+        audiornn("generate", str(run), "--input", str(music), "--out", str(y_path), *knob,
+                 "--format", "float", "--no-normalize")
+        lag = run_latency(open_dataset(d / f"ds-{name}")) or 0
+        y, _ = audio.read(y_path)
+        n = min(len(t) - lag, len(y))
+        out[name] = metrics.esr(t[lag:lag + n], y[:n])
+    return out
+
+
+def curve(rig: str, work: Path, points: list[float], music: Path) -> list[dict]:
+    """ESR against training time: one WaveNet run on the rig, resumed with --max-minutes
+    to each of `points` (cumulative minutes), scored at each (as `bench`); drawn in
+    WORK/curve.png."""
+    d = work / rig
+    bench(rig, "wavenet", work, 0.0, music, skip_training=True)  # the capture and dataset
+    run, done, rows = d / "run-curve", 0.0, []
+    for m in points:
+        budget = ["--max-minutes", f"{m - done:g}", "--epochs", "1000"]
+        resume = ["--resume"] if (run / "history.csv").exists() else ["--core", "wavenet"]
+        t0 = time.perf_counter()
+        audiornn("train", str(d / "ds"), "--run", str(run), *resume, *budget)
+        done = m
+        audiornn("eval", str(run), "--input", str(music), "--target", str(d / "music_wet.wav"), "-q")
+        e = json.loads((run / "eval.json").read_text())["effect"]["model"]["esr"]
+        whole = json.loads((run / "validation.json").read_text())["esr"]
+        rows.append({"minutes": m, "music": e, "whole": whole, "val_esr": best_val_esr(run)})
+        print(f"{rig}, wavenet, {m:g} min ({(time.perf_counter() - t0) / 60:.1f} min this leg): "
+              f"music {e:.2%}, whole val {whole:.2%}", flush=True)
+    draw_curve(rows, work / "curve.png", rig)
+    return rows
+
+
+def draw_curve(rows: list[dict], path: Path, rig: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = [r["minutes"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(m, [100 * r["music"] for r in rows], "o-", label="held-out real music")
+    ax.plot(m, [100 * r["whole"] for r in rows], "s--", label="whole validation segment")
+    for y, name in ((1.0, "great < 1%"), (3.5, "not bad < 3.5%")):
+        ax.axhline(y, color="grey", lw=0.8, ls=":")
+        ax.text(m[-1], y, name, va="bottom", ha="right", fontsize=8, color="grey")
+    ax.set_yscale("log")
+    ax.set_xticks(m)
+    ax.set_xlabel("CPU-minutes of train (2 cores)")
+    ax.set_ylabel("ESR (%)")
+    ax.set_title(f"{rig} rig, WaveNet feather, 48 kHz: ESR against training time", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def pct(x: float) -> str:
     return "-" if np.isnan(x) else f"{x:.2%}"
 
@@ -211,6 +382,15 @@ def main() -> None:
                    help="also each run plus an impulse response of this length (train --ir)")
     p.add_argument("--nam-python", metavar="PATH",
                    help="a Python with neural-amp-modeler: train its models too, same minutes")
+    p.add_argument("--curve", nargs="+", type=float, metavar="MIN",
+                   help="only ESR against training time: one WaveNet run on the first rig, "
+                        "resumed to each of these cumulative minutes (e.g. 5 10 20 40)")
+    p.add_argument("--hammerstein", action="store_true",
+                   help="also the classical block model (static curves, then FIRs) fitted by "
+                        "least squares: what an initialization from the sweeps would start from")
+    p.add_argument("--knobs", action="store_true",
+                   help="only the knob test: the WaveNet over 3 drive settings of the tube rig, "
+                        "judged at a 4th against a model of that setting alone")
     p.add_argument("--nam", nargs="+", default=["feather", "lstm"], choices=["feather", "lstm"])
     args = p.parse_args()
     install()
@@ -218,9 +398,28 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; work folder {work}")
     music = held_out_music(work)
+    if args.curve:
+        rows = curve(args.rigs[0], work, sorted(args.curve), music)
+        print(f"\nESR against CPU-minutes of `train`, {args.rigs[0]} rig, WaveNet feather "
+              f"(one run, resumed); picture: {work / 'curve.png'}")
+        print(f"{'minutes':<10}{'held-out music':>16}{'whole val segment':>19}{'val_esr':>10}")
+        for r in rows:
+            print(f"{r['minutes']:<10g}{pct(r['music']):>16}{pct(r['whole']):>19}"
+                  f"{pct(r['val_esr']):>10}")
+        return
+    if args.knobs:
+        k = knobs(work, args.minutes, music)
+        print(f"\nthe tube rig at drive {', '.join(f'{x:g}' for x in KNOB_DRIVES)}, judged at "
+              f"{HELD_OUT_DRIVE:g} on held-out music, {args.minutes:g} CPU-minutes each")
+        print(f"  the knob model (never heard drive {HELD_OUT_DRIVE:g}): {k['knob']:.2%}")
+        print(f"  a model of drive {HELD_OUT_DRIVE:g} alone:              {k['single']:.2%}")
+        print(f"  ratio: {k['knob'] / max(k['single'], 1e-12):.2f} (target <= 2)")
+        return
     variants = [(core, 0.0) for core in args.cores] + [(core, args.ir) for core in args.cores if args.ir]
     rows = {(rig, core + (f"+ir{ir:g}" if ir else "")): bench(rig, core, work, args.minutes, music, ir)
             for rig in args.rigs for core, ir in variants}
+    for rig in args.rigs if args.hammerstein else ():
+        rows[rig, "Hammerstein"] = hammerstein(rig, work, music)
     for rig in args.rigs if args.nam_python else ():
         for arch in args.nam:
             rows[rig, f"NAM {arch}"] = nam(rig, arch, work, args.minutes, music, args.nam_python)
