@@ -121,6 +121,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     learning_rate: float = 1e-3
     lr_decay: float = 1.0
+    ema: float = 0.0
     patience: int = 5
     seed: int = 0
     val_windows: int = 256
@@ -143,6 +144,8 @@ class TrainConfig:
             raise AudioRNNError("--batch-size and --epochs must be positive")
         if not self.learning_rate > 0:
             raise AudioRNNError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        if not 0.0 <= self.ema < 1.0:
+            raise AudioRNNError(f"--ema must be in [0, 1), got {self.ema:g}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise AudioRNNError(f"--lr-decay must be in (0, 1], got {self.lr_decay:g}")
         if self.strategy not in ("auto", "mirrored", "multiworker"):

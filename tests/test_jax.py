@@ -184,3 +184,36 @@ def test_jax_data_parallel_on_two_cpu_devices(kit):
     assert lines["AFTER"] == "None"  # the process-wide distribution is put back
     assert np.isfinite(float(lines["LOSS"]))
 
+
+
+def test_jax_ema_and_lr_decay(kit):
+    """--ema swaps the averaged weights in for validation under JAX's own training loop too
+    (its state is carried outside the Keras variables within an epoch), and --lr-decay
+    reaches the optimizer there."""
+    out = run_backend(f"""
+        import json
+        from audiornn.training.train import TrainConfig, train
+        for name, ema, decay in (("plain", 0.0, 1.0), ("ema", 0.9999, 0.1)):
+            h = train({str(kit / "sine")!r}, {str(kit)!r} + "/jax-" + name,
+                      options=dict(layers=1, units=32, embedding=16),
+                      train_cfg=TrainConfig(window=128, burn_in=16, batch_size=16, epochs=3,
+                                            steps_per_epoch=20, learning_rate=2e-2, ema=ema,
+                                            lr_decay=decay, patience=100), verbose=0)
+            print(name.upper(), json.dumps(h["val_loss"]))
+        # Adam's first steps move a weight by about the step size: 0.01, 0.001, 0.0001
+        import keras, numpy as np
+        from audiornn.training.callbacks import LearningRateDecay
+        m = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False,
+                                                                    kernel_initializer="zeros")])
+        m.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+        ws = [0.0]
+        at_end = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda e, logs: ws.append(float(np.asarray(m.layers[0].kernel)[0, 0])))
+        m.fit(np.ones((4, 1)), 10 * np.ones((4, 1)), epochs=3, batch_size=4, verbose=0,
+              callbacks=[LearningRateDecay(0.01, 0.01, epochs=3), at_end])
+        print("MOVES", json.dumps(np.diff(ws).tolist()))
+    """)
+    lines = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    assert max(json.loads(lines["PLAIN"])) < 1.0
+    assert min(json.loads(lines["EMA"])) > 4.0
+    np.testing.assert_allclose(json.loads(lines["MOVES"]), [0.01, 0.001, 0.0001], rtol=0.2)

@@ -217,6 +217,25 @@ def test_lr_decay_falls_geometrically_over_the_epochs_or_the_budget(tmp_path):
     assert len(h["loss"]) == 2
 
 
+def test_ema_validates_and_keeps_the_averaged_weights_and_resumes(tmp_path):
+    """--ema M: validation and model.keras use the weights' moving average. With M = 0.9999
+    the average barely leaves the starting weights, so validation stays at an untrained
+    model's loss (about ln 256) while the plain run's falls; a run with it resumes."""
+    d = sine_dataset(tmp_path, freq=250.0)
+
+    def run(name, ema, epochs=3, resume=False):
+        cfg = TrainConfig(window=128, burn_in=16, batch_size=16, epochs=epochs, steps_per_epoch=20,
+                          learning_rate=2e-2, ema=ema, patience=100)
+        return train(d, tmp_path / name, options=dict(**TINY), train_cfg=cfg, verbose=0,
+                     resume=resume)
+
+    plain, slow = run("plain", 0.0), run("ema", 0.9999)
+    assert max(plain["val_loss"]) < 1.0  # learned in the first 20 steps
+    assert min(slow["val_loss"]) > 4.0  # about ln 256: the average is still the start
+    more = run("ema", 0.9999, epochs=4, resume=True)
+    assert len(more["val_loss"]) == 1
+
+
 def test_mixed_precision_keeps_the_logits_in_float32():
     import keras
 

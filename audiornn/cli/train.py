@@ -87,6 +87,9 @@ def make_parser():
                    metavar="F", help="the step size falls geometrically to F times its start "
                    "over the run (--max-minutes' budget, else --epochs), set at each epoch's "
                    f"start (default {t.lr_decay:g}: constant)")
+    p.add_argument("--ema", type=cli.bounded(float, 0, 0.9999), default=None, metavar="M",
+                   help="validate and keep an exponential moving average of the weights "
+                   f"(momentum M per step, e.g. 0.99; default {t.ema:g}: none)")
     p.add_argument("--patience", type=cli.positive_int, default=None,
                    help=f"epochs without validation improvement before stopping (default {t.patience})")
     p.add_argument("--seed", type=int, default=None)

@@ -31,6 +31,17 @@ class Head:
         """The model's output from the core's features `x` (inputs: stream name -> Keras input)."""
         raise NotImplementedError
 
-    def compile(self, model, learning_rate: float, burn_in: int, **loss) -> None:
+    def compile(self, model, learning_rate: float, burn_in: int, ema: float = 0.0,
+                **loss) -> None:
         """Compiles the model with this head's loss and metrics."""
         raise NotImplementedError
+
+
+def adam(learning_rate: float, ema: float = 0.0):
+    """Adam with the gradient norm clipped at 1; with `ema` > 0 it also keeps an exponential
+    moving average of the weights (that momentum per step), which `train --ema` swaps in
+    for validation and for the saved weights (keras.callbacks.SwapEMAWeights)."""
+    import keras
+
+    return keras.optimizers.Adam(learning_rate, clipnorm=1.0, use_ema=ema > 0,
+                                 ema_momentum=ema if ema > 0 else 0.99)

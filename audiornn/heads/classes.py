@@ -6,7 +6,7 @@ import keras
 
 from audiornn import dsp
 from audiornn.errors import AudioRNNError
-from audiornn.heads.base import Head
+from audiornn.heads.base import Head, adam
 from audiornn.metrics import LN2
 
 
@@ -32,10 +32,10 @@ class Classes(Head):
     def build(self, x, inputs, config):
         return keras.layers.Dense(dsp.N_CLASSES, name=self.layer, dtype="float32")(x)
 
-    def compile(self, model, learning_rate, burn_in, **loss):
+    def compile(self, model, learning_rate, burn_in, ema=0.0, **loss):
         """Adam with gradient clipping; sparse CE on logits, averaged over scored positions."""
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+            optimizer=adam(learning_rate, ema),
             loss=keras.losses.SparseCategoricalCrossentropy(
                 from_logits=True, reduction="mean_with_sample_weight"),
             weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),

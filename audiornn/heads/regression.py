@@ -19,7 +19,7 @@ import keras
 from keras import ops
 
 from audiornn.errors import AudioRNNError
-from audiornn.heads.base import Head
+from audiornn.heads.base import Head, adam
 
 EPS = 1e-10
 
@@ -127,13 +127,13 @@ class Regression(Head):
             y = keras.layers.Add(name="skip")([y, dry])
         return y
 
-    def compile(self, model, learning_rate, burn_in, loss_preemphasis: float = 0.95,
-                loss_spectral: float = 0.0, **loss):
+    def compile(self, model, learning_rate, burn_in, ema: float = 0.0,
+                loss_preemphasis: float = 0.95, loss_spectral: float = 0.0, **loss):
         """Adam with gradient clipping on the ESR of the pre-emphasized output (the filter's
         coefficient: `loss_preemphasis`, 0 for the plain ESR) plus a DC term, plus
         `loss_spectral` times the multi-resolution STFT distance; reports the plain ESR as
         "esr"."""
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+        model.compile(optimizer=adam(learning_rate, ema),
                       loss=ESRLoss(burn_in, loss_preemphasis, spectral=loss_spectral),
                       weighted_metrics=[esr_metric(burn_in)])
 

@@ -46,11 +46,12 @@ log = logging.getLogger("audiornn.train")
 
 def compile_model(model: keras.Model, learning_rate: float, head: str = "classes",
                   burn_in: int = 0, loss_preemphasis: float = 0.95,
-                  loss_spectral: float = 0.0) -> None:
+                  loss_spectral: float = 0.0, ema: float = 0.0) -> None:
     """Compiles with the head's loss and metrics (heads/): Adam with gradient clipping.
-    loss_preemphasis: the regression head's loss filter (heads/regression.py)."""
-    heads.get(head).compile(model, learning_rate, burn_in, loss_preemphasis=loss_preemphasis,
-                            loss_spectral=loss_spectral)
+    loss_preemphasis: the regression head's loss filter (heads/regression.py); ema: the
+    weights' moving average's momentum (0: none)."""
+    heads.get(head).compile(model, learning_rate, burn_in, ema=ema,
+                            loss_preemphasis=loss_preemphasis, loss_spectral=loss_spectral)
 
 
 def configs_for(meta: dict, options: dict | None = None) -> tuple[ModelConfig, TrainConfig]:
@@ -178,7 +179,7 @@ def train(dataset_path: str | os.PathLike, run_dir: str | os.PathLike,
             config.save(run_dir)
             model = build_model(model_cfg, stateful_batch=train_cfg.batch_size if carry > 1 else None)
             compile_model(model, train_cfg.learning_rate, model_cfg.head, train_cfg.burn_in,
-                          train_cfg.loss_preemphasis, train_cfg.loss_spectral)
+                          train_cfg.loss_preemphasis, train_cfg.loss_spectral, train_cfg.ema)
         if multiworker.is_multiworker(model):
             multiworker.adapt(model, train_seq[0])
         latent = find_stream(model_cfg.streams, "map")
@@ -331,6 +332,8 @@ def _callbacks(run_dir: Path, monitor: str, state, config: RunConfig, dataset: D
            keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience)]
     if carry > 1:
         out.insert(0, cb.ResetStates(carry))
+    if train_cfg.ema:  # first: the averaged weights are in place for validation and saving
+        out.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if train_cfg.max_minutes:
         out.append(cb.TimeBudget(train_cfg.max_minutes, len(val_seq) if val_seq else 0, single))
     if train_cfg.lr_decay < 1.0:
