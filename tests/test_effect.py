@@ -272,6 +272,23 @@ def test_the_next_step_follows_the_curve(esr, minutes, words):
     assert words in next_step(esr, minutes)
 
 
+def test_a_good_knob_model_is_sent_where_knobs_go():
+    """NAM's formats hold no knobs: a good WaveNet knob model is applied with generate, a
+    good LSTM knob model exported to AIDA-X; a model without knobs goes to NAM."""
+    from types import SimpleNamespace
+
+    from audiornn.evaluation.report import next_step
+    from audiornn.streams import signal_stream, vector_stream
+
+    def model(core, *knobs):
+        return SimpleNamespace(core=core, streams=(signal_stream("dry", "input"),
+                                                   *(vector_stream(k, 1) for k in knobs)))
+
+    assert "generate RUN --input FILE --knob drive=V" in next_step([0.005], None, model("wavenet", "drive"))
+    assert "--format aidax" in next_step([0.005], None, model("flat", "drive"))
+    assert "--format nam" in next_step([0.005], None, model("wavenet"))
+
+
 def test_a_wavenet_trains_applies_and_exports_from_the_command_line(tmp_path, capsys):
     """--core wavenet: windows carry the receptive field as burn-in, it learns a drive, and
     generate --input writes what the exported .nam plays (the independent reader)."""

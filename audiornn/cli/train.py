@@ -145,7 +145,9 @@ def summary(history: dict, run: str) -> str:
 
         rows = [r for r in read_history(Path(run)) if esr in r] or [{esr: v} for v in history[esr]]
         minutes = [r["minutes"] for r in rows] if all("minutes" in r for r in rows) else None
-        step = next_step([r[esr] for r in rows], minutes)
+        from audiornn.config import read_run_config
+
+        step = next_step([r[esr] for r in rows], minutes, read_run_config(run).model)
         return (f"{line}: {esr_verdict(best)} (model.keras, history.csv, config.json)\n"
                 f"next step: {step}")
     key = "val_bits" if history.get("val_bits") else "bits"

@@ -275,7 +275,7 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
     plots_dir.mkdir(exist_ok=True)
     result: dict = {"format": EVAL_FORMAT, "version": EVAL_VERSION, "run": str(run_dir),
                     "job": job.name, "sample_rate": rate, "plots": [], "skipped": {}}
-    _curves(run_dir, result)
+    _curves(run_dir, result, config)
     ds = _open_dataset(config, dataset_dir, result)
     model, _ = load_run(run_dir)
     sets = _heldout_sets(config, ds, audio_files, int(max_seconds * rate), seed, result)
@@ -347,13 +347,13 @@ def _check_options(run_dir: Path, config: RunConfig, job, lpc_order: int, max_se
         audio.info(f)  # a bad file is an error before any work
 
 
-def _curves(run_dir: Path, result: dict) -> None:
+def _curves(run_dir: Path, result: dict, config: RunConfig) -> None:
     hist = read_history(run_dir)
     if hist is None or not any(k in hist for k in ("loss", "bits")):
         result["curves"] = None
         result["skipped"]["curves"] = f"{run_dir / 'history.csv'}: missing or empty"
     else:
-        result["curves"] = plot_curves(hist, run_dir / "plots" / "curves.png")
+        result["curves"] = plot_curves(hist, run_dir / "plots" / "curves.png", config.model)
         result["plots"].append(str(run_dir / "plots" / "curves.png"))
 
 

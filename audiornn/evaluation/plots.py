@@ -31,11 +31,11 @@ def _save(fig, path: Path) -> str:
     return str(path)
 
 
-def plot_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
+def plot_curves(hist: dict[str, np.ndarray], path: Path, model_config=None) -> dict:
     """Bits per sample and accuracy per epoch (train and validation), best epoch marked;
-    for a regression (effect) run, its ESR instead."""
+    for a regression (effect) run, its ESR instead (model_config: for the next step)."""
     if "esr" in hist or "val_esr" in hist:
-        return _plot_esr_curves(hist, path)
+        return _plot_esr_curves(hist, path, model_config)
     plt = _plt()
     epochs = hist.get("epoch", np.arange(len(next(iter(hist.values())))))
     epochs = epochs.astype(int) + 1  # CSVLogger counts from 0; people count from 1
@@ -73,7 +73,7 @@ def plot_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
     return out
 
 
-def _plot_esr_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
+def _plot_esr_curves(hist: dict[str, np.ndarray], path: Path, model_config=None) -> dict:
     """An effect run's ESR per epoch (log scale), best epoch marked, NAM's bands drawn."""
     plt = _plt()
     epochs = hist.get("epoch", np.arange(len(next(iter(hist.values())))))
@@ -98,7 +98,8 @@ def _plot_esr_curves(hist: dict[str, np.ndarray], path: Path) -> dict:
     minutes = hist.get("minutes")
     return {"epochs": len(epochs), "best_epoch": int(epochs[best]), "best_esr": float(monitor[best]),
             "monitor": "val_esr" if monitor is val else "esr",
-            "next_step": next_step(monitor, None if minutes is None else list(minutes))}
+            "next_step": next_step(monitor, None if minutes is None else list(minutes),
+                                   model_config)}
 
 
 def plot_spectrograms(clips: dict[str, np.ndarray], rate: int, path: Path) -> str:

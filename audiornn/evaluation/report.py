@@ -18,15 +18,31 @@ def esr_verdict(esr: float) -> str:
             "(level, noise, latency)")
 
 
-def next_step(esr, minutes=None) -> str:
+def use_it(model_config=None) -> str:
+    """Where a finished effect goes: a plugin's format, or (for knob models, which NAM's
+    formats cannot hold) `generate` with the knobs, or AIDA-X for the LSTM's."""
+    from audiornn import streams
+
+    knobs = streams.knobs(model_config.streams) if model_config is not None else []
+    if not knobs:
+        return "export it (python -m audiornn export RUN --format nam --out FILE)"
+    name = knobs[0].name
+    if model_config.core == "flat":
+        return f"export it (python -m audiornn export RUN --format aidax --out FILE: {name} is a knob)"
+    return (f"apply it (python -m audiornn generate RUN --input FILE --knob {name}=V --out OUT); "
+            "plugins take knob models from --core flat only (AIDA-X), NAM none")
+
+
+def next_step(esr, minutes=None, model_config=None) -> str:
     """A plain next step from the ESR per epoch (validation where there is one) and the
-    training minutes at each epoch's end (history.csv's `minutes`; None for older runs)."""
+    training minutes at each epoch's end (history.csv's `minutes`; None for older runs);
+    model_config: the run's, for where a good model goes (`use_it`)."""
     esr = [float(e) for e in esr if e is not None and math.isfinite(float(e))]
     if not esr:
         return "train (no ESR recorded yet)"
     best = min(esr)
     if best < 0.01:
-        return "none needed: export it (python -m audiornn export RUN --format nam --out FILE)"
+        return "none needed: " + use_it(model_config)
     if len(esr) < 2:
         return "train longer (--resume --max-minutes N): one epoch says little"
     before = min(esr[:-1])
