@@ -287,6 +287,8 @@ def test_a_good_knob_model_is_sent_where_knobs_go():
     assert "generate RUN --input FILE --knob drive=V" in next_step([0.005], None, model("wavenet", "drive"))
     assert "--format aidax" in next_step([0.005], None, model("flat", "drive"))
     assert "--format nam" in next_step([0.005], None, model("wavenet"))
+    # the verdict's figure (the whole segments') decides, not the windows' best
+    assert "none needed" not in next_step([0.02, 0.005], None, model("wavenet"), final=0.016)
 
 
 def test_a_wavenet_trains_applies_and_exports_from_the_command_line(tmp_path, capsys):

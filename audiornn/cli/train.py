@@ -147,7 +147,8 @@ def summary(history: dict, run: str) -> str:
         minutes = [r["minutes"] for r in rows] if all("minutes" in r for r in rows) else None
         from audiornn.config import read_run_config
 
-        step = next_step([r[esr] for r in rows], minutes, read_run_config(run).model)
+        step = next_step([r[esr] for r in rows], minutes, read_run_config(run).model,
+                         best if whole.exists() else None)
         return (f"{line}: {esr_verdict(best)} (model.keras, history.csv, config.json)\n"
                 f"next step: {step}")
     key = "val_bits" if history.get("val_bits") else "bits"

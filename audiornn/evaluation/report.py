@@ -33,14 +33,15 @@ def use_it(model_config=None) -> str:
             "plugins take knob models from --core flat only (AIDA-X), NAM none")
 
 
-def next_step(esr, minutes=None, model_config=None) -> str:
+def next_step(esr, minutes=None, model_config=None, final=None) -> str:
     """A plain next step from the ESR per epoch (validation where there is one) and the
     training minutes at each epoch's end (history.csv's `minutes`; None for older runs);
-    model_config: the run's, for where a good model goes (`use_it`)."""
+    model_config: the run's, for where a good model goes (`use_it`); final: the ESR the
+    verdict gave (the whole validation segments'), where it is known."""
     esr = [float(e) for e in esr if e is not None and math.isfinite(float(e))]
     if not esr:
         return "train (no ESR recorded yet)"
-    best = min(esr)
+    best = min(esr) if final is None else final
     if best < 0.01:
         return "none needed: " + use_it(model_config)
     if len(esr) < 2:
