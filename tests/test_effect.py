@@ -289,6 +289,9 @@ def test_a_good_knob_model_is_sent_where_knobs_go():
     assert "--format nam" in next_step([0.005], None, model("wavenet"))
     # the verdict's figure (the whole segments') decides, not the windows' best
     assert "none needed" not in next_step([0.02, 0.005], None, model("wavenet"), final=0.016)
+    # a ringing rig trained without --ir is told to add it; a dry one is not
+    assert "--ir 1.5" in next_step([0.2, 0.2], [1, 2], model("wavenet"), rings=0.096)
+    assert "--ir" not in next_step([0.2, 0.2], [1, 2], model("wavenet"), rings=0.0001)
 
 
 def test_a_wavenet_trains_applies_and_exports_from_the_command_line(tmp_path, capsys):

@@ -147,8 +147,11 @@ def summary(history: dict, run: str) -> str:
         minutes = [r["minutes"] for r in rows] if all("minutes" in r for r in rows) else None
         from audiornn.config import read_run_config
 
-        step = next_step([r[esr] for r in rows], minutes, read_run_config(run).model,
-                         best if whole.exists() else None)
+        cfg = read_run_config(run)
+        step = next_step([r[esr] for r in rows], minutes, cfg.model,
+                         best if whole.exists() else None,
+                         None if cfg.train.ir_seconds or (Path(run) / "ir.wav").exists()
+                         else _rings(cfg))
         return (f"{line}: {esr_verdict(best)} (model.keras, history.csv, config.json)\n"
                 f"next step: {step}")
     key = "val_bits" if history.get("val_bits") else "bits"
@@ -179,3 +182,16 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _rings(config) -> float | None:
+    """The largest share of late response `data --pair` measured on the run's dataset."""
+    from audiornn.data import open_dataset
+    from audiornn.errors import AudioRNNError
+
+    try:
+        sources = open_dataset(config.dataset["path"]).meta.get("sources", [])
+    except (AudioRNNError, KeyError, TypeError):
+        return None
+    late = [s["late_energy"] for s in sources if "late_energy" in s]
+    return max(late) if late else None

@@ -33,17 +33,21 @@ def use_it(model_config=None) -> str:
             "plugins take knob models from --core flat only (AIDA-X), NAM none")
 
 
-def next_step(esr, minutes=None, model_config=None, final=None) -> str:
+def next_step(esr, minutes=None, model_config=None, final=None, rings=None) -> str:
     """A plain next step from the ESR per epoch (validation where there is one) and the
     training minutes at each epoch's end (history.csv's `minutes`; None for older runs);
     model_config: the run's, for where a good model goes (`use_it`); final: the ESR the
-    verdict gave (the whole validation segments'), where it is known."""
+    verdict gave (the whole validation segments'), where it is known; rings: the share of
+    the gear's response that comes late (`data --pair`'s), for a run without --ir."""
     esr = [float(e) for e in esr if e is not None and math.isfinite(float(e))]
     if not esr:
         return "train (no ESR recorded yet)"
     best = min(esr) if final is None else final
     if best < 0.01:
         return "none needed: " + use_it(model_config)
+    if rings is not None and rings > 0.01:  # capture.RING_WARN
+        return (f"train with --ir 1.5: the gear rings ({rings:.0%} of its response "
+                "to a click comes over 0.1 s late), longer than the network hears")
     if len(esr) < 2:
         return "train longer (--resume --max-minutes N): one epoch says little"
     before = min(esr[:-1])
