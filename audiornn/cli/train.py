@@ -161,6 +161,19 @@ def summary(history: dict, run: str) -> str:
             "bits/sample (model.keras, history.csv, config.json)")
 
 
+def _rings(config) -> float | None:
+    """The largest share of late response `data --pair` measured on the run's dataset."""
+    from audiornn.data import open_dataset
+    from audiornn.errors import AudioRNNError
+
+    try:
+        sources = open_dataset(config.dataset["path"]).meta.get("sources", [])
+    except (AudioRNNError, KeyError, TypeError):
+        return None
+    late = [s["late_energy"] for s in sources if "late_energy" in s]
+    return max(late) if late else None
+
+
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     cli.setup_logging()
@@ -183,15 +196,3 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-def _rings(config) -> float | None:
-    """The largest share of late response `data --pair` measured on the run's dataset."""
-    from audiornn.data import open_dataset
-    from audiornn.errors import AudioRNNError
-
-    try:
-        sources = open_dataset(config.dataset["path"]).meta.get("sources", [])
-    except (AudioRNNError, KeyError, TypeError):
-        return None
-    late = [s["late_energy"] for s in sources if "late_energy" in s]
-    return max(late) if late else None
