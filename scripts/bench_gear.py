@@ -119,15 +119,28 @@ def held_out_music(work: Path) -> Path:
     return out
 
 
+def aligned_esr(target: np.ndarray, output: np.ndarray, lag: int) -> float:
+    """The ESR of `output` against `target` `lag` samples later (the run's latency), over
+    the length they share."""
+    from audiornn import metrics
+
+    n = min(len(target) - lag, len(output))
+    return metrics.esr(target[lag:lag + n], output[:n])
+
+
+def other_row(whole: float, music: float) -> dict:
+    """A table row for a model trained outside `train` (no windows' ESR, no baselines)."""
+    nan = float("nan")
+    return {"val_esr": nan, "whole": whole, "music": music, "gain_matched": nan, "nothing": nan}
+
+
 def best_val_esr(run: Path) -> float:
     with open(run / "history.csv", newline="") as f:
         return min(float(r["val_esr"]) for r in csv.DictReader(f) if r.get("val_esr"))
 
 
-def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: float = 0.0,
-          skip_training: bool = False) -> dict:
-    """One rig and core: trained (once) for `minutes`; with `ir`, the same network plus an
-    impulse response of `ir` seconds fitted after it (train --ir), in a copy of the run."""
+def prepare(rig: str, work: Path, music: Path) -> Path:
+    """The rig's folder, with (once) its capture, recording, dataset and wet music."""
     d = work / rig
     d.mkdir(parents=True, exist_ok=True)
     if not (d / "ds" / "dataset.json").exists():
@@ -138,8 +151,13 @@ def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: floa
                        "--out", str(d / "ds")), flush=True)
     if not (d / "music_wet.wav").exists():
         through(rig, music, d / "music_wet.wav")
-    if skip_training:
-        return {}
+    return d
+
+
+def bench(rig: str, core: str, work: Path, minutes: float, music: Path, ir: float = 0.0) -> dict:
+    """One rig and core: trained (once) for `minutes`; with `ir`, the same network plus an
+    impulse response of `ir` seconds fitted after it (train --ir), in a copy of the run."""
+    d = prepare(rig, work, music)
     run = d / f"run-{core}"
     if not (run / "model.keras").exists():
         t0 = time.perf_counter()
@@ -185,11 +203,7 @@ def nam(rig: str, arch: str, work: Path, minutes: float, music: Path, python: st
     val, _ = audio.read(out / "val_out.wav")
     y, _ = audio.read(out / "music_out.wav")
     t, _ = audio.read(d / "music_wet.wav")
-    t = t[lag:]
-    n = min(len(t), len(y))
-    return {"val_esr": float("nan"), "whole": metrics.esr(wet[a + lag:b + lag], val),
-            "music": metrics.esr(t[:n], y[:n]), "gain_matched": float("nan"),
-            "nothing": float("nan")}
+    return other_row(metrics.esr(wet[a + lag:b + lag], val), aligned_esr(t, y, lag))
 
 
 #: The parallel Hammerstein baseline's static curves (each followed by its own FIR):
@@ -249,12 +263,8 @@ def hammerstein(rig: str, work: Path, music: Path, taps: int = 512) -> dict:
           f"{time.perf_counter() - t0:.1f} s", flush=True)
     x, _ = audio.read(music)
     t, _ = audio.read(d / "music_wet.wav")
-    y = apply_hammerstein(h, x)
-    n = min(len(t) - lag, len(y))
-    return {"val_esr": float("nan"), "whole": metrics.esr(wet[a + lag:b + lag],
-                                                          apply_hammerstein(h, dry[a:b])),
-            "music": metrics.esr(t[lag:lag + n], y[:n]), "gain_matched": float("nan"),
-            "nothing": float("nan")}
+    return other_row(metrics.esr(wet[a + lag:b + lag], apply_hammerstein(h, dry[a:b])),
+                     aligned_esr(t, apply_hammerstein(h, x), lag))
 
 
 def with_ir(run: Path, ds: Path, seconds: float) -> Path:
@@ -283,7 +293,6 @@ def knobs(work: Path, minutes: float, music: Path) -> dict:
     """A knob model (the WaveNet) over KNOB_DRIVES, judged on held-out music at
     HELD_OUT_DRIVE, beside a model of that setting alone trained as long; both applied
     with `generate --input` and scored at the runs' latency."""
-    from audiornn import metrics
     from audiornn.data import audio, open_dataset
     from audiornn.evaluation.evaluate import run_latency
 
@@ -315,8 +324,7 @@ def knobs(work: Path, minutes: float, music: Path) -> dict:
                  "--format", "float", "--no-normalize")
         lag = run_latency(open_dataset(d / f"ds-{name}")) or 0
         y, _ = audio.read(y_path)
-        n = min(len(t) - lag, len(y))
-        out[name] = metrics.esr(t[lag:lag + n], y[:n])
+        out[name] = aligned_esr(t, y, lag)
     return out
 
 
@@ -324,8 +332,7 @@ def curve(rig: str, work: Path, points: list[float], music: Path) -> list[dict]:
     """ESR against training time: one WaveNet run on the rig, resumed with --max-minutes
     to each of `points` (cumulative minutes), scored at each (as `bench`); drawn in
     WORK/curve.png."""
-    d = work / rig
-    bench(rig, "wavenet", work, 0.0, music, skip_training=True)  # the capture and dataset
+    d = prepare(rig, work, music)
     run, done, rows = d / "run-curve", 0.0, []
     for m in points:
         budget = ["--max-minutes", f"{m - done:g}", "--epochs", "1000"]
