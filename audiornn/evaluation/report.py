@@ -45,9 +45,11 @@ def next_step(esr, minutes=None, model_config=None, final=None, rings=None) -> s
     best = min(esr) if final is None else final
     if best < 0.01:
         return "none needed: " + use_it(model_config)
-    if rings is not None and rings > 0.01:  # capture.RING_WARN
+    from audiornn.data.capture import RING_AFTER_S, RING_WARN
+
+    if rings is not None and rings > RING_WARN:
         return (f"train with --ir 1.5: the gear rings ({rings:.0%} of its response "
-                "to a click comes over 0.1 s late), longer than the network hears")
+                f"to a click comes over {RING_AFTER_S:g} s late), longer than the network hears")
     if len(esr) < 2:
         return "train longer (--resume --max-minutes N): one epoch says little"
     before = min(esr[:-1])
