@@ -50,3 +50,23 @@ def random_model(mc, seed=0, scale=0.2):
     for w in m.trainable_weights:
         w.assign(w + rng.normal(0, scale, w.shape).astype("float32"))
     return m
+
+
+def warm_averages(steps: int = 30, momentum: float = 0.99):
+    """The optimizer's weight average after each of `steps` Adam steps on one variable, and
+    the same computed here: after n steps the momentum is min(M, (1 + n) / (10 + n))."""
+    import keras
+
+    from audiornn.heads.base import adam
+
+    opt, v = adam(0.1, momentum), keras.Variable(np.zeros(3, "float32"))
+    opt.build([v])
+    got, want, avg = [], [], np.zeros(3)
+    for n in range(steps):
+        grad = np.array([1.0, -2.0, 0.5], "float32") * (n % 3 - 1)
+        opt.apply([keras.ops.convert_to_tensor(grad)], [v])
+        got.append(np.asarray(opt._model_variables_moving_average[0]))
+        m = min(momentum, (1 + n) / (10 + n))
+        avg = m * avg + (1 - m) * np.asarray(v)
+        want.append(avg)
+    return np.array(got), np.array(want)

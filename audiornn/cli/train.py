@@ -89,7 +89,8 @@ def make_parser():
                    f"start (default {t.lr_decay:g}: constant)")
     p.add_argument("--ema", type=cli.bounded(float, 0, 0.9999), default=None, metavar="M",
                    help="validate and keep an exponential moving average of the weights "
-                   f"(momentum M per step, e.g. 0.99; default {t.ema:g}: none)")
+                   "(momentum M per step, warmed up over the first steps; default: effects' "
+                   f"regression head 0.99, else {t.ema:g}: none)")
     p.add_argument("--patience", type=cli.positive_int, default=None,
                    help=f"epochs without validation improvement before stopping (default {t.patience})")
     p.add_argument("--seed", type=int, default=None)

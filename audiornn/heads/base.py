@@ -39,9 +39,10 @@ class Head:
 
 def adam(learning_rate: float, ema: float = 0.0):
     """Adam with the gradient norm clipped at 1; with `ema` > 0 it also keeps an exponential
-    moving average of the weights (that momentum per step), which `train --ema` swaps in
-    for validation and for the saved weights (keras.callbacks.SwapEMAWeights)."""
-    import keras
+    moving average of the weights (that momentum per step, warmed up over the first steps:
+    heads/optimizer.py), which `train --ema` swaps in for validation and for the saved
+    weights (keras.callbacks.SwapEMAWeights)."""
+    from audiornn.heads.optimizer import WarmAdam
 
-    return keras.optimizers.Adam(learning_rate, clipnorm=1.0, use_ema=ema > 0,
-                                 ema_momentum=ema if ema > 0 else 0.99)
+    return WarmAdam(learning_rate, clipnorm=1.0, use_ema=ema > 0,
+                    ema_momentum=ema if ema > 0 else 0.99)

