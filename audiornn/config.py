@@ -174,6 +174,8 @@ class Layout:
     attack_samples: int
     length_samples: int
     fade: float = 0.01
+    #: what lands at `attack`: the hit's "peak" or its "onset" (dsp.hit_mark)
+    align: str = "peak"
 
 
 @dataclass(frozen=True)

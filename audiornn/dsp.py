@@ -328,17 +328,28 @@ def end_hit(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5
     return y
 
 
-def align_peak(x: np.ndarray, attack: int) -> np.ndarray:
-    """Shifts a hit so its sample of largest magnitude lands exactly at index `attack`.
+#: A hit's onset: its first sample within this many dB of its peak.
+ONSET_DB = 40.0
 
-    The start is trimmed (peak later than `attack`) or padded with zeros
-    (peak earlier). The first of equal peaks counts.
-    """
+
+def onset(x: np.ndarray, floor_db: float = ONSET_DB) -> int:
+    """The index of a hit's first sample within `floor_db` dB of its largest magnitude."""
+    a = np.abs(np.asarray(x, np.float64))
+    return int(np.argmax(a >= a.max() * 10 ** (-floor_db / 20))) if len(a) and a.max() > 0 else 0
+
+
+def hit_mark(x: np.ndarray, align: str) -> int:
+    """Where a hit is pinned: its onset ("onset") or its sample of largest magnitude ("peak")."""
+    x = np.asarray(x)
+    return onset(x) if align == "onset" else (int(np.argmax(np.abs(x))) if len(x) else 0)
+
+
+def align_hit(x: np.ndarray, at: int, align: str = "peak") -> np.ndarray:
+    """Shifts a hit so that its mark (`hit_mark`: onset or peak) lands exactly at index `at`:
+    the start is trimmed or padded with zeros."""
     x = np.asarray(x, np.float64)
-    p = int(np.argmax(np.abs(x))) if len(x) else 0
-    if p >= attack:
-        return x[p - attack:]
-    return np.concatenate([np.zeros(attack - p), x])
+    p = hit_mark(x, align)
+    return x[p - at:] if p >= at else np.concatenate([np.zeros(at - p), x])
 
 
 def fix_length(x: np.ndarray, n: int, fade: int = 0) -> np.ndarray:

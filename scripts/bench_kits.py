@@ -116,13 +116,40 @@ def map_lines(run: Path, work: Path, pairs: int = 8, steps: int = 5, seed: int =
     return {"lines": len(monotonic), "monotonic": float(np.mean(monotonic)) if monotonic else None}
 
 
+def page_seconds(run: Path, tries: int = 4) -> list[float]:
+    """Seconds from a click on the web page's map to one hit ready (the server's API, its
+    model warm after the first request), for `tries` clicks."""
+    import threading
+    import urllib.request
+
+    from audiornn.web.server import App, serve
+
+    app = App([run])
+    httpd = serve(app, "127.0.0.1", 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base, out = f"http://127.0.0.1:{httpd.server_address[1]}", []
+    try:
+        for k in range(tries):
+            t0 = time.perf_counter()
+            req = urllib.request.Request(f"{base}/api/runs/{run.name}/jobs?at=0.1%2C-0.1&count=1"
+                                         f"&seed={k}", data=b"", method="POST")
+            job = json.loads(urllib.request.urlopen(req, timeout=120).read())
+            while job.get("state") not in ("done", "error"):
+                time.sleep(0.01)
+                job = json.loads(urllib.request.urlopen(f"{base}/api/jobs/{job['id']}").read())
+            out.append(time.perf_counter() - t0)
+    finally:
+        httpd.shutdown()
+        app.close()
+    return out
+
+
 def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
     d = work / kit
     folder = d / "classes"
     counts = classes(KITS / kit, folder)
     if not (d / "ds" / "dataset.json").exists():
-        sh("data", "--oneshot", str(folder), "--out", str(d / "ds"), "--attack", "0.01",
-           "--length", "0.5", "-q")
+        sh("data", "--oneshot", str(folder), "--out", str(d / "ds"), "--length", "0.5", "-q")
     run = d / "run"
     t0 = time.perf_counter()
     if not (run / "model.keras").exists():
@@ -135,6 +162,7 @@ def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
     shots = {k: v for k, v in e["oneshots"].items() if isinstance(v, dict) and "real_hits" in v}
     like = like_trials(run, d / "ds", d, per_hit=3)
     lines = map_lines(run, d)
+    page = page_seconds(run)
     meta = json.loads((d / "ds" / "dataset.json").read_text())
     return {"classes": counts, "rate": meta["sample_rate"], "train_minutes": train_min,
             "bits": held["model"]["bits"], "lpc_bits": held["lpc"]["bits"],
@@ -144,7 +172,8 @@ def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
             "centroids": {k: (v["centroid_hz_real"], v["centroid_hz_generated"])
                           for k, v in shots.items()},
             "like_beats_random": like["like_beats_random"], "like_trials": like["trials"],
-            "lines_monotonic": lines["monotonic"], "lines": lines["lines"]}
+            "lines_monotonic": lines["monotonic"], "lines": lines["lines"],
+            "page_first_s": page[0], "page_warm_s": float(np.median(page[1:]))}
 
 
 def main() -> None:
@@ -168,6 +197,8 @@ def main() -> None:
               f"{r['second_onsets_real']:>14.0%} / {r['second_onsets_model']:.0%} / "
               f"{r['second_onsets_gated']:.0%}{r['like_beats_random']:>8.0%}"
               f"{r['lines_monotonic'] or 0:>17.0%}")
+        print(f"  one hit from the web page: {r['page_warm_s']:.2f} s once warm "
+              f"(the first: {r['page_first_s']:.1f} s)")
         print("  centroid Hz real / generated: " + ", ".join(
             f"{k} {a_:.0f}/{b:.0f}" for k, (a_, b) in r["centroids"].items()))
 

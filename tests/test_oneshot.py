@@ -39,9 +39,9 @@ def test_peak_alignment_and_length_rules():
     x = np.zeros(50)
     x[30] = -0.9  # the largest magnitude, negative
     x[10] = 0.5
-    y = dsp.align_peak(x, 12)  # peak later than the attack: the start is trimmed
+    y = dsp.align_hit(x, 12)  # peak later than the attack: the start is trimmed
     assert np.argmax(np.abs(y)) == 12 and y[12] == -0.9 and len(y) == 32
-    z = dsp.align_peak(x, 40)  # earlier: padded with silence
+    z = dsp.align_hit(x, 40)  # earlier: padded with silence
     assert np.argmax(np.abs(z)) == 40 and np.all(z[:10] == 0) and len(z) == 60
     padded = dsp.fix_length(z, 80)
     assert len(padded) == 80 and np.all(padded[60:] == 0) and np.array_equal(padded[:60], z)
@@ -58,7 +58,8 @@ def test_oneshot_dataset_aligns_every_hit_and_labels_from_folders(tmp_path, caps
     (tmp_path / "kit" / "kick" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
     sf.write(tmp_path / "kit" / "kick" / "silent.wav", np.zeros(800), RATE)
     rc = data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(tmp_path / "ds"),
-                    "--sample-rate", "16000", "--attack", "0.02", "--length", "0.3"])
+                    "--sample-rate", "16000", "--attack", "0.02", "--length", "0.3",
+                    "--align", "peak"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "skipped" in out and "broken.wav" in out and "silent.wav" in out
@@ -78,6 +79,27 @@ def test_oneshot_dataset_aligns_every_hit_and_labels_from_folders(tmp_path, caps
         assert f"/{name}/" in seg.source
 
 
+def test_a_kit_starts_at_its_onsets_by_default(tmp_path):
+    """Sample packs start at the hit: by default every hit's onset (its first sample within
+    40 dB of its peak) is its first sample, whatever silence led it in the file, so the model
+    never has to guess when to start; the run's layout says so."""
+    write_kit(tmp_path / "kit", per_label=4)  # leads of 0-50 ms of silence
+    assert data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(tmp_path / "ds"),
+                      "--length", "0.2", "-q"]) == 0
+    ds = dataset.open_dataset(tmp_path / "ds")
+    o = ds.meta["oneshot"]
+    assert o["align"] == "onset" and o["attack_samples"] == 0
+    for seg in ds.segments:
+        x, _ = dsp.decode(ds.streams["target"][seg.offset:seg.offset + seg.length],
+                          ds.preemphasis, ds.gain())
+        assert dsp.onset(x) == 0 and np.abs(x[0]) > 0
+    x = np.zeros(40)
+    x[[5, 9, 20]] = 0.005, 0.02, -1.0  # -46 dB (below the onset floor), -34 dB, the peak
+    assert dsp.onset(x) == 9 and dsp.hit_mark(x, "peak") == 20
+    y = dsp.align_hit(x, 3, "onset")
+    assert y[3] == 0.02 and len(y) == 34
+
+
 @pytest.mark.parametrize("rates,want", [((48000, 48000), 48000), ((8000, 22050), 44100)])
 def test_a_kit_keeps_its_own_rate_else_44k(tmp_path, rates, want):
     """Hats live above 8 kHz: one-shots are made at the kit's own rate when all hits share
@@ -94,6 +116,13 @@ def test_a_kit_keeps_its_own_rate_else_44k(tmp_path, rates, want):
 
     assert configs_for(meta)[0].core == "tiered"  # the core measured best at these rates
     assert configs_for(meta, {"core": "flat"})[0].core == "flat"
+    # Hits longer than the tiered core's windows: 8192-sample windows (starts and later
+    # stretches, burned in); the flat core keeps whole hits from silence.
+    long = {**meta, "oneshot": {**meta["oneshot"], "length_samples": 22050}}
+    t = configs_for(long)[1]
+    assert (t.window, t.burn_in, t.batch_size) == (8192, 512, 8)
+    t = configs_for(long, {"core": "flat"})[1]
+    assert (t.window, t.burn_in) == (22050, 0)
 
 
 def test_flat_folder_with_label_and_errors(tmp_path, write_wav, capsys):
@@ -170,7 +199,7 @@ def test_oneshot_cli_generate_prime_and_errors(kit_run, tmp_path, capsys):
                           "--out", str(tmp_path / "p.wav"), "-q"]) == 0
     y = sf.read(tmp_path / "p.wav")[0]
     attack = int(0.002 * RATE)
-    ref = dsp.fix_length(dsp.align_peak(mine, attack), attack + int(0.01 * RATE) + 1)
+    ref = dsp.fix_length(dsp.align_hit(mine, attack), attack + int(0.01 * RATE) + 1)
     assert len(y) == int(0.15 * RATE)
     assert np.corrcoef(y[:len(ref)], ref)[0, 1] > 0.9
     for args, words in ((["--label", "snare"], "unknown label"),

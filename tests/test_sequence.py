@@ -70,6 +70,38 @@ def test_validation_is_fixed_and_tiles_scored_positions(tmp_path):
     assert np.array_equal(x1, v[0][0]["prev"])
 
 
+def test_segment_mode_with_short_windows_takes_later_stretches_in_odd_rows(tmp_path):
+    """Windows shorter than the hits: even rows start at a hit, from silence and scored from
+    its first code; odd rows take a later stretch of a hit, read as a random window (the
+    previous code is the one before it), its burn-in unscored, its positions its own;
+    validation tiles every hit (its start, then stretches window - burn-in apart)."""
+    from audiornn.streams import code_stream, position_stream
+
+    ds = ramp_dataset(tmp_path, lengths=(900, 700, 600), val=0.0)
+    codes = np.asarray(ds.streams["target"])
+    seq = WindowSequence(ds, "train", window=256, burn_in=32, batch_size=4, start_mode="segment",
+                         streams=(code_stream("prev", "target", 64), position_stream()))
+    for idx in range(3):
+        x, y, w = seq[idx]
+        for row in range(4):
+            pos = int(round(float(x["position"][row, 0, 0])))
+            seg = next(s for s in ds.segments
+                       if np.array_equal(y[row], codes[s.offset + pos:s.offset + pos + 256]))
+            if row % 2 == 0:  # a hit's start
+                assert pos == 0 and x["prev"][row, 0] == 128 and np.all(w[row] == 1)
+            else:
+                assert 1 <= pos <= seg.length - 256
+                assert np.array_equal(x["prev"][row], codes[seg.offset + pos - 1:][:256])
+                assert np.all(w[row, :32] == 0) and np.all(w[row, 32:] == 1)
+    (tmp_path / "v").mkdir()
+    ds = ramp_dataset(tmp_path / "v", lengths=(9000, 7000, 6000), val=0.1)
+    v = WindowSequence(ds, "val", window=256, burn_in=32, batch_size=4, start_mode="segment",
+                       max_windows=None)
+    seg = ds.split("val")[0]
+    k = [s - seg.offset for s, g in v.val_starts if g is seg]
+    assert k == list(range(0, seg.length - 256 + 1, 224)) and len(k) > 2
+
+
 def test_window_longer_than_every_file_is_an_error(tmp_path):
     ds = ramp_dataset(tmp_path)
     with pytest.raises(AudioRNNError, match="longer than every"):
@@ -80,13 +112,13 @@ def test_window_longer_than_every_file_is_an_error(tmp_path):
 
 def test_segment_mode_starts_at_segment_with_silence_and_pads(tmp_path):
     ds = ramp_dataset(tmp_path, lengths=(300, 200, 150), val=0.0)
-    seq = WindowSequence(ds, "train", window=256, burn_in=0, batch_size=3, start_mode="segment")
+    seq = WindowSequence(ds, "train", window=300, burn_in=0, batch_size=3, start_mode="segment")
     x, y, w = seq[0]
     codes = np.asarray(ds.streams["target"])
     for row in range(3):
         n = int(w[row].sum())
         assert x["prev"][row, 0] == 128
-        seg = [s for s in ds.segments if s.length == n or (s.length > 256 and n == 256)]
+        seg = [s for s in ds.segments if s.length == n]
         assert seg
         s = seg[0]
         assert np.array_equal(y[row, :n], codes[s.offset:s.offset + n])

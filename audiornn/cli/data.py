@@ -57,8 +57,13 @@ def make_parser():
     o = p.add_argument_group("one-shots (drum hits)")
     o.add_argument("--oneshot", metavar="DIR",
                    help="a folder of hits; labels are the files' folder names (kick/, snare/, ...)")
-    o.add_argument("--attack", type=cli.bounded(float, 0, 60), default=0.1,
-                   help="seconds of the hit before its peak (default %(default)s)")
+    o.add_argument("--align", choices=("onset", "peak"), default=None,
+                   help="what lands at --attack: the hit's onset (its first sample within "
+                        "40 dB of its peak; the default, as sample packs start) or its peak "
+                        "(the default for --demo-kit)")
+    o.add_argument("--attack", type=cli.bounded(float, 0, 60), default=None,
+                   help="seconds of silence before the hit's onset or peak (--align; default "
+                        "0 for onsets, 0.1 for peaks)")
     o.add_argument("--length", type=cli.bounded(float, 0, 60, lo_open=True), default=0.4,
                    help="seconds per hit (default %(default)s)")
     o.add_argument("--label", help="one label for every hit (a flat folder)")
@@ -143,7 +148,7 @@ def main(argv=None) -> int:
 
     request = {k: getattr(args, k) for k in (
         "sources", "demo", "pairs", "dry_dir", "wet_dir", "latency", "oneshot", "demo_kit",
-        "attack", "length", "label", "conditions", "knobs")}
+        "attack", "align", "length", "label", "conditions", "knobs")}
     def body():
         meta = jobs.build_dataset(
             request, args.out, sample_rate=args.sample_rate, preemphasis=args.preemphasis,

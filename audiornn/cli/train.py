@@ -20,10 +20,13 @@ def make_parser():
     p.add_argument("dataset", metavar="DATASET", help="a dataset directory (python -m audiornn data)")
     p.add_argument("--run", required=True, help="run directory to create (or --resume)")
     p.add_argument("--window", type=cli.bounded(int, 1, 1048576), default=None,
-                   help=f"codes per training window, T (default {t.window}; one-shots: the hit length)")
+                   help=f"codes per training window, T (default {t.window}; one-shots: the hit "
+                        "length, at most 8192 for the tiered core, whose shorter windows take "
+                        "a hit's start or a later stretch of it)")
     p.add_argument("--burn-in", type=cli.nonneg_int, default=None,
                    help=f"leading positions of each window that are not scored (default {t.burn_in}; "
-                        "one-shots: 0, windows start from silence)")
+                        "one-shots: 0 for a hit's start, which comes from silence; 512 for a "
+                        "later stretch)")
     p.add_argument("--core", choices=cores.NAMES, default=None,
                    help="tiered: a frame-level RNN conditions a sample-level MLP (default for "
                         "generate and one-shots); flat: recurrent layers at every sample (effects); "
@@ -76,7 +79,7 @@ def make_parser():
     p.add_argument("--no-feedback", dest="feedback", action="store_false", default=None,
                    help="effects: an input-only model (one parallel pass when applied)")
     p.add_argument("--batch-size", type=cli.bounded(int, 1, 4096), default=None,
-                   help=f"default {t.batch_size} (one-shots 16)")
+                   help=f"default {t.batch_size} (one-shots 16; 8 for the tiered core's windows on hits)")
     p.add_argument("--epochs", type=cli.bounded(int, 1, 100000), default=None, help=f"default {t.epochs}")
     p.add_argument("--steps-per-epoch", type=cli.bounded(int, 1, 1000000), default=None,
                    help="batches per epoch (default: the job's, about a minute's work on a "

@@ -52,7 +52,12 @@ class WindowSequence(keras.utils.PyDataset):
         default: the previous code alone.
       start_mode: "random" draws window starts anywhere a full window fits;
         "segment" starts each window at the beginning of a segment (one-shots)
-        with a silence code before it, zero-padded past the segment's end.
+        with a silence code before it, zero-padded past the segment's end. With
+        a window shorter than the segments, the odd rows of a training batch
+        take a later stretch of their segment instead (a random one, whose
+        first `burn_in` positions are not scored), and validation tiles each
+        segment (its start, then stretches `window - burn_in` apart): the start
+        from silence in every other row, the rest of the hit in the others.
       max_windows: cap on validation windows (evenly spaced), None for all.
       carry: "train" with random starts: each row of a batch continues where
         the same row of the previous batch ended, for `carry` batches in a row
@@ -108,6 +113,8 @@ class WindowSequence(keras.utils.PyDataset):
         if start_mode == "segment":
             self.segments = segs
             self.starts = np.array([s.offset for s in segs], dtype=np.int64)
+            # later stretches: a window and the code before it inside the segment
+            self.later = [s for s in segs if s.length > window]
         else:
             self.segments = [s for s in segs if s.length >= span + 1]
             if not self.segments:
@@ -131,8 +138,10 @@ class WindowSequence(keras.utils.PyDataset):
     # ----------------------------------------------------------- window choice
 
     def _val_starts(self, max_windows: int | None) -> list[tuple[int, Segment]]:
-        if self.start_mode == "segment":
-            out = [(s.offset, s) for s in self.segments]
+        if self.start_mode == "segment":  # the start, then later stretches with burn-in
+            stride = self.window - self.burn_in
+            out = [(s.offset + k, s) for s in self.segments
+                   for k in [0, *range(stride, s.length - self.window + 1, stride)]]
         else:
             stride = self.window - self.burn_in
             out = [(s.offset + k, s) for s in self.segments
@@ -154,7 +163,11 @@ class WindowSequence(keras.utils.PyDataset):
             order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.segments))
             picks = [order[(idx * self.batch_size + j) % len(order)]
                      for j in range(self.batch_size)]
-            return [(self.segments[k].offset, self.segments[k]) for k in picks]
+            out = [(self.segments[k].offset, self.segments[k]) for k in picks]
+            for j in range(1, len(out), 2) if self.later else ():  # odd rows: later stretches
+                seg = self.later[int(rng.integers(len(self.later)))]
+                out[j] = (seg.offset + int(rng.integers(1, seg.length - self.window + 1)), seg)
+            return out
         draws = rng.integers(0, self._cum[-1], self.batch_size)
         seg_idx = np.searchsorted(self._cum, draws, side="right")
         out = []
@@ -199,10 +212,14 @@ class WindowSequence(keras.utils.PyDataset):
         T, b = self.window, len(starts)
         target = np.empty((b, T), dtype=np.int32)
         weight = np.ones((b, T), dtype=np.float32)
-        weight[:, : self.burn_in] = 0.0
         x = {st.name: st.behaviour.empty_batch(st, b, T) for st in self.streams}
-        segment_mode = self.start_mode == "segment"
         for j, (s, seg) in enumerate(starts):
+            # Segment mode: a window at the segment's start comes from silence, unburned;
+            # a later stretch of it (s > its offset) reads as a random window, burned in.
+            segment_mode = self.start_mode == "segment" and s == seg.offset
+            if not segment_mode:
+                weight[j, :self.burn_in] = 0.0
+                s -= self.start_mode == "segment"  # its previous code is the one before it
             n = min(T, seg.length) if segment_mode else T
             target[j, :n] = self.target[s:s + n] if segment_mode else self.target[s + 1:s + T + 1]
             target[j, n:] = dsp.SILENCE_CODE

@@ -176,8 +176,8 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
                           progress=not quiet, report=False)
         hits = [audio.read(p)[0] for p in paths]
         fakes[name] = hits
-        peaks = np.array([int(np.argmax(np.abs(h))) for h in hits])
-        err_ms = np.abs(peaks - attack) / rate * 1000
+        marks = np.array([dsp.hit_mark(h, config.job.layout.align) for h in hits])
+        err_ms = np.abs(marks - attack) / rate * 1000
         again = [metrics.second_onset(h, rate) is not None for h in hits]
         again_gated = [metrics.second_onset(dsp.end_hit(h, rate, gate), rate) is not None
                        for h in hits]

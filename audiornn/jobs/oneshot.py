@@ -15,6 +15,8 @@ from audiornn.streams import latent_stream, position_stream
 KIT_RATE_HZ = 44100
 #: Kits above this rate train the tiered core by default, the others the flat core.
 TIERED_ABOVE_HZ = 24000
+#: The tiered core's training windows on hits: their length and burn-in (later stretches).
+HIT_WINDOW, HIT_BURN_IN = 8192, 512
 
 
 class OneshotJob(Job):
@@ -49,17 +51,21 @@ class OneshotJob(Job):
                 corpus.write_demo_kit(tmp)
                 folder = tmp
             n_files = len(collect_files([folder])[0]) if Path(folder).is_dir() else 0
-            return build_oneshots(folder, out, config, attack=r["attack"], length=r["length"],
-                                        label=r.get("label"), overwrite=overwrite,
-                                        progress=progress_factory(n_files * r["length"], n_files),
-                                        conditions=r.get("conditions"))
+            align = r.get("align") or ("peak" if r.get("demo_kit") else "onset")
+            attack = r.get("attack")
+            attack = (0.1 if align == "peak" else 0.0) if attack is None else attack
+            return build_oneshots(folder, out, config, attack=attack, length=r["length"],
+                                  align=align, label=r.get("label"), overwrite=overwrite,
+                                  progress=progress_factory(n_files * r["length"], n_files),
+                                  conditions=r.get("conditions"))
 
     def describe_dataset(self, meta: dict) -> list[str]:
         per: dict = {}
         for seg in meta["segments"]:
             per.setdefault(meta["labels"][seg["label"]], [0, 0])[seg["split"] == "val"] += 1
         o = meta["oneshot"]
-        return [f"  hits of {o['length']:g} s, peak at {o['attack']:g} s; per label (train/val): "
+        return [f"  hits of {o['length']:g} s, {o.get('align', 'peak')} at {o['attack']:g} s; "
+                "per label (train/val): "
                 + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in per.items())]
 
     def streams(self, meta: dict, embedding: int, feedback: bool = True,
@@ -77,15 +83,23 @@ class OneshotJob(Job):
         return tuple(out)
 
     def train_defaults(self, meta: dict, given: dict | None = None) -> dict:
-        # Whole hits from silence: a window covers the hit, nothing to burn in.
-        # (The tiered core rounds the window up to whole frames; the padding is unscored.)
         # The core the measurements chose at the kit's rate: at 44.1 kHz, on a real kit
         # (BJA_Pacific, 10 CPU-minutes, scripts/bench_kits.py), the tiered core scored
         # 3.57 held-out bits (LPC 3.60) where the flat core, at 15 steps of 0.5 s hits,
         # scored 6.37; at 16 kHz the flat core won on the demo kit (see JOB below).
-        core = "tiered" if meta["sample_rate"] > TIERED_ABOVE_HZ else "flat"
-        return {**self.defaults, "core": core,
-                "window": int(meta["oneshot"]["length_samples"]), "burn_in": 0}
+        # The flat core: whole hits from silence (a window covers the hit, nothing to
+        # burn in). The tiered core: windows of 8,192 samples, half of them a hit's start
+        # from silence, half a later stretch after 512 samples of burn-in, 8 a step: on
+        # BJA_Pacific (one core, 10 minutes) its hits start at their onsets and decay, where
+        # whole hits (16 or 4 a step: 20 or 60 steps) gave near-silence with clicks, and
+        # starts alone (4,096 samples) hits that never decay (docs/oneshots.md).
+        hit = int(meta["oneshot"]["length_samples"])
+        core = (given or {}).get("core") or \
+            ("tiered" if meta["sample_rate"] > TIERED_ABOVE_HZ else "flat")
+        if core != "tiered" or hit <= HIT_WINDOW:
+            return {**self.defaults, "core": core, "window": hit, "burn_in": 0}
+        return {**self.defaults, "core": core, "window": HIT_WINDOW, "burn_in": HIT_BURN_IN,
+                "batch_size": 8}
 
     def serve_params(self, q: dict, body: bytes | None, number, gen, limits) -> dict:
         from audiornn.config import parse_mix

@@ -28,11 +28,12 @@ from audiornn.errors import AudioRNNError
 
 def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config: DataConfig, *,
                    attack: float = 0.1, length: float = 0.4, label: str | None = None,
-                   fade: float = 0.01, progress: ProgressFn | None = None,
+                   fade: float = 0.01, align: str = "peak", progress: ProgressFn | None = None,
                    conditions: str | None = None, **kwargs) -> dict:
-    """Builds a one-shot dataset: every hit mono, resampled, peak-aligned and of fixed length.
+    """Builds a one-shot dataset: every hit mono, resampled, aligned and of fixed length.
 
-    The sample of largest magnitude lands exactly at `attack` seconds (the
+    The hit's mark (`align`: "peak", its sample of largest magnitude, or "onset", its first
+    sample within 40 dB of that: dsp.hit_mark) lands exactly at `attack` seconds (the
     start is trimmed or padded with silence), then the hit is cut or
     zero-padded to `length` seconds, with a `fade`-second fade-out where it is
     cut. Labels are the files' immediate folder names, or `label` for all.
@@ -67,7 +68,7 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
                 x, r = audio.read(f)
                 if not len(x) or float(np.max(np.abs(x))) < SILENCE_PEAK:
                     raise audio.BadAudioFile(f, "all silent (peak below -80 dBFS)")
-                y = dsp.fix_length(dsp.align_peak(dsp.resample(x, r, rate), a), n,
+                y = dsp.fix_length(dsp.align_hit(dsp.resample(x, r, rate), a, align), n,
                                    int(round(fade * rate)))
                 path = Path(tmp) / f"{k:06d}.wav"
                 sf.write(path, y, rate, subtype="DOUBLE")
@@ -82,6 +83,6 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
             raise AudioRNNError(f"{folder}: no usable hit" + (f" ({reasons})" if reasons else ""))
         attach_conditions(items, conditions)
         meta = {"oneshot": {"attack": attack, "length": length, "attack_samples": a,
-                            "length_samples": n, "fade": fade}}
+                            "length_samples": n, "fade": fade, "align": align}}
         return build(items, out_dir, config, job="oneshot", extra_meta=meta, ignored=ignored, skipped=skipped,
                      progress=progress, **kwargs)

@@ -182,7 +182,7 @@ def hit_codes(path: str | os.PathLike, config: RunConfig, seconds: float) -> np.
     if not len(y) or float(np.max(np.abs(y))) < 1e-4:
         raise AudioRNNError(f"{path}: silent (peak below -80 dBFS); not a usable hit")
     n = min(o.length_samples, o.attack_samples + max(1, int(round(seconds * codec.sample_rate))))
-    y = dsp.fix_length(dsp.align_peak(y, o.attack_samples), n)
+    y = dsp.fix_length(dsp.align_hit(y, o.attack_samples, o.align), n)
     return codec.encode(y)[0].astype(np.int32)
 
 

@@ -258,15 +258,16 @@ class Generator:
         return HitMap.from_table(self.core.latent_points, self.config)
 
     def encode_prime_hit(self, path: str | os.PathLike, after_peak: float = 0.01) -> np.ndarray:
-        """A user's hit, aligned like the dataset's, up to `after_peak` seconds past its peak."""
+        """A user's hit, aligned like the dataset's, up to `after_peak` seconds past its peak
+        (past `attack` where that is later)."""
         o = self.layout
         x, rate = audio.read(path)
         y = dsp.resample(x, rate, self.sample_rate)
         if not len(y) or float(np.max(np.abs(y))) <= 0:
             raise AudioRNNError(f"{path}: silent; cannot prime a hit with it")
-        y = dsp.align_peak(y, o.attack_samples)
-        n = min(o.length_samples - 1,
-                o.attack_samples + int(round(after_peak * self.sample_rate)) + 1)
+        y = dsp.align_hit(y, o.attack_samples, o.align)
+        peak = max(o.attack_samples, dsp.hit_mark(y, "peak"))
+        n = min(o.length_samples - 1, peak + int(round(after_peak * self.sample_rate)) + 1)
         codes, _ = self.codec.encode(dsp.fix_length(y, n))
         return codes.astype(np.int32)
 
