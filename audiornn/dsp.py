@@ -304,10 +304,12 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, max_lag: int) -> tuple[in
 
 
 def end_hit(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5.0,
-            fade_ms: float = 5.0) -> np.ndarray:
-    """A hit ended: once its 5 ms envelope has fallen `drop_db` below its loudest frame,
-    the rest fades out over `fade_ms` and is silent (a gate; what comes after is a late
-    burst or click the model added). A hit that never falls that far is left as it is."""
+            fade_ms: float = 5.0, rise_db: float = 12.0) -> np.ndarray:
+    """A hit ended (a gate; what comes after is a late burst or click the model added): once
+    its 5 ms envelope has fallen `drop_db` below its loudest frame, or at the quietest frame
+    before it fires again (a frame more than 10 ms after the loudest that rises `rise_db`
+    over the decay so far, as metrics.second_onset counts them), whichever comes first, the
+    rest fades out over `fade_ms` and is silent. A hit that does neither is left as it is."""
     x = np.asarray(x)
     n = max(1, int(rate * frame_ms / 1000))
     frames = len(x) // n
@@ -317,9 +319,16 @@ def end_hit(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5
                               axis=1) + 1e-20)
     p = int(np.argmax(e))
     below = np.nonzero(e[p:] <= e[p] - drop_db)[0]
-    if not len(below):
+    env = np.minimum.accumulate(np.maximum(e[p:], e[p] - drop_db))  # the decay so far
+    guard = max(1, int(np.ceil(10 / frame_ms)))
+    again = np.nonzero(e[p + 1:] > env[:-1] + rise_db)[0] + 1
+    again = again[again > guard]
+    ends = [int(below[0])] if len(below) else []
+    if len(again):  # the quietest frame before it fires again
+        ends.append(int(np.argmin(e[p:p + int(again[0])])))
+    if not ends:
         return x
-    cut = (p + int(below[0])) * n
+    cut = (p + min(ends)) * n
     fade = max(1, int(rate * fade_ms / 1000))
     y = x.copy()
     part = y[cut:cut + fade]

@@ -140,3 +140,21 @@ def test_end_hit_removes_what_comes_after_the_decay():
     slow = np.sin(2 * np.pi * 200 * t) * np.exp(-t * 4)  # 17 dB down at the end
     np.testing.assert_array_equal(dsp.end_hit(slow, rate, 60.0), slow)
     np.testing.assert_array_equal(dsp.end_hit(hit, rate, 0.0), hit)  # 0: off
+
+
+def test_end_hit_ends_a_hit_where_it_fires_again():
+    """A hit that decays 30 dB and fires again (a burst, never 60 dB down) ends at the
+    quietest point before the burst: the hit before it is untouched, the burst is gone."""
+    from audiornn import metrics
+
+    rate = 44100
+    t = np.arange(int(0.5 * rate)) / rate
+    rng = np.random.default_rng(0)
+    hit = rng.standard_normal(len(t)) * np.maximum(np.exp(-t * 30), 0.03)  # -30 dB floor
+    burst = slice(int(0.3 * rate), int(0.33 * rate))
+    hit[burst] *= 20
+    assert metrics.second_onset(hit, rate) is not None
+    y = dsp.end_hit(hit, rate, 60.0)
+    assert metrics.second_onset(y, rate) is None
+    assert np.all(y[burst] == 0)
+    np.testing.assert_array_equal(y[:int(0.1 * rate)], hit[:int(0.1 * rate)])

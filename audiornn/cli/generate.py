@@ -34,8 +34,9 @@ def make_parser():
                    metavar="P", help="nucleus sampling: draw only from the likeliest codes that "
                                      "together hold P of the probability (default 1: all)")
     p.add_argument("--gate", type=cli.bounded(float, 0, 200), default=None, metavar="DB",
-                   help="one-shots: end each hit once it has fallen DB below its peak (default "
-                        "60; 0: the model alone, late bursts and clicks included)")
+                   help="one-shots: end each hit once it has fallen DB below its peak, or "
+                        "before it fires again (default 60; 0: the model alone, late bursts "
+                        "and clicks included)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely code")
     p.add_argument("--prime", metavar="WAV", help="continue this audio (any format or rate)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same output")

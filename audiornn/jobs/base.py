@@ -53,8 +53,8 @@ class Job:
       floor: the default probability floor cut at each sampling step (runtime/sampler._decode).
       top_p: the default share of nucleus sampling (1: the whole distribution).
       level: the default level policy of generate's files (dsp.LEVELS).
-      gate_db: one-shots: hits end once they fall this far below their peak (dsp.end_hit;
-        0: off).
+      gate_db: one-shots: hits end once they fall this far below their peak, or before
+        they fire again (dsp.end_hit; 0: off).
     """
 
     name: str

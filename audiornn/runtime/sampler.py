@@ -438,7 +438,8 @@ class Generator:
         `label_weights` (num, n_labels): each file's label blend (instead of
         `label`/`mix`). `report`: one line on the files' level changes (see
         writer.report_levels). `gate_db` > 0: runs with a one-shot layout end each hit
-        once it has fallen that far below its peak (dsp.end_hit; 0: the model alone).
+        once it has fallen that far below its peak or before it fires again (dsp.end_hit;
+        0: the model alone).
         `seconds` defaults to 4, or to the hit length for runs with a one-shot
         layout, whose files start with the primed part of the hit (--prime).
         """

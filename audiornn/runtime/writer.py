@@ -82,7 +82,8 @@ class AudioWriter:
     the file into place; `discard` removes whatever is left. Audio that was
     pre-emphasized is high-passed below 30 Hz after de-emphasis (which would
     otherwise integrate the model's low-frequency noise into rumble). `gate_db` > 0:
-    a one-shot, ended once it has fallen that far below its peak (dsp.end_hit).
+    a one-shot, ended once it has fallen that far below its peak or before it fires again
+    (dsp.end_hit).
     """
 
     def __init__(self, path: Path, codec: Codec, out_rate: int | None = None,
