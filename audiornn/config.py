@@ -176,6 +176,8 @@ class Layout:
     fade: float = 0.01
     #: what lands at `attack`: the hit's "peak" or its "onset" (dsp.hit_mark)
     align: str = "peak"
+    #: "peak": every hit was brought to -1 dBFS (dsp.output_gain); "off": its own level
+    hit_level: str = "off"
 
 
 @dataclass(frozen=True)

@@ -79,20 +79,29 @@ def test_oneshot_dataset_aligns_every_hit_and_labels_from_folders(tmp_path, caps
         assert f"/{name}/" in seg.source
 
 
-def test_a_kit_starts_at_its_onsets_by_default(tmp_path):
-    """Sample packs start at the hit: by default every hit's onset (its first sample within
-    40 dB of its peak) is its first sample, whatever silence led it in the file, so the model
-    never has to guess when to start; the run's layout says so."""
-    write_kit(tmp_path / "kit", per_label=4)  # leads of 0-50 ms of silence
-    assert data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(tmp_path / "ds"),
-                      "--length", "0.2", "-q"]) == 0
-    ds = dataset.open_dataset(tmp_path / "ds")
-    o = ds.meta["oneshot"]
-    assert o["align"] == "onset" and o["attack_samples"] == 0
-    for seg in ds.segments:
-        x, _ = dsp.decode(ds.streams["target"][seg.offset:seg.offset + seg.length],
-                          ds.preemphasis, ds.gain())
-        assert dsp.onset(x) == 0 and np.abs(x[0]) > 0
+def test_a_kit_starts_at_its_onsets_and_peaks_at_minus_1_dbfs_by_default(tmp_path):
+    """Sample packs start at the hit, at -1 dBFS: by default every hit's onset (its first
+    sample within 40 dB of its peak) is its first sample, whatever silence led it in the
+    file, so the model never has to guess when to start, and every hit's peak is at -1 dBFS
+    (--hit-level off: the files' levels); the run's layout says so."""
+    write_kit(tmp_path / "kit", per_label=4)  # leads of 0-50 ms of silence, peaks 0.3-0.9
+    for level in ("peak", "off"):
+        out = tmp_path / f"ds-{level}"
+        assert data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(out),
+                          "--length", "0.2", "--hit-level", level, "-q"]) == 0
+        ds = dataset.open_dataset(out)
+        o = ds.meta["oneshot"]
+        assert o["align"] == "onset" and o["attack_samples"] == 0 and o["hit_level"] == level
+        peaks = []
+        for seg in ds.segments:
+            x, _ = dsp.decode(ds.streams["target"][seg.offset:seg.offset + seg.length],
+                              ds.preemphasis, ds.gain())
+            assert dsp.onset(x) == 0 and np.abs(x[0]) > 0
+            peaks.append(np.max(np.abs(x)))
+        if level == "peak":
+            np.testing.assert_allclose(peaks, dsp.PEAK_TARGET, rtol=0.02)
+        else:
+            assert max(peaks) / min(peaks) > 1.5
     x = np.zeros(40)
     x[[5, 9, 20]] = 0.005, 0.02, -1.0  # -46 dB (below the onset floor), -34 dB, the peak
     assert dsp.onset(x) == 9 and dsp.hit_mark(x, "peak") == 20

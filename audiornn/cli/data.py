@@ -64,6 +64,10 @@ def make_parser():
     o.add_argument("--attack", type=cli.bounded(float, 0, 60), default=None,
                    help="seconds of silence before the hit's onset or peak (--align; default "
                         "0 for onsets, 0.1 for peaks)")
+    o.add_argument("--hit-level", choices=("peak", "off"), default=None,
+                   help="peak: every hit's peak at -1 dBFS, as sample packs are (the default; "
+                        "--demo-kit: off); "
+                        "off: the files' own levels (velocity layers stay soft)")
     o.add_argument("--length", type=cli.bounded(float, 0, 60, lo_open=True), default=0.4,
                    help="seconds per hit (default %(default)s)")
     o.add_argument("--label", help="one label for every hit (a flat folder)")
@@ -148,7 +152,7 @@ def main(argv=None) -> int:
 
     request = {k: getattr(args, k) for k in (
         "sources", "demo", "pairs", "dry_dir", "wet_dir", "latency", "oneshot", "demo_kit",
-        "attack", "align", "length", "label", "conditions", "knobs")}
+        "attack", "align", "hit_level", "length", "label", "conditions", "knobs")}
     def body():
         meta = jobs.build_dataset(
             request, args.out, sample_rate=args.sample_rate, preemphasis=args.preemphasis,

@@ -28,15 +28,18 @@ from audiornn.errors import AudioRNNError
 
 def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config: DataConfig, *,
                    attack: float = 0.1, length: float = 0.4, label: str | None = None,
-                   fade: float = 0.01, align: str = "peak", progress: ProgressFn | None = None,
-                   conditions: str | None = None, **kwargs) -> dict:
+                   fade: float = 0.01, align: str = "peak", hit_level: str = "off",
+                   progress: ProgressFn | None = None, conditions: str | None = None,
+                   **kwargs) -> dict:
     """Builds a one-shot dataset: every hit mono, resampled, aligned and of fixed length.
 
     The hit's mark (`align`: "peak", its sample of largest magnitude, or "onset", its first
     sample within 40 dB of that: dsp.hit_mark) lands exactly at `attack` seconds (the
     start is trimmed or padded with silence), then the hit is cut or
     zero-padded to `length` seconds, with a `fade`-second fade-out where it is
-    cut. Labels are the files' immediate folder names, or `label` for all.
+    cut. `hit_level` "peak" brings every hit's peak to -1 dBFS (dsp.PEAK_TARGET), as
+    sample packs are; "off" keeps the files' levels. Labels are the files' immediate
+    folder names, or `label` for all.
     Each hit is one segment; the split keeps every label with 2+ hits in both
     train and validation.
     """
@@ -70,6 +73,7 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
                     raise audio.BadAudioFile(f, "all silent (peak below -80 dBFS)")
                 y = dsp.fix_length(dsp.align_hit(dsp.resample(x, r, rate), a, align), n,
                                    int(round(fade * rate)))
+                y = y * dsp.output_gain(float(np.max(np.abs(y))), hit_level)
                 path = Path(tmp) / f"{k:06d}.wav"
                 sf.write(path, y, rate, subtype="DOUBLE")
                 items.append(Item(streams={"target": str(path)}, name=str(f),
@@ -83,6 +87,7 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
             raise AudioRNNError(f"{folder}: no usable hit" + (f" ({reasons})" if reasons else ""))
         attach_conditions(items, conditions)
         meta = {"oneshot": {"attack": attack, "length": length, "attack_samples": a,
-                            "length_samples": n, "fade": fade, "align": align}}
+                            "length_samples": n, "fade": fade, "align": align,
+                            "hit_level": hit_level}}
         return build(items, out_dir, config, job="oneshot", extra_meta=meta, ignored=ignored, skipped=skipped,
                      progress=progress, **kwargs)

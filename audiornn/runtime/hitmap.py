@@ -183,6 +183,7 @@ def hit_codes(path: str | os.PathLike, config: RunConfig, seconds: float) -> np.
         raise AudioRNNError(f"{path}: silent (peak below -80 dBFS); not a usable hit")
     n = min(o.length_samples, o.attack_samples + max(1, int(round(seconds * codec.sample_rate))))
     y = dsp.fix_length(dsp.align_hit(y, o.attack_samples, o.align), n)
+    y = y * dsp.output_gain(float(np.max(np.abs(y))), o.hit_level)
     return codec.encode(y)[0].astype(np.int32)
 
 

@@ -266,6 +266,7 @@ class Generator:
         if not len(y) or float(np.max(np.abs(y))) <= 0:
             raise AudioRNNError(f"{path}: silent; cannot prime a hit with it")
         y = dsp.align_hit(y, o.attack_samples, o.align)
+        y = y * dsp.output_gain(float(np.max(np.abs(y))), o.hit_level)
         peak = max(o.attack_samples, dsp.hit_mark(y, "peak"))
         n = min(o.length_samples - 1, peak + int(round(after_peak * self.sample_rate)) + 1)
         codes, _ = self.codec.encode(dsp.fix_length(y, n))
