@@ -79,11 +79,11 @@ def test_oneshot_dataset_aligns_every_hit_and_labels_from_folders(tmp_path, caps
         assert f"/{name}/" in seg.source
 
 
-def test_a_kit_starts_at_its_onsets_and_peaks_at_minus_1_dbfs_by_default(tmp_path):
-    """Sample packs start at the hit, at -1 dBFS: by default every hit's onset (its first
-    sample within 40 dB of its peak) is its first sample, whatever silence led it in the
-    file, so the model never has to guess when to start, and every hit's peak is at -1 dBFS
-    (--hit-level off: the files' levels); the run's layout says so."""
+def test_a_kit_starts_at_its_onsets_by_default_and_keeps_or_evens_its_levels(tmp_path):
+    """Sample packs start at the hit: by default every hit's onset (its first sample within
+    40 dB of its peak) is its first sample, whatever silence led it in the file, so the model
+    never has to guess when to start; --hit-level peak brings every hit's peak to -1 dBFS,
+    off (the default) keeps the files' levels; the run's layout says so."""
     write_kit(tmp_path / "kit", per_label=4)  # leads of 0-50 ms of silence, peaks 0.3-0.9
     for level in ("peak", "off"):
         out = tmp_path / f"ds-{level}"

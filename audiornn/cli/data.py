@@ -65,9 +65,8 @@ def make_parser():
                    help="seconds of silence before the hit's onset or peak (--align; default "
                         "0 for onsets, 0.1 for peaks)")
     o.add_argument("--hit-level", choices=("peak", "off"), default=None,
-                   help="peak: every hit's peak at -1 dBFS, as sample packs are (the default; "
-                        "--demo-kit: off); "
-                        "off: the files' own levels (velocity layers stay soft)")
+                   help="off: the files' own levels, velocity layers stay soft (the default); "
+                        "peak: every hit's peak at -1 dBFS, as sample packs are")
     o.add_argument("--length", type=cli.bounded(float, 0, 60, lo_open=True), default=0.4,
                    help="seconds per hit (default %(default)s)")
     o.add_argument("--label", help="one label for every hit (a flat folder)")

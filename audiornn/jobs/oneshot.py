@@ -56,8 +56,7 @@ class OneshotJob(Job):
             attack = (0.1 if align == "peak" else 0.0) if attack is None else attack
             return build_oneshots(folder, out, config, attack=attack, length=r["length"],
                                   align=align, label=r.get("label"), overwrite=overwrite,
-                                  hit_level=r.get("hit_level") or (
-                                      "off" if r.get("demo_kit") else "peak"),
+                                  hit_level=r.get("hit_level") or "off",
                                   progress=progress_factory(n_files * r["length"], n_files),
                                   conditions=r.get("conditions"))
 
