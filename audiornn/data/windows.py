@@ -219,7 +219,8 @@ class WindowSequence(keras.utils.PyDataset):
             segment_mode = self.start_mode == "segment" and s == seg.offset
             if not segment_mode:
                 weight[j, :self.burn_in] = 0.0
-                s -= self.start_mode == "segment"  # its previous code is the one before it
+            if self.start_mode == "segment" and not segment_mode:
+                s -= 1  # a later stretch: its previous code is the one before it
             n = min(T, seg.length) if segment_mode else T
             target[j, :n] = self.target[s:s + n] if segment_mode else self.target[s + 1:s + T + 1]
             target[j, n:] = dsp.SILENCE_CODE

@@ -62,9 +62,9 @@ class EffectJob(Job):
 
     def train_defaults(self, meta: dict, given: dict | None = None) -> dict:
         """The WaveNet core for the regression head, validated and kept as the weights'
-        moving average (--ema 0.99, warmed up: on real gear the same 10 minutes gave 0.51%
-        against 0.74% on the whole validation segment, and a smooth curve); the LSTM for
-        the 256-class head."""
+        moving average (--ema 0.99, warmed up: on real gear, 10 minutes, 0.51% and 0.58% on
+        the whole validation segment against the plain weights' 0.70% and 0.74%, and a
+        smooth curve; docs/effects.md); the LSTM for the 256-class head."""
         head = (given or {}).get("head") or self.defaults["head"]
         regression = heads.get(head).float_output
         return {**self.defaults, "core": "wavenet" if regression else "flat",
