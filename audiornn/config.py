@@ -178,6 +178,8 @@ class Layout:
     align: str = "peak"
     #: "peak": every hit was brought to -1 dBFS (dsp.output_gain); "off": its own level
     hit_level: str = "off"
+    #: the dataset holds each hit's level per step (the envelope stream)
+    envelope: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,10 @@ class JobConfig:
       layout: the one-shot layout of a hit dataset, else None.
       conditions: each dataset condition's (continuous stream's) name -> the
         values seen in training, for defaults and range checks.
-      hits: one-shot runs with a map: each training hit's (file name, label
-        index or None), in the order of the latent table's rows.
+      hits: one-shot runs with a map or an envelope: each training hit's (file
+        name, label index or None), in the order of the latent table's rows.
+      envelopes: one-shot runs with an envelope stream: each training hit's level
+        (the stream's values, 0..1) every dsp.envelope_hop samples.
     """
 
     name: str = "generate"
@@ -199,12 +203,14 @@ class JobConfig:
     layout: Layout | None = None
     conditions: dict = field(default_factory=dict)
     hits: tuple = ()
+    envelopes: tuple = ()
 
     @classmethod
     def from_dict(cls, d: dict) -> JobConfig:
         d = dict(d)
         d["labels"] = tuple(d.get("labels", ()))
         d["hits"] = tuple(tuple(h) for h in d.get("hits", ()))
+        d["envelopes"] = tuple(tuple(e) for e in d.get("envelopes", ()))
         if d.get("layout"):
             d["layout"] = Layout(**d["layout"])
         return cls(**_known(cls, d))

@@ -378,3 +378,38 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     reference = np.asarray(reference, dtype=np.float64)
     noise = reference - np.asarray(estimate, dtype=np.float64)
     return float(10 * np.log10(np.sum(reference**2) / max(np.sum(noise**2), 1e-30)))
+
+
+#: The one-shots' envelope stream: a level every this many ms, in dB above this floor.
+ENVELOPE_HOP_MS, ENVELOPE_FLOOR_DB = 5.0, -80.0
+
+
+def envelope_hop(rate: int) -> int:
+    """Samples between two of the envelope's frames at a rate."""
+    return max(1, int(round(rate * ENVELOPE_HOP_MS / 1000)))
+
+
+def envelope_db(x: np.ndarray, hop: int) -> np.ndarray:
+    """A hit's level in dB (floored at ENVELOPE_FLOOR_DB) at frames k * hop, k = 0 ..
+    ceil(len / hop): the RMS over a Hann window of 4 hops centred on each frame."""
+    x = np.asarray(x, np.float64)
+    k = -(-len(x) // hop) + 1
+    w = np.hanning(4 * hop + 1)
+    power = np.convolve(np.pad(np.square(x), (2 * hop, 2 * hop + k * hop)), w / w.sum(), "valid")
+    return np.maximum(10 * np.log10(power[::hop][:k] + 1e-30), ENVELOPE_FLOOR_DB)
+
+
+def envelope_values(frames_db: np.ndarray, hop: int, n: int) -> np.ndarray:
+    """(n,) float32 per-sample envelope: the frames' dB interpolated between frame
+    centres (k * hop), mapped from [floor, 0] dB to [0, 1]."""
+    db = np.interp(np.arange(n), np.arange(len(frames_db)) * hop, np.asarray(frames_db, np.float64))
+    return ((db - ENVELOPE_FLOOR_DB) / -ENVELOPE_FLOOR_DB).astype(np.float32)
+
+
+def envelope_gain(values: np.ndarray, range_db: float = 60.0) -> np.ndarray:
+    """The amplitude an envelope stream's values (envelope_values) stand for, never below
+    `range_db` under its loudest: what a hit is divided by to learn its shape alone, and
+    what a generated shape is multiplied by."""
+    v = np.asarray(values, np.float64)
+    amp = 10 ** ((v * -ENVELOPE_FLOOR_DB + ENVELOPE_FLOOR_DB) / 20)
+    return np.maximum(amp, amp.max(initial=0.0) * 10 ** (-range_db / 20))

@@ -17,7 +17,7 @@ from audiornn import jobs
 from audiornn.config import parse_mix, parse_pairs
 from audiornn.data import audio
 from audiornn.errors import AudioRNNError
-from audiornn.runtime import open_run
+from audiornn.runtime import hitmap, open_run
 from audiornn.runtime.effect import Effect
 from audiornn.runtime.sampler import Generator
 
@@ -83,14 +83,16 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
         raise AudioRNNError(f"{run}: --input applies effect runs; this run generates audio")
     if decode == "mean":
         raise AudioRNNError("--decode mean applies to effects (--input); use sample or argmax")
-    points, placed = None, ""
+    points, placed, envelopes = None, "", None
     if at or like:
         points, label, placed = _map_points(gen, at, like, prime, label, mix, num, spread, seed)
+    if like and gen.envelope is not None:  # variations of the dropped hit follow its level
+        envelopes = np.tile(hitmap.hit_envelope(like, gen.config), (num, 1))
     paths = gen.write(out, seconds=seconds, num=num, temperature=temperature,
                       greedy=greedy or decode == "argmax", seed=seed, prime=prime,
                       batch_size=batch_size, fmt=fmt, normalize=normalize, label=label,
                       mix=parse_mix(mix) if mix else None, values=values, progress=not quiet,
-                      points=points, floor=floor, gate_db=gate, top_p=top_p)
+                      points=points, floor=floor, gate_db=gate, top_p=top_p, envelopes=envelopes)
     seconds = f"{sf.info(str(paths[0])).duration:g} s"
     if len(paths) == 1:
         return placed + f"wrote {paths[0]}: {seconds} at {gen.sample_rate} Hz"
@@ -100,8 +102,6 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
 
 def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: float, seed: int):
     """--at / --like on a one-shot map: (num points, the label to use, a line on the placement)."""
-    from audiornn.runtime import hitmap
-
     if at and like:
         raise AudioRNNError("give --at or --like, not both")
     if prime:

@@ -37,7 +37,9 @@ class Stream:
         per training sequence: an index into a table of `classes` points of
         `size` dimensions while training, the point itself when generating;
         the one-shots' map) or "position" (per step: the step's index within
-        the sequence divided by the one-shot length, computed, not stored).
+        the sequence divided by the one-shot length, computed, not stored) or
+        "envelope" (per step: the hit's level, dsp.envelope_values; the dataset's
+        while training, chosen from the training hits' when generating).
       per: "step" (a value at every sample) or "sequence" (one per sequence).
       source: where a dataset holds it: "target" (the previous output code:
         the stream generation feeds back), "input" (the dry code of the same
@@ -77,7 +79,8 @@ class Stream:
     def given(self) -> bool:
         """A per-step value the caller must give at every step (a dry input): the model
         applies to an input rather than sampling on its own."""
-        return self.per == "step" and not self.feedback and not self.behaviour.computed
+        return self.per == "step" and not self.feedback and not self.behaviour.computed \
+            and not self.behaviour.envelope
 
 
 def code_stream(name: str, source: str, size: int) -> Stream:
@@ -103,6 +106,11 @@ def latent_stream(n_points: int, size: int = 2) -> Stream:
 
 def position_stream() -> Stream:
     return Stream("position", "position", "step", "position", 1, 0)
+
+
+def envelope_stream() -> Stream:
+    """The hit's level at each step (the dataset's "envelope" condition)."""
+    return Stream("envelope", "envelope", "step", "envelope", 1, 0)
 
 
 def applies(streams) -> bool:
@@ -165,10 +173,11 @@ class Kind:
       knob: a continuous condition a user sets, defaulting to the middle of training.
       sample_tier: per step, the tiered core adds it to the sample tier.
       float_input: float samples per step (the regression head's dry input).
+      envelope: per step, the hit's level: the generator gives it (runtime/envelopes.py).
     """
 
     pers: tuple[str, ...] = ("step",)
-    embedded = computed = map = knob = sample_tier = float_input = False
+    embedded = computed = map = knob = sample_tier = float_input = envelope = False
 
     def feedback(self, s: Stream) -> bool:
         return False
@@ -453,6 +462,25 @@ class Position(Kind):
         return np.tile(position_values(0, hit.n, hit.scale)[None, :, None], (hit.rows, 1, 1))
 
 
+class Envelope(Kind):
+    """Per step: the hit's level (dsp.envelope_values), which the model follows; the
+    dataset's values while training, a training hit's (or a blend's, or a dropped hit's)
+    when generating."""
+
+    sample_tier = envelope = True
+
+    def keras_input(self, s, batch):
+        import keras
+
+        return keras.Input((None, 1), batch, dtype="float32", name=s.name)
+
+    def check_dataset(self, s, dataset):
+        _need(s, dataset, dataset.step_values)
+
+    def fit_value(self, s, hit):
+        return np.tile(np.asarray(hit.envelope, np.float32)[None, :hit.n, None], (hit.rows, 1, 1))
+
+
 def _need(s: Stream, dataset, have) -> None:
     if s.source not in have:
         raise AudioRNNError(f"{dataset.path}: the model's stream {s.name!r} needs "
@@ -460,4 +488,4 @@ def _need(s: Stream, dataset, have) -> None:
 
 
 KINDS: dict[str, Kind] = {"code": Code(), "label": Label(), "vector": Vector(), "signal": Signal(),
-                          "latent": Latent(), "position": Position()}
+                          "latent": Latent(), "position": Position(), "envelope": Envelope()}

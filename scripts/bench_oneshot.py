@@ -37,7 +37,8 @@ from audiornn import data as dataset  # noqa: E402
 from audiornn import jobs, metrics  # noqa: E402
 from audiornn.data import audio, corpus
 from audiornn.evaluation import evaluate as evaluation  # noqa: E402
-from audiornn.runtime.hitmap import place  # noqa: E402
+from audiornn.jobs.oneshot_data import read_hit  # noqa: E402
+from audiornn.runtime.hitmap import hit_envelope, place  # noqa: E402
 from audiornn.runtime.sampler import Generator  # noqa: E402
 
 PY = [sys.executable, "-m", "audiornn"]
@@ -71,7 +72,7 @@ def like_trials(run: Path, ds_path: Path, work: Path, per_hit: int, seed: int = 
     lo, hi = hm.bounds()
     wins, times, rows = [], [], []
     for k, seg in enumerate(ds.split("val")):
-        hit = gen.codec.decode(np.asarray(ds.streams["target"][seg.offset:seg.offset + seg.length]))[0]
+        hit = read_hit(ds, seg)
         ref = metrics.average_spectrum(hit, rate, 256)[1]
         t0 = time.perf_counter()
         res = place(gen.model, gen.config, seg.source)
@@ -81,9 +82,13 @@ def like_trials(run: Path, ds_path: Path, work: Path, per_hit: int, seed: int = 
         weights = hm.label_weights(pts)
         if res["label"] >= 0:
             weights[:2] = np.eye(len(hm.label_names))[res["label"]]
+        envs = None
+        if gen.envelope is not None:  # as generate --like: its hits follow the dropped hit's level
+            envs = gen.hit_envelopes(len(pts), gen.layout.length_samples, pts, weights)
+            envs[:2] = hit_envelope(seg.source, gen.config)
         paths = gen.write(work / f"like{k}", num=len(pts), seed=seed, points=pts,
                           temperature=jobs.get(gen.config.job.name).temperature,
-                          label_weights=weights, progress=False)
+                          label_weights=weights, progress=False, envelopes=envs)
         spec = [metrics.average_spectrum(audio.read(p)[0], rate, 256)[1] for p in paths]
         d = [metrics.log_spectral_distance_db(np.mean(spec[i:i + 2], axis=0), ref)
              for i in range(0, len(spec), 2)]

@@ -128,7 +128,7 @@ def test_training_stores_the_map_and_positions(map_run):
     m = json.loads((map_run / "run" / "map.json").read_text())
     cfg = json.loads((map_run / "run" / "config.json").read_text())
     kinds = [s["kind"] for s in cfg["model"]["streams"]]
-    assert kinds == ["code", "label", "latent", "position"]
+    assert kinds == ["code", "label", "latent", "position", "envelope"]
     assert m["dim"] == 2 and m["labels"] == ["hat", "kick"]
     n_train = len(cfg["job"]["hits"])
     assert len(m["points"]) == n_train == 8  # 4 + 4 training hits (1 + 1 held out)
@@ -195,7 +195,7 @@ def test_runs_without_a_map_or_position(map_run, capsys):
           train_cfg=TrainConfig(window=1200, burn_in=0, batch_size=4, epochs=1, steps_per_epoch=1),
           verbose=0)
     cfg = json.loads((map_run / "plain" / "config.json").read_text())
-    assert [s["kind"] for s in cfg["model"]["streams"]] == ["code", "label"]
+    assert [s["kind"] for s in cfg["model"]["streams"]] == ["code", "label", "envelope"]
     assert not (map_run / "plain" / "map.json").exists()
     rc = generate.main([str(map_run / "plain"), "--at", "0,0", "--out", str(map_run / "x.wav")])
     assert rc == 2 and "no map of hits" in capsys.readouterr().err

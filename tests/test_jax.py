@@ -47,7 +47,7 @@ def kit(tmp_path_factory):
             (tmp / "kit" / name).mkdir(parents=True, exist_ok=True)
             sf.write(tmp / "kit" / name / f"{k}.wav", x * rng.uniform(0.5, 0.9), RATE)
     build_oneshots(tmp / "kit", tmp / "shots", dataset.DataConfig(sample_rate=RATE),
-                           attack=0.01, length=0.1)
+                           attack=0.01, length=0.1, envelope=True)
     sine_dataset(tmp, seconds=(1.0,), rate=RATE, name="sine")
     return tmp
 
@@ -57,16 +57,18 @@ def test_jax_builds_trains_generates_saves_and_loads(kit):
         import json, numpy as np, keras
         assert keras.backend.backend() == "jax"
         from audiornn.config import ModelConfig
-        from audiornn.streams import code_stream, label_stream, latent_stream, position_stream
+        from audiornn.streams import (code_stream, envelope_stream, label_stream, latent_stream,
+                                      position_stream)
         from audiornn.runtime.model import build_model, load_run
         from audiornn.cores import make_core
         from audiornn.runtime.sampler import Generator
         from audiornn.training.train import TrainConfig, train
-        # the step core's logits are the Keras model's (flat, tiered, tiered with --lpc)
+        # the step core's logits are the Keras model's (flat, tiered, tiered with --lpc), with
+        # every one-shot stream (the hit's point, its position, its envelope)
         worst = 0.0
         for core, lpc in (("flat", 0), ("tiered", 0), ("tiered", 4)):  # (4: the prediction stream)
             streams = (code_stream("prev", "target", 8), label_stream(2, 4), latent_stream(4, 2),
-                       position_stream())
+                       position_stream(), envelope_stream())
             mc = ModelConfig.make(streams=streams, layers=2, units=12, core=core, frame=4,
                              sample_units=16, **(dict(lpc=lpc, lpc_history=8) if lpc else dict()))
             keras.utils.set_random_seed(0)
@@ -77,15 +79,16 @@ def test_jax_builds_trains_generates_saves_and_loads(kit):
             b, t = 2, 16
             x = {{"prev": rng.integers(0, 256, (b, t)).astype("int32"),
                   "label": np.array([0, 1], "int32"), "latent": np.array([3, 1], "int32"),
-                  "position": np.tile(np.arange(t)[None, :, None] / 50.0, (b, 1, 1)).astype("float32")}}
+                  "position": np.tile(np.arange(t)[None, :, None] / 50.0, (b, 1, 1)).astype("float32"),
+                  "envelope": rng.uniform(0, 1, (b, t, 1)).astype("float32")}}
             ref = np.asarray(m(x))
             c = make_core(m, mc)
             bias = c.sequence_bias({{"label": np.eye(2)[x["label"]],
                                     "latent": c.latent_points[x["latent"]]}}, b)
             state, steps = c.zero_state(b), []
             for k in range(t):
-                logits, state = c.step({{"prev": x["prev"][:, k], "position": x["position"][:, k]}},
-                                       bias, state)
+                logits, state = c.step({{"prev": x["prev"][:, k], "position": x["position"][:, k],
+                                        "envelope": x["envelope"][:, k]}}, bias, state)
                 steps.append(np.asarray(logits))
             worst = max(worst, float(np.max(np.abs(np.stack(steps, 1) - ref))))
         print("STEP", worst)
@@ -97,8 +100,9 @@ def test_jax_builds_trains_generates_saves_and_loads(kit):
         print("LOSS", json.dumps([float(v) for v in h["loss"]]))
         m2, cfg = load_run({str(kit / "jax-run")!r})
         gen = Generator(m2, cfg)
-        a = np.concatenate(list(gen.sample(300, batch=2, seed=5, mix=np.eye(2))), axis=1)
-        b2 = np.concatenate(list(gen.sample(300, batch=2, seed=5, mix=np.eye(2))), axis=1)
+        env = gen.hit_envelopes(2, 300, label_weights=np.eye(2))
+        a = np.concatenate(list(gen.sample(300, batch=2, seed=5, mix=np.eye(2), envelope=env)), axis=1)
+        b2 = np.concatenate(list(gen.sample(300, batch=2, seed=5, mix=np.eye(2), envelope=env)), axis=1)
         print("SAME", bool(np.array_equal(a, b2)), a.shape)
         paths = gen.write({str(kit / "jax-out")!r}, num=2, label="kick", progress=False)
         print("FILES", len(paths))
@@ -127,6 +131,8 @@ def test_runs_move_between_backends(kit):
         inputs = {"prev": prev}
         if cfg.model.stream("position"):
             inputs["position"] = np.tile(np.arange(t)[None, :, None] / 800.0, (b, 1, 1)).astype("float32")
+        if cfg.model.stream("envelope"):
+            inputs["envelope"] = np.tile(np.linspace(1, 0, t)[None, :, None], (b, 1, 1)).astype("float32")
         cond = {"label": np.eye(2)} if cfg.model.stream("label") else {}
         if cfg.model.stream("latent"):
             cond["latent"] = c.latent_points[:2]

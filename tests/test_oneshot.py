@@ -59,7 +59,7 @@ def test_oneshot_dataset_aligns_every_hit_and_labels_from_folders(tmp_path, caps
     sf.write(tmp_path / "kit" / "kick" / "silent.wav", np.zeros(800), RATE)
     rc = data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(tmp_path / "ds"),
                     "--sample-rate", "16000", "--attack", "0.02", "--length", "0.3",
-                    "--align", "peak"])
+                    "--align", "peak", "--envelope", "off"])  # the codes: the hits as they are
     assert rc == 0
     out = capsys.readouterr().out
     assert "skipped" in out and "broken.wav" in out and "silent.wav" in out
@@ -88,7 +88,7 @@ def test_a_kit_starts_at_its_onsets_by_default_and_keeps_or_evens_its_levels(tmp
     for level in ("peak", "off"):
         out = tmp_path / f"ds-{level}"
         assert data.main(["--oneshot", str(tmp_path / "kit"), "--out", str(out),
-                          "--length", "0.2", "--hit-level", level, "-q"]) == 0
+                          "--length", "0.2", "--hit-level", level, "--envelope", "off", "-q"]) == 0
         ds = dataset.open_dataset(out)
         o = ds.meta["oneshot"]
         assert o["align"] == "onset" and o["attack_samples"] == 0 and o["hit_level"] == level

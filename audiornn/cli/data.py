@@ -67,6 +67,10 @@ def make_parser():
     o.add_argument("--hit-level", choices=("peak", "off"), default=None,
                    help="off: the files' own levels, velocity layers stay soft (the default); "
                         "peak: every hit's peak at -1 dBFS, as sample packs are")
+    o.add_argument("--envelope", choices=("on", "off"), default=None,
+                   help="on: the model also sees each hit's level over time (its envelope), "
+                        "and makes hits that follow a training hit's (the default); off: it "
+                        "finds the level from the samples alone")
     o.add_argument("--length", type=cli.bounded(float, 0, 60, lo_open=True), default=0.4,
                    help="seconds per hit (default %(default)s)")
     o.add_argument("--label", help="one label for every hit (a flat folder)")
@@ -138,6 +142,8 @@ def summarize(meta: dict, out: Path) -> str:
                      f"shortened: {cut['removed_seconds']:.1f} s of silence removed")
     lines += jobs.get(meta["job"]).describe_dataset(meta)
     for name, c in meta.get("conditions", {}).items():
+        if name == "envelope" and meta.get("oneshot", {}).get("envelope"):
+            continue  # the one-shot job's own line says it
         rng = f", {c['min']} to {c['max']}" if "min" in c else ""
         lines.append(f"  condition {name}: {c['size']} value(s) per {c['per']}{rng}")
     for s in meta["skipped"]:
@@ -151,7 +157,7 @@ def main(argv=None) -> int:
 
     request = {k: getattr(args, k) for k in (
         "sources", "demo", "pairs", "dry_dir", "wet_dir", "latency", "oneshot", "demo_kit",
-        "attack", "align", "hit_level", "length", "label", "conditions", "knobs")}
+        "attack", "align", "hit_level", "envelope", "length", "label", "conditions", "knobs")}
     def body():
         meta = jobs.build_dataset(
             request, args.out, sample_rate=args.sample_rate, preemphasis=args.preemphasis,

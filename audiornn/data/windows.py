@@ -230,6 +230,9 @@ class WindowSequence(keras.utils.PyDataset):
                       segment_mode=segment_mode)
             for st in self.streams:
                 st.behaviour.window(st, self, x[st.name], j, row)
+        for st in self.streams:  # a hit's silence (its padding past its end) is not scored
+            if st.behaviour.envelope:
+                weight *= x[st.name][..., 0] > 0
         if self.regression:
             y = self.sample_values["target"][target][..., None]
             return x, y, np.ones((b,), np.float32)

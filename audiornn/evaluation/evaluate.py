@@ -45,6 +45,7 @@ from audiornn.evaluation.plots import (
 )
 from audiornn.evaluation.report import table
 from audiornn.files import write_json_atomic
+from audiornn.jobs.oneshot_data import read_hit
 from audiornn.progress import Progress
 from audiornn.runtime.scoring import Scorer, dataset_sequences, split_sequences
 
@@ -162,8 +163,7 @@ def evaluate_oneshots(model, config: RunConfig, ds: Dataset, run_dir: Path, per_
     gen = Generator(model, config)
     real: dict[str, list[np.ndarray]] = {name: [] for name in ds.labels}
     for seg in ds.segments:
-        codes = np.asarray(ds.streams["target"][seg.offset:seg.offset + seg.length])
-        real[ds.labels[seg.label]].append(config.codec.decode(codes)[0])
+        real[ds.labels[seg.label]].append(read_hit(ds, seg))
     out_dir = run_dir / "samples" / "eval-oneshots"
     out_dir.mkdir(parents=True, exist_ok=True)
     section, fakes, spectra = {}, {}, {}
@@ -217,8 +217,7 @@ def evaluate_map(gen, ds: Dataset, run_dir: Path, seed: int = 0, temperature: fl
     """
     hm = gen.map()
     rate = gen.sample_rate
-    real = [gen.codec.decode(np.asarray(ds.streams["target"][s.offset:s.offset + s.length]))[0]
-            for s in ds.split("train")]
+    real = [read_hit(ds, s) for s in ds.split("train")]
     out_dir = run_dir / "samples" / "eval-map"
     paths = gen.write(out_dir / "own", num=len(hm.points), seed=seed, temperature=temperature,
                       floor=floor, top_p=top_p,

@@ -9,7 +9,7 @@ from audiornn.data import collect_files, corpus
 from audiornn.errors import AudioRNNError
 from audiornn.jobs.base import Job, WebForm
 from audiornn.jobs.oneshot_data import build_oneshots
-from audiornn.streams import latent_stream, position_stream
+from audiornn.streams import envelope_stream, latent_stream, position_stream
 
 #: One-shots' rate when the kit's files do not share one.
 KIT_RATE_HZ = 44100
@@ -57,6 +57,7 @@ class OneshotJob(Job):
             return build_oneshots(folder, out, config, attack=attack, length=r["length"],
                                   align=align, label=r.get("label"), overwrite=overwrite,
                                   hit_level=r.get("hit_level") or "off",
+                                  envelope=(r.get("envelope") or "on") == "on",
                                   progress=progress_factory(n_files * r["length"], n_files),
                                   conditions=r.get("conditions"))
 
@@ -67,13 +68,17 @@ class OneshotJob(Job):
         o = meta["oneshot"]
         return [f"  hits of {o['length']:g} s, {o.get('align', 'peak')} at {o['attack']:g} s; "
                 "per label (train/val): "
-                + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in per.items())]
+                + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in per.items()),
+                "  envelopes: kept; the model learns each hit's shape at an even level, and "
+                "generate gives it a training hit's level over time" if o.get("envelope") else
+                "  envelopes: off; the model learns the hits' levels from their samples"]
 
     def streams(self, meta: dict, embedding: int, feedback: bool = True,
                 head: str = "classes", **options):
         """The previous code and labels as for every job; then the hit's point on the map
-        (--latent-dim, default 2; 0: none) and the step's position within the hit."""
-        out = list(super().streams(meta, embedding, feedback, head))
+        (--latent-dim, default 2; 0: none), the step's position within the hit and, where
+        the dataset holds it (data --envelope on), the hit's level at each step."""
+        out = [s for s in super().streams(meta, embedding, feedback, head) if s.name != "envelope"]
         dim = options.get("latent_dim")
         dim = 2 if dim is None else int(dim)
         if dim:
@@ -81,6 +86,8 @@ class OneshotJob(Job):
             out.append(latent_stream(n_train + 1, dim))
         if options.get("position", True) is not False:
             out.append(position_stream())
+        if "envelope" in meta.get("conditions", {}):
+            out.append(envelope_stream())
         return tuple(out)
 
     def train_defaults(self, meta: dict, given: dict | None = None) -> dict:
@@ -135,7 +142,7 @@ class OneshotJob(Job):
         if "at" in p or p.get("like"):
             import numpy as np
 
-            from audiornn.runtime.hitmap import place, variations
+            from audiornn.runtime.hitmap import hit_envelope, place, variations
 
             hm = gen.map()
             if p.get("like"):  # placing the hit is the first half of the work
@@ -153,9 +160,11 @@ class OneshotJob(Job):
             weights = hm.label_weights(pts)
             if p.get("like") and weights is not None and res["label"] >= 0:
                 weights[:] = np.eye(len(hm.label_names))[res["label"]]
+            env = np.tile(hit_envelope(upload, gen.config), (n, 1)) \
+                if p.get("like") and gen.envelope is not None else None
             return gen.write(target, num=n, seed=p["seed"], temperature=p["temperature"],
                              floor=p.get("floor", 0.0), top_p=p.get("top_p", 1.0),
-                             points=pts, label_weights=weights,
+                             points=pts, label_weights=weights, envelopes=env,
                              normalize=True, progress=False, callback=progress,
                              gate_db=self.gate_db)
         return gen.write(target, num=n, seed=p["seed"],

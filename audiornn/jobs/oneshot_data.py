@@ -29,6 +29,7 @@ from audiornn.errors import AudioRNNError
 def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config: DataConfig, *,
                    attack: float = 0.1, length: float = 0.4, label: str | None = None,
                    fade: float = 0.01, align: str = "peak", hit_level: str = "off",
+                   envelope: bool = False,
                    progress: ProgressFn | None = None, conditions: str | None = None,
                    **kwargs) -> dict:
     """Builds a one-shot dataset: every hit mono, resampled, aligned and of fixed length.
@@ -38,8 +39,11 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
     start is trimmed or padded with silence), then the hit is cut or
     zero-padded to `length` seconds, with a `fade`-second fade-out where it is
     cut. `hit_level` "peak" brings every hit's peak to -1 dBFS (dsp.PEAK_TARGET), as
-    sample packs are; "off" keeps the files' levels. Labels are the files' immediate
-    folder names, or `label` for all.
+    sample packs are; "off" keeps the files' levels. `envelope`: each hit's level at
+    every step (dsp.envelope_values) is kept as the per-step condition "envelope", and the
+    hit itself divided by it (dsp.envelope_gain): the codes hold its shape at an even level
+    (`read_hit` puts the level back).
+    Labels are the files' immediate folder names, or `label` for all.
     Each hit is one segment; the split keeps every label with 2+ hits in both
     train and validation.
     """
@@ -74,10 +78,17 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
                 y = dsp.fix_length(dsp.align_hit(dsp.resample(x, r, rate), a, align), n,
                                    int(round(fade * rate)))
                 y = y * dsp.output_gain(float(np.max(np.abs(y))), hit_level)
+                env = None
+                if envelope:  # the model learns the hit's shape; its level is a stream
+                    hop = dsp.envelope_hop(rate)
+                    env = dsp.envelope_values(dsp.envelope_db(y, hop), hop, n)
+                    y = y / dsp.envelope_gain(env)
                 path = Path(tmp) / f"{k:06d}.wav"
                 sf.write(path, y, rate, subtype="DOUBLE")
-                items.append(Item(streams={"target": str(path)}, name=str(f),
-                                  label=label or f.parent.name))
+                item = Item(streams={"target": str(path)}, name=str(f), label=label or f.parent.name)
+                if envelope:
+                    item.step_values["envelope"] = env[:, None]
+                items.append(item)
             except audio.BadAudioFile as e:
                 fail_or_skip(e, config, skipped)
             if progress:
@@ -88,6 +99,15 @@ def build_oneshots(folder: str | os.PathLike, out_dir: str | os.PathLike, config
         attach_conditions(items, conditions)
         meta = {"oneshot": {"attack": attack, "length": length, "attack_samples": a,
                             "length_samples": n, "fade": fade, "align": align,
-                            "hit_level": hit_level}}
+                            "hit_level": hit_level, "envelope": bool(envelope)}}
         return build(items, out_dir, config, job="oneshot", extra_meta=meta, ignored=ignored, skipped=skipped,
                      progress=progress, **kwargs)
+
+
+def read_hit(dataset, seg) -> np.ndarray:
+    """A dataset hit's samples as they sound: decoded, its level put back where the
+    dataset holds the hit's shape (data --envelope on)."""
+    x = dataset.codec.decode(np.asarray(dataset.streams["target"][seg.offset:seg.offset + seg.length]))[0]
+    if dataset.meta.get("oneshot", {}).get("envelope"):
+        x = x * dsp.envelope_gain(dataset.step_values["envelope"][seg.offset:seg.offset + seg.length, 0])
+    return x

@@ -170,9 +170,8 @@ def variations(centre: np.ndarray, num: int, spread: float, radius: float, seed:
 # ---------------------------------------------------------------- placing a new hit
 
 
-def hit_codes(path: str | os.PathLike, config: RunConfig, seconds: float) -> np.ndarray:
-    """A user's hit read, resampled and peak-aligned like the dataset's, up to
-    `seconds` past its peak (at most the hit length), as codes."""
+def hit_signal(path: str | os.PathLike, config: RunConfig) -> np.ndarray:
+    """A user's hit read, resampled, aligned, levelled and cut like the dataset's."""
     from audiornn import dsp
     from audiornn.data import audio
 
@@ -181,10 +180,29 @@ def hit_codes(path: str | os.PathLike, config: RunConfig, seconds: float) -> np.
     y = dsp.resample(x, rate, codec.sample_rate)
     if not len(y) or float(np.max(np.abs(y))) < 1e-4:
         raise AudioRNNError(f"{path}: silent (peak below -80 dBFS); not a usable hit")
+    y = dsp.fix_length(dsp.align_hit(y, o.attack_samples, o.align), o.length_samples)
+    return y * dsp.output_gain(float(np.max(np.abs(y))), o.hit_level)
+
+
+def hit_codes(path: str | os.PathLike, config: RunConfig, seconds: float) -> np.ndarray:
+    """A user's hit (`hit_signal`) up to `seconds` past its mark, as codes (its shape, its
+    level taken out, where the run learned shapes: data --envelope on)."""
+    from audiornn import dsp
+
+    o, codec = config.job.layout, config.codec
     n = min(o.length_samples, o.attack_samples + max(1, int(round(seconds * codec.sample_rate))))
-    y = dsp.fix_length(dsp.align_hit(y, o.attack_samples, o.align), n)
-    y = y * dsp.output_gain(float(np.max(np.abs(y))), o.hit_level)
-    return codec.encode(y)[0].astype(np.int32)
+    y = hit_signal(path, config)
+    if o.envelope:
+        y = y / dsp.envelope_gain(hit_envelope(path, config))
+    return codec.encode(y[:n])[0].astype(np.int32)
+
+
+def hit_envelope(path: str | os.PathLike, config: RunConfig) -> np.ndarray:
+    """(length,) a user's hit's envelope stream values (runtime/envelopes.py)."""
+    from audiornn.runtime import envelopes
+
+    o = config.job.layout
+    return envelopes.of_signal(hit_signal(path, config), config.codec.sample_rate, o.length_samples)
 
 
 def _fit_model(model: keras.Model, config: RunConfig, rows: int) -> keras.Model:
@@ -201,10 +219,11 @@ def _fit_model(model: keras.Model, config: RunConfig, rows: int) -> keras.Model:
     return fm
 
 
-def _batch(fm: keras.Model, config: RunConfig, codes: np.ndarray, labels: np.ndarray):
+def _batch(fm: keras.Model, config: RunConfig, codes: np.ndarray, labels: np.ndarray,
+           envelope: np.ndarray | None = None):
     """Teacher-forced inputs for `rows` copies of one hit, row k at latent row k."""
     hit = SimpleNamespace(codes=codes, labels=labels, rows=len(labels), n=len(codes),
-                          scale=1.0 / config.job.layout.length_samples)
+                          scale=1.0 / config.job.layout.length_samples, envelope=envelope)
     x = {s.name: s.behaviour.fit_value(s, hit) for s in config.model.streams}
     return x, np.tile(codes, (hit.rows, 1))
 
@@ -236,10 +255,11 @@ def place(model: keras.Model, config: RunConfig, path: str | os.PathLike, *, sta
 
     hm = HitMap.from_model(model, config)
     codes = hit_codes(path, config, seconds)
+    env = hit_envelope(path, config) if config.job.layout.envelope else None
     n = len(hm.points)
     fm = _fit_model(model, config, n)
     set_latent_points(fm, hm.points)
-    x, y = _batch(fm, config, codes, hm.labels)
+    x, y = _batch(fm, config, codes, hm.labels, env)
     bits = _row_bits(fm, x, y)
     if progress:
         progress(1)
@@ -250,7 +270,7 @@ def place(model: keras.Model, config: RunConfig, path: str | os.PathLike, *, sta
     lo, hi = hm.bounds()
     fm.compile(optimizer=keras.optimizers.Adam(step_size * hm.radius),
                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    x, y = _batch(fm, config, codes, hm.labels[best])
+    x, y = _batch(fm, config, codes, hm.labels[best], env)
     for i in range(steps):
         fm.train_on_batch(x, y)
         set_latent_points(fm, np.clip(latent_points(fm), lo, hi))

@@ -29,6 +29,8 @@ from audiornn.data import audio
 from audiornn.distribute import backend
 from audiornn.errors import AudioRNNError
 from audiornn.progress import Progress
+from audiornn.runtime import envelopes
+from audiornn.runtime.hitmap import hit_envelope
 from audiornn.runtime.model import load_run
 from audiornn.runtime.writer import AudioWriter, output_paths, report_levels
 
@@ -97,6 +99,14 @@ def uniforms(seed: int, chunk: int, n: int, batch: int):
     return keras.random.uniform((n, batch), seed=int(seed) % (2**31) * 1009 + int(chunk))
 
 
+def _envelope_piece(envelope: np.ndarray, a: int, n: int):
+    """(batch, n, 1) the envelope stream's values of steps a .. a + n - 1 (the last value
+    held past the end)."""
+    e = np.asarray(envelope, np.float32)
+    idx = np.minimum(np.arange(a, a + n), e.shape[1] - 1)
+    return ops.convert_to_tensor(e[:, idx, None])
+
+
 def _check_temperature(temperature: float) -> None:
     if not (1e-3 <= temperature <= 100):  # below, logits / T overflow; above, pure noise
         raise AudioRNNError(f"--temperature must be in [0.001, 100], got {temperature}")
@@ -127,6 +137,7 @@ class Generator:
         self.position = position.name if position else None
         self.position_scale = 1.0 / (self.layout.length_samples if self.layout else 1)
         self.latent = streams.find(config.model.streams, "map")
+        self.envelope = streams.find(config.model.streams, "envelope")  # the hit's level per step
         self.applies = config.model.applies
 
     @classmethod
@@ -152,6 +163,7 @@ class Generator:
             return self._loops[mode]
         core, table = self.core, self._values
         position, scale = self.position, self.position_scale
+        envelope = self.envelope.name if self.envelope else None
 
         def run(state, prev, given, bias, params, u, pos0):
             n, b = ops.shape(u)[0], ops.shape(prev)[0]
@@ -165,6 +177,10 @@ class Generator:
                     inputs[position] = ops.full((b, 1), ops.cast(pos0 + t, "float32") * scale)
                 logits, state = core.step(inputs, bias, state)
                 nxt, val = _decode(logits, mode, params[0], u[t], table, params[1], params[2])
+                if envelope:  # where the hit is silent (its envelope on the floor), silence,
+                    live = inputs[envelope][:, 0] > 0  # as the data holds there (unscored)
+                    nxt = ops.where(live, nxt, dsp.SILENCE_CODE)
+                    val = ops.where(live, val, table[dsp.SILENCE_CODE])
                 codes = ops.slice_update(codes, (t, 0), ops.expand_dims(nxt, 0))
                 values = ops.slice_update(values, (t, 0), ops.expand_dims(val, 0))
                 return nxt, state, codes, values
@@ -267,6 +283,9 @@ class Generator:
             raise AudioRNNError(f"{path}: silent; cannot prime a hit with it")
         y = dsp.align_hit(y, o.attack_samples, o.align)
         y = y * dsp.output_gain(float(np.max(np.abs(y))), o.hit_level)
+        if o.envelope:  # the model's codes hold a hit's shape: its level taken out
+            y = dsp.fix_length(y, o.length_samples)
+            y = y / dsp.envelope_gain(envelopes.of_signal(y, self.sample_rate, len(y)))
         peak = max(o.attack_samples, dsp.hit_mark(y, "peak"))
         n = min(o.length_samples - 1, peak + int(round(after_peak * self.sample_rate)) + 1)
         codes, _ = self.codec.encode(dsp.fix_length(y, n))
@@ -279,8 +298,9 @@ class Generator:
             raise AudioRNNError(f"{path}: too short to prime with")
         return codes
 
-    def prime(self, codes: np.ndarray | None, batch: int, bias):
+    def prime(self, codes: np.ndarray | None, batch: int, bias, envelope: np.ndarray | None = None):
         """Runs prime codes through the network; returns (state, prev) to continue from.
+        `envelope` (batch, steps): the envelope stream's values from step 0 (its models).
 
         The codes go through the core's sequence run (teacher forcing: one
         parallel pass per chunk, compiled), `self.chunk` codes at a time with
@@ -305,6 +325,8 @@ class Generator:
             if self.position:  # code k is the input of step k + 1
                 pos = streams.position_values(a + 1, len(piece), self.position_scale)
                 inputs[self.position] = ops.convert_to_tensor(np.tile(pos[None, :, None], (batch, 1, 1)))
+            if self.envelope:
+                inputs[self.envelope.name] = _envelope_piece(envelope, a + 1, len(piece))
             state = run(inputs, bias, state)
         return state, ops.convert_to_tensor(np.full((batch,), codes[-1], np.int32))
 
@@ -313,7 +335,7 @@ class Generator:
     def sample(self, n_steps: int, batch: int = 1, temperature: float = 1.0,
                greedy: bool = False, seed: int = 0, prime_codes: np.ndarray | None = None,
                mix: np.ndarray | None = None, values: dict | None = None, progress=None,
-               floor: float = 0.0, top_p: float = 1.0):
+               floor: float = 0.0, top_p: float = 1.0, envelope: np.ndarray | None = None):
         """Yields (batch, m) int32 code chunks until n_steps codes per stream are made.
 
         Args:
@@ -328,6 +350,8 @@ class Generator:
           progress: a callable taking the number of steps done so far.
           floor: the probability floor cut at each step (see `_decode`; 0: none).
           top_p: nucleus sampling's share (see `_decode`; 1: none).
+          envelope: (batch, steps) the hit's level from step 0, primed steps included
+            (runtime/envelopes.py; models with the envelope stream only).
         """
         temp = _params(temperature, floor, top_p)
         if self.applies or self.core.feedback is None:
@@ -335,15 +359,19 @@ class Generator:
         others = [s.name for s in self.core.step_streams if s.given]
         if others:
             raise AudioRNNError(f"this model needs per-step inputs ({', '.join(others)}) to sample")
+        if self.envelope is not None and envelope is None:
+            raise AudioRNNError("this model follows an envelope: give one per hit")
         bias = self.core.sequence_bias(self.conditions(values, batch, mix), batch)
-        state, prev = self.prime(prime_codes, batch, bias)
+        state, prev = self.prime(prime_codes, batch, bias, envelope)
         loop = self._loop("argmax" if greedy else "nucleus" if top_p < 1 else "sample")
         done = 0
         pos0 = 0 if prime_codes is None else len(prime_codes)
         while done < n_steps:
             n = min(self.chunk, n_steps - done)
             u = uniforms(seed, done // self.chunk, n, batch)
-            codes, _, prev, state = loop(state, prev, {}, bias, temp, u,
+            given = {self.envelope.name: _envelope_piece(envelope, pos0 + done, n)} \
+                if self.envelope else {}
+            codes, _, prev, state = loop(state, prev, given, bias, temp, u,
                                          ops.convert_to_tensor(np.int32(pos0 + done)))
             done += n
             yield np.asarray(codes)
@@ -431,7 +459,8 @@ class Generator:
               mix: dict[str, float] | None = None, values: dict | None = None,
               progress: bool = True, callback=None, points: np.ndarray | None = None,
               label_weights: np.ndarray | None = None, report: bool = True,
-              floor: float = 0.0, gate_db: float = 0.0, top_p: float = 1.0) -> list[Path]:
+              floor: float = 0.0, gate_db: float = 0.0, top_p: float = 1.0,
+              envelopes: np.ndarray | None = None) -> list[Path]:
         """Generates `num` files of `seconds` each; returns their paths.
 
         With num == 1, `out` is a file; otherwise a folder of numbered files.
@@ -440,7 +469,8 @@ class Generator:
         `label`/`mix`). `report`: one line on the files' level changes (see
         writer.report_levels). `gate_db` > 0: runs with a one-shot layout end each hit
         once it has fallen that far below its peak or before it fires again (dsp.end_hit;
-        0: the model alone).
+        0: the model alone). `envelopes` (num, steps): models with the envelope stream,
+        each file's level per step (default: `hit_envelopes`).
         `seconds` defaults to 4, or to the hit length for runs with a one-shot
         layout, whose files start with the primed part of the hit (--prime).
         """
@@ -463,12 +493,19 @@ class Generator:
         head = prime_codes if (self.layout and prime_codes is not None) else None
         if head is not None:
             n_steps = max(1, n_steps - len(head))
+        if self.envelope is not None and envelopes is None:
+            total = n_steps + (0 if head is None else len(head))
+            envelopes = np.tile(hit_envelope(prime, self.config), (num, 1)) if head is not None \
+                else self.hit_envelopes(num, total, points, label_weights, label, mix, values)
+        shaped = self.envelope is not None and self.layout is not None and self.layout.envelope
         bar = Progress(n_steps * num, "sample", quiet=not progress, callback=callback,
                        per_second=self.sample_rate)
         written: list[AudioWriter] = []
         for g0 in range(0, num, batch_size):  # one group's files open at a time
             gate = gate_db if self.layout else 0.0
-            group = [AudioWriter(p, self.codec, gate_db=gate) for p in paths[g0:g0 + batch_size]]
+            group = [AudioWriter(p, self.codec, gate_db=gate,
+                                 shape=dsp.envelope_gain(envelopes[g0 + i]) if shaped else None)
+                     for i, p in enumerate(paths[g0:g0 + batch_size])]
             try:
                 if head is not None:
                     for w in group:
@@ -482,8 +519,10 @@ class Generator:
                 def tick(done, base=g0 * n_steps, b=b):
                     bar(base + done * b)
 
+                env = None if envelopes is None else np.asarray(envelopes)[g0:g0 + b]
                 for codes in self.sample(n_steps, b, temperature, greedy, seed + g0, prime_codes,
-                                         m, vals, progress=tick, floor=floor, top_p=top_p):
+                                         m, vals, progress=tick, floor=floor, top_p=top_p,
+                                         envelope=env):
                     for w, row in zip(group, codes):
                         w.append(row)
                 for w in group:
@@ -495,6 +534,23 @@ class Generator:
         if report:
             report_levels([w.level for w in written], fmt)
         return paths
+
+    def hit_envelopes(self, num: int, n: int, points=None, label_weights=None, label=None,
+                      mix=None, values=None) -> np.ndarray:
+        """(num, n) the level each generated hit follows (runtime/envelopes.py): the training
+        hits' near its point of the map (given, or the label's centre), else its label's."""
+        weights = (self.mix_matrix(label, mix, num) if label_weights is None
+                   else np.asarray(label_weights, np.float64))
+        if self.latent is not None:
+            hm = self.map()
+            if points is None:
+                given = (values or {}).get("latent")
+                points = np.tile(hm.centroid(None if weights is None else weights[0]), (num, 1)) \
+                    if given is None else np.broadcast_to(np.asarray(given, np.float64), (num, hm.dim))
+            frames = envelopes.at_points(self.config, hm.points, points)
+        else:
+            frames = envelopes.for_labels(self.config, weights, num)
+        return envelopes.steps(frames, self.sample_rate, n)
 
     def preview(self, out: Path, seconds: float, seed: int, dataset=None) -> Path:
         """A short preview of what the model does: sampled audio, or for models that apply

@@ -101,7 +101,9 @@ def dataset_sequences(ds: Dataset, split: str, max_codes: int | None = None,
                       seed: int = 0) -> list[dict]:
     """The split's segments as sequences (views into the memory maps), up to max_codes in all.
 
-    Segments are taken in a fixed shuffled order; the last one is cut to fit.
+    Segments are taken in a fixed shuffled order; the last one is cut to fit. Hits with an
+    envelope stream end where it last rises above its floor (their padding is silence the
+    model is not trained on, as windows.py leaves it unscored).
     """
     segs = ds.split(split)
     order = np.random.default_rng(seed).permutation(len(segs)) if max_codes else range(len(segs))
@@ -112,6 +114,9 @@ def dataset_sequences(ds: Dataset, split: str, max_codes: int | None = None,
         if length < 1:
             break
         a, b = s.offset, s.offset + length
+        if "envelope" in ds.step_values and ds.meta.get("oneshot", {}).get("envelope"):
+            live = np.nonzero(np.asarray(ds.step_values["envelope"][a:b, 0]) > 0)[0]
+            b = a + (int(live[-1]) + 1 if len(live) else 1)
         seq = {"target": np.asarray(ds.streams["target"][a:b], np.int32),
                "label": s.label, "values": dict(s.values), "name": f"{Path(s.source).name}@{s.start}",
                "step_values": {n: np.asarray(v[a:b]) for n, v in ds.step_values.items()}}

@@ -83,12 +83,15 @@ class AudioWriter:
     pre-emphasized is high-passed below 30 Hz after de-emphasis (which would
     otherwise integrate the model's low-frequency noise into rumble). `gate_db` > 0:
     a one-shot, ended once it has fallen that far below its peak or before it fires again
-    (dsp.end_hit).
+    (dsp.end_hit). `shape`: per-sample gains the decoded samples are multiplied by (a
+    one-shot's level, put back: dsp.envelope_gain; its last value holds past its end).
     """
 
     def __init__(self, path: Path, codec: Codec, out_rate: int | None = None,
-                 out_frames: int | None = None, gate_db: float = 0.0):
+                 out_frames: int | None = None, gate_db: float = 0.0,
+                 shape: np.ndarray | None = None):
         self.path, self.codec, self.gate_db = path, codec, float(gate_db)
+        self.shape, self.n = shape, 0
         self.rate = codec.sample_rate
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
@@ -109,6 +112,9 @@ class AudioWriter:
     def append_values(self, values: np.ndarray) -> None:
         """Appends decoded mu-law values (pre-emphasized, gained): undo the gain, de-emphasis."""
         x, self.zi = self.codec.decode_values(values, "target", self.zi)
+        if self.shape is not None and len(x):
+            x = x * self.shape[np.minimum(np.arange(self.n, self.n + len(x)), len(self.shape) - 1)]
+        self.n += len(x)
         if self.sos is not None and len(x):
             from scipy import signal
 

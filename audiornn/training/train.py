@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from audiornn import cores, heads, jobs
+from audiornn import cores, dsp, heads, jobs
 from audiornn.config import (
     RESUMABLE,
     JobConfig,
@@ -293,13 +293,18 @@ def _run_config(dataset: Dataset, dataset_path, job, model_cfg: ModelConfig,
         saved = read_run_config(run_dir)
         return dataclasses.replace(saved, train=dataclasses.replace(
             saved.train, **{k: getattr(train_cfg, k) for k in RESUMABLE}))
-    hits = tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label)
-                 for s in dataset.split("train")) if find_stream(model_cfg.streams, "map") else ()
+    train = dataset.split("train")
+    shaped = find_stream(model_cfg.streams, "envelope")
+    hits = tuple((f"{Path(s.source).parent.name}/{Path(s.source).name}", s.label) for s in train) \
+        if find_stream(model_cfg.streams, "map") or shaped else ()
+    hop = dsp.envelope_hop(dataset.sample_rate)
+    envelopes = tuple(tuple(np.round(dataset.step_values["envelope"][s.offset:s.offset + s.length:hop, 0]
+                                     .astype(float), 4).tolist()) for s in train) if shaped else ()
     return RunConfig(
         codec=dataset.codec,
         job=JobConfig(name=job.name, labels=tuple(dataset.labels),
                       layout=Layout(**dataset.meta["oneshot"]) if "oneshot" in dataset.meta else None,
-                      conditions=dataset.meta["conditions"], hits=hits),
+                      conditions=dataset.meta["conditions"], hits=hits, envelopes=envelopes),
         model=model_cfg, train=train_cfg,
         dataset={"path": str(Path(dataset_path).resolve()), "fingerprint": dataset.fingerprint})
 
@@ -307,12 +312,11 @@ def _run_config(dataset: Dataset, dataset_path, job, model_cfg: ModelConfig,
 def _init_map(model: keras.Model, dataset: Dataset, size: int) -> None:
     """The one-shots' map starts from the hits' sound."""
     from audiornn.cores.base import set_latent_points
+    from audiornn.jobs.oneshot_data import read_hit
     from audiornn.runtime.hitmap import initial_points
 
-    codec = dataset.codec
-    hits = [codec.decode(np.asarray(dataset.streams["target"][s.offset:s.offset + s.length]))[0]
-            for s in dataset.split("train")]
-    pts = initial_points(hits, codec.sample_rate, size)
+    hits = [read_hit(dataset, s) for s in dataset.split("train")]
+    pts = initial_points(hits, dataset.sample_rate, size)
     set_latent_points(model, np.vstack([pts, np.zeros((1, size))]))
 
 
