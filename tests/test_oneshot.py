@@ -129,9 +129,10 @@ def test_a_kit_keeps_its_own_rate_else_44k(tmp_path, rates, want):
     # stretches, burned in); the flat core keeps whole hits from silence.
     long = {**meta, "oneshot": {**meta["oneshot"], "length_samples": 22050}}
     t = configs_for(long)[1]
-    assert (t.window, t.burn_in, t.batch_size) == (8192, 512, 8)
+    assert (t.window, t.burn_in, t.batch_size, t.patience) == (8192, 512, 8, 20)
+    assert configs_for(long, {"patience": 3})[1].patience == 3  # the user's word wins
     t = configs_for(long, {"core": "flat"})[1]
-    assert (t.window, t.burn_in) == (22050, 0)
+    assert (t.window, t.burn_in, t.patience) == (22050, 0, 5)
 
 
 def test_flat_folder_with_label_and_errors(tmp_path, write_wav, capsys):
