@@ -187,14 +187,20 @@ def hit_signal(path: str | os.PathLike, config: RunConfig) -> np.ndarray:
 def hit_codes(path: str | os.PathLike, config: RunConfig, seconds: float) -> np.ndarray:
     """A user's hit (`hit_signal`) up to `seconds` past its mark, as codes (its shape, its
     level taken out, where the run learned shapes: data --envelope on)."""
-    from audiornn import dsp
-
     o, codec = config.job.layout, config.codec
     n = min(o.length_samples, o.attack_samples + max(1, int(round(seconds * codec.sample_rate))))
-    y = hit_signal(path, config)
-    if o.envelope:
-        y = y / dsp.envelope_gain(hit_envelope(path, config))
-    return codec.encode(y[:n])[0].astype(np.int32)
+    return codec.encode(hit_shape(hit_signal(path, config), config)[:n])[0].astype(np.int32)
+
+
+def hit_shape(y: np.ndarray, config: RunConfig) -> np.ndarray:
+    """A hit (aligned and levelled like the dataset's) as the run's codes hold it: where the
+    run learned shapes (data --envelope on), divided by its envelope's gain."""
+    from audiornn import dsp
+    from audiornn.runtime import envelopes
+
+    if not config.job.layout.envelope:
+        return y
+    return y / dsp.envelope_gain(envelopes.of_signal(y, config.codec.sample_rate, len(y)))
 
 
 def hit_envelope(path: str | os.PathLike, config: RunConfig) -> np.ndarray:

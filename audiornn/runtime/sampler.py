@@ -30,7 +30,7 @@ from audiornn.distribute import backend
 from audiornn.errors import AudioRNNError
 from audiornn.progress import Progress
 from audiornn.runtime import envelopes
-from audiornn.runtime.hitmap import hit_envelope
+from audiornn.runtime.hitmap import hit_envelope, hit_shape
 from audiornn.runtime.model import load_run
 from audiornn.runtime.writer import AudioWriter, output_paths, report_levels
 
@@ -283,12 +283,10 @@ class Generator:
             raise AudioRNNError(f"{path}: silent; cannot prime a hit with it")
         y = dsp.align_hit(y, o.attack_samples, o.align)
         y = y * dsp.output_gain(float(np.max(np.abs(y))), o.hit_level)
-        if o.envelope:  # the model's codes hold a hit's shape: its level taken out
-            y = dsp.fix_length(y, o.length_samples)
-            y = y / dsp.envelope_gain(envelopes.of_signal(y, self.sample_rate, len(y)))
         peak = max(o.attack_samples, dsp.hit_mark(y, "peak"))
         n = min(o.length_samples - 1, peak + int(round(after_peak * self.sample_rate)) + 1)
-        codes, _ = self.codec.encode(dsp.fix_length(y, n))
+        shape = hit_shape(dsp.fix_length(y, o.length_samples), self.config)  # as the codes hold it
+        codes, _ = self.codec.encode(shape[:n])
         return codes.astype(np.int32)
 
     def encode_prime(self, path: str | os.PathLike) -> np.ndarray:
