@@ -36,6 +36,19 @@ def test_the_signal_is_deterministic_and_laid_out_as_documented():
         capture.capture_signal(RATE, 0.1)
 
 
+def test_the_signal_reaches_down_to_a_bass():
+    """Recorded music has much of its energy below a guitar's E2 (82 Hz): the octave below
+    40 Hz must be played about as loud as the one above, or a model never learns it."""
+    x = capture.capture_signal(RATE, 3.0)
+    f, p = signal.welch(x, RATE, nperseg=1 << 14)
+
+    def band_db(lo, hi):
+        return 10 * np.log10(p[(f >= lo) & (f < hi)].sum())
+
+    assert band_db(20, 40) > band_db(40, 80) - 6
+    assert band_db(20, 40) > band_db(80, 160) - 6
+
+
 def test_recognized_at_another_rate_and_not_otherwise():
     x = capture.capture_signal(24000, 1.0)
     assert capture.recognize(signal.resample_poly(x, 1, 3), RATE)
