@@ -314,7 +314,7 @@ def test_a_wavenet_trains_applies_and_exports_from_the_command_line(tmp_path, ca
                            "--shape", "nano", "--epochs", "3", "--steps-per-epoch", "20",
                            "--batch-size", "4", "-q"]) == 0
     cfg = read_run_config(run)
-    assert cfg.model.options == {"shape": "nano"}
+    assert cfg.model.options == {"shape": "nano", "knob_gain": True}  # knobs would scale it
     assert cfg.train.burn_in == receptive_field("nano") - 1 == 4092
     saved = json.loads((run / "validation.json").read_text())
     assert saved["esr"] < 0.5  # learning, from the do-nothing ESR of about 1

@@ -150,17 +150,23 @@ def test_classification_runs_are_refused(tmp_path, capsys):
     assert "--head regression" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("skip,knobs", [(False, ()), (True, ("gain",))])
-def test_wavenet_blocks_match_the_keras_model(tmp_path, skip, knobs):
+@pytest.mark.parametrize("skip,knobs,knob_gain", [(False, (), False), (True, ("gain",), False),
+                                                  (False, ("gain", "tone"), True)])
+def test_wavenet_blocks_match_the_keras_model(tmp_path, skip, knobs, knob_gain):
     """The convolutions' buffers carry across blocks of any size: streaming equals the
-    Keras model over the whole signal (longer than the receptive field), knobs included."""
-    run, model = regression_run(tmp_path, core="wavenet", shape="nano", skip=skip, knobs=knobs)
+    Keras model over the whole signal (longer than the receptive field), knobs included,
+    as biases and as the tanh's gain."""
+    gain = {"knob_gain": True} if knob_gain else {}  # without: as runs made before it
+    run, model = regression_run(tmp_path, core="wavenet", shape="nano", skip=skip, knobs=knobs,
+                                **gain)
+    assert any("gain0" in x.name for x in model.layers) == knob_gain
     x = signal(6000)
     fx = Effect.from_run(run)
     feed = {"dry": x[None, :, None]}
+    values = {"gain": 0.8, "tone": 0.3}
     if knobs:
-        fx.set_knobs(gain=0.8)
-        feed["gain"] = np.array([[0.8]], np.float32)
+        fx.set_knobs(**{k: values[k] for k in knobs})
+        feed.update({k: np.array([[values[k]]], np.float32) for k in knobs})
     ref = model.predict(feed, verbose=0)[0, :, 0]
     np.testing.assert_allclose(fx.process(x), ref, atol=1e-4)
     fx.reset()

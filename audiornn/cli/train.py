@@ -6,6 +6,7 @@ then is the library (train.py, which imports Keras) loaded.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from audiornn import cli, cores, heads
@@ -33,6 +34,9 @@ def make_parser():
                         "wavenet: causal dilated convolutions, NAM's WaveNet (effects)")
     p.add_argument("--shape", choices=("nano", "feather", "lite", "standard"), default=None,
                    help="wavenet: NAM's size presets (default feather)")
+    p.add_argument("--knob-gain", action=argparse.BooleanOptionalAction, default=None,
+                   help="wavenet with knobs: the knobs also scale each layer's input to its "
+                        "tanh, as a drive knob does (FiLM; default on)")
     p.add_argument("--frame", type=cli.positive_int, default=None,
                    help="tiered: samples per frame (default 16)")
     p.add_argument("--sample-units", type=cli.positive_int, default=None,

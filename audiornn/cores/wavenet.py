@@ -12,6 +12,10 @@ exports to a `.nam` file weight for weight (export.py):
       p = tanh(conv_d(z) + mixer(c))         kernel-3 causal conv with bias;
                                              mixer: 1x1 on the condition c
                                              (the dry sample, then the knobs)
+      with knobs k (knob_gain, new runs' default): p = tanh((...) * gain(k)),
+                                             gain: 1x1 on the knobs with bias,
+                                             starting at 1 (FiLM): a drive knob
+                                             scales what the tanh sees
       z = z + out(p)                         1x1 conv with bias (residual)
       head = head + p                        the skip sum
     head = head_rechannel(head)              1x1, no bias (not in the last array:
@@ -81,6 +85,8 @@ class WaveNet(CoreType):
     @dataclasses.dataclass(frozen=True)
     class Options:
         shape: str = "feather"
+        #: Knobs also scale each layer's pre-activation (FiLM); False in runs made before it.
+        knob_gain: bool = False
 
     def validate(self, config) -> None:
         shape = self.options(config).shape
@@ -111,7 +117,11 @@ class WaveNet(CoreType):
             return L.Conv1D(*args, kernel_initializer=init(), **kwargs)
 
         dry = next(inputs[s.name] for s in config.streams if s.behaviour.float_input)
-        cond = concat(features(config.streams, inputs, dry), "condition")
+        parts = features(config.streams, inputs, dry)
+        cond = concat(parts, "condition")
+        knobs = [x for x, s in zip(parts, config.streams)
+                 if s.behaviour.knob and self.options(config).knob_gain]
+        knob = concat(knobs, "knob_features") if knobs else None
         arrays = SHAPES[self.options(config).shape]
         y, head = dry, None
         for a, (ch, head_size, dilations) in enumerate(arrays):
@@ -121,6 +131,10 @@ class WaveNet(CoreType):
                 pre = L.Add(name=f"wn{a}_pre{i}")([
                     conv(ch, KERNEL, dilation_rate=d, padding="causal", name=f"wn{a}_conv{i}")(z),
                     conv(ch, 1, use_bias=False, name=f"wn{a}_mixer{i}")(cond)])
+                if knob is not None:  # gain 1 + W k: a drive knob scales what the tanh sees
+                    gain = L.Conv1D(ch, 1, kernel_initializer="zeros", bias_initializer="ones",
+                                    name=f"wn{a}_gain{i}")(knob)
+                    pre = L.Multiply(name=f"wn{a}_scaled{i}")([pre, gain])
                 p = L.Activation("tanh", name=f"wn{a}_tanh{i}")(pre)
                 head = p if head is None else L.Add(name=f"wn{a}_skip{i}")([head, p])
                 if not (last_array and i == len(dilations) - 1):  # the last residual is unused
@@ -139,10 +153,11 @@ class WaveNet(CoreType):
 
 def layer_weights(model, config) -> list[dict]:
     """The trained weights by layer array as numpy, in NAM's order (export.py reads them):
-    per array {"rechannel", "layers": [{"conv", "conv_bias", "mixer", "out", "out_bias",
-    "dilation"}], "head"}; Keras' (kernel, in, out) layout. The last array's head is the
-    regression head's Dense(1) (kernel (ch, 1), times HEAD_SCALE, and bias); its unused
-    last residual is zeros."""
+    per array {"rechannel", "layers": [{"conv", "conv_bias", "mixer", "gain", "gain_bias",
+    "out", "out_bias", "dilation"}], "head"}; Keras' (kernel, in, out) layout. "gain" and
+    "gain_bias" scale the pre-activation by the knobs (1 and no knob rows without them).
+    The last array's head is the regression head's Dense(1) (kernel (ch, 1), times
+    HEAD_SCALE, and bias); its unused last residual is zeros."""
     arrays = SHAPES[WaveNet().options(config).shape]
     out = []
     for a, (ch, _, dilations) in enumerate(arrays):
@@ -152,9 +167,12 @@ def layer_weights(model, config) -> list[dict]:
             name = f"wn{a}_out{i}"
             res = (model.get_layer(name).get_weights() if any(x.name == name for x in model.layers)
                    else [np.zeros((1, ch, ch), np.float32), np.zeros(ch, np.float32)])
-            layers.append({"conv": conv, "conv_bias": conv_bias, "dilation": d,
-                           "mixer": model.get_layer(f"wn{a}_mixer{i}").get_weights()[0],
-                           "out": res[0], "out_bias": res[1]})
+            mixer = model.get_layer(f"wn{a}_mixer{i}").get_weights()[0]
+            name = f"wn{a}_gain{i}"
+            gain = (model.get_layer(name).get_weights() if any(x.name == name for x in model.layers)
+                    else [np.zeros((1, mixer.shape[1] - 1, ch), np.float32), np.ones(ch, np.float32)])
+            layers.append({"conv": conv, "conv_bias": conv_bias, "dilation": d, "mixer": mixer,
+                           "gain": gain[0], "gain_bias": gain[1], "out": res[0], "out_bias": res[1]})
         last = a == len(arrays) - 1
         head = model.get_layer("head" if last else f"wn{a}_head").get_weights()
         kernel = head[0].reshape(1, ch, -1) * (HEAD_SCALE if last else 1.0)
@@ -192,9 +210,11 @@ class Loop:
                      for arr in self.arrays for lay in arr["layers"])
 
     def bias(self, knobs: np.ndarray) -> tuple:
-        """Each layer's conv bias plus its mixer's knob rows times the knob values."""
+        """Per layer, what the knobs fold to: (the conv bias plus the mixer's knob rows times
+        the knob values, the pre-activation's gain)."""
         k = np.asarray(knobs, np.float32).reshape(-1)
-        return tuple(lay["conv_bias"] + k @ lay["mixer"][0, 1:]
+        return tuple((lay["conv_bias"] + k @ lay["mixer"][0, 1:],
+                      lay["gain_bias"] + k @ lay["gain"][0])
                      for arr in self.arrays for lay in arr["layers"])
 
     def run(self, x, start, n, bias, state):
@@ -209,7 +229,8 @@ class Loop:
                 size = ops.shape(state[k])[1]
                 new.append(ops.slice(full, (0, n, 0), (ops.shape(full)[0], size, ops.shape(full)[2])))
                 pre = ops.conv(full, lay["conv_t"], padding="valid", dilation_rate=lay["dilation"])
-                p = ops.tanh(pre + bias[k] + c * lay["dry_t"])
+                shift, gain = bias[k]
+                p = ops.tanh((pre + shift + c * lay["dry_t"]) * gain)
                 z = z + ops.matmul(p, lay["out_t"]) + lay["out_bias_t"]
                 head = p if head is None else head + p
                 k += 1
