@@ -15,7 +15,8 @@ layer of an instrument goes with it), `data --oneshot` at the kit's own rate
 - `--like`: each held-out hit placed on the map; hits made at its point against
   hits made at random points of the map, by spectral distance to the held-out hit;
 - map lines: between pairs of training hits of different classes, 5 hits along the
-  line; the share of lines whose centroids move monotonically.
+  line; the share of lines whose centroids move monotonically, the 5 made as one batch
+  (each its own random numbers) and each with the same seed (only the point changes).
 """
 
 from __future__ import annotations
@@ -92,10 +93,15 @@ def classes(kit: Path, out: Path) -> dict[str, int]:
     return counts
 
 
-def map_lines(run: Path, work: Path, pairs: int = 8, steps: int = 5, seed: int = 0) -> dict:
-    """Hits along lines between training hits of different classes: monotonic centroids?"""
+def map_lines(run: Path, work: Path, pairs: int = 8, steps: int = 5, seed: int = 0,
+              same_seed: bool = False) -> dict:
+    """Hits along lines between training hits of different classes: monotonic centroids?
+    With `same_seed`, every point of a line is made with the same seed, as a user walking
+    the map with `generate --at X,Y --seed S` hears it: only the point changes. Without,
+    the points are one batch, each row its own random numbers."""
     gen = Generator.from_run(run)
     hm, rate = gen.map(), gen.sample_rate
+    job = jobs.get(gen.config.job.name)
     rng = np.random.default_rng(seed)
     labels = np.asarray(hm.labels)
     monotonic = []
@@ -106,10 +112,12 @@ def map_lines(run: Path, work: Path, pairs: int = 8, steps: int = 5, seed: int =
             break
         b = int(rng.choice(others))
         pts = np.linspace(hm.points[a], hm.points[b], steps)
-        job = jobs.get(gen.config.job.name)
-        paths = gen.write(work / f"line{k}", num=steps, seed=seed, points=pts,
-                          temperature=job.temperature, label_weights=hm.label_weights(pts),
-                          progress=False, report=False, gate_db=job.gate_db)
+        rows = [pts[i:i + 1] for i in range(steps)] if same_seed else [pts]
+        paths = [p for i, r in enumerate(rows)
+                 for p in gen.write(work / (f"line{k}-seed-{i}.wav" if same_seed else f"line{k}"),
+                                    num=len(r), seed=seed, points=r,
+                                    temperature=job.temperature, label_weights=hm.label_weights(r),
+                                    progress=False, report=False, gate_db=job.gate_db)]
         c = np.array([metrics.spectral_centroid(audio.read(p)[0], rate) for p in paths])
         d = np.diff(c)
         monotonic.append(bool(np.all(d >= 0) or np.all(d <= 0)))
@@ -162,6 +170,7 @@ def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
     shots = {k: v for k, v in e["oneshots"].items() if isinstance(v, dict) and "real_hits" in v}
     like = like_trials(run, d / "ds", d, per_hit=3)
     lines = map_lines(run, d)
+    lines_seed = map_lines(run, d, same_seed=True)
     page = page_seconds(run)
     meta = json.loads((d / "ds" / "dataset.json").read_text())
     return {"classes": counts, "rate": meta["sample_rate"], "train_minutes": train_min,
@@ -173,6 +182,7 @@ def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
                           for k, v in shots.items()},
             "like_beats_random": like["like_beats_random"], "like_trials": like["trials"],
             "lines_monotonic": lines["monotonic"], "lines": lines["lines"],
+            "lines_monotonic_same_seed": lines_seed["monotonic"],
             "page_first_s": page[0], "page_warm_s": float(np.median(page[1:]))}
 
 
@@ -191,12 +201,12 @@ def main() -> None:
     (work / "bench_kits.json").write_text(json.dumps(rows, indent=1))
     print(f"\nreal kits, {a.minutes:g} CPU-minutes of `train` (one-shot defaults) each")
     print(f"{'kit':<16}{'rate':>7}{'bits':>7}{'LPC':>7}{'2nd onsets real/model/gated':>30}"
-          f"{'--like':>8}{'lines monotonic':>17}")
+          f"{'--like':>8}{'lines monotonic':>17}{'(one seed)':>12}")
     for kit, r in rows.items():
         print(f"{kit:<16}{r['rate']:>7}{r['bits']:>7.2f}{r['lpc_bits']:>7.2f}"
               f"{r['second_onsets_real']:>14.0%} / {r['second_onsets_model']:.0%} / "
               f"{r['second_onsets_gated']:.0%}{r['like_beats_random']:>8.0%}"
-              f"{r['lines_monotonic'] or 0:>17.0%}")
+              f"{r['lines_monotonic'] or 0:>17.0%}{r['lines_monotonic_same_seed'] or 0:>12.0%}")
         print(f"  one hit from the web page: {r['page_warm_s']:.2f} s once warm "
               f"(the first: {r['page_first_s']:.1f} s)")
         print("  centroid Hz real / generated: " + ", ".join(
