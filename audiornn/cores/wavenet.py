@@ -164,13 +164,11 @@ def layer_weights(model, config) -> list[dict]:
         layers = []
         for i, d in enumerate(dilations):
             conv, conv_bias = model.get_layer(f"wn{a}_conv{i}").get_weights()
-            name = f"wn{a}_out{i}"
-            res = (model.get_layer(name).get_weights() if any(x.name == name for x in model.layers)
-                   else [np.zeros((1, ch, ch), np.float32), np.zeros(ch, np.float32)])
+            res = _weights_or(model, f"wn{a}_out{i}",
+                              [np.zeros((1, ch, ch), np.float32), np.zeros(ch, np.float32)])
             mixer = model.get_layer(f"wn{a}_mixer{i}").get_weights()[0]
-            name = f"wn{a}_gain{i}"
-            gain = (model.get_layer(name).get_weights() if any(x.name == name for x in model.layers)
-                    else [np.zeros((1, mixer.shape[1] - 1, ch), np.float32), np.ones(ch, np.float32)])
+            gain = _weights_or(model, f"wn{a}_gain{i}", [
+                np.zeros((1, mixer.shape[1] - 1, ch), np.float32), np.ones(ch, np.float32)])
             layers.append({"conv": conv, "conv_bias": conv_bias, "dilation": d, "mixer": mixer,
                            "gain": gain[0], "gain_bias": gain[1], "out": res[0], "out_bias": res[1]})
         last = a == len(arrays) - 1
@@ -180,6 +178,12 @@ def layer_weights(model, config) -> list[dict]:
                     "layers": layers, "head": kernel,
                     "head_bias": head[1] if last else None})
     return out
+
+
+def _weights_or(model, name: str, default: list) -> list:
+    """A layer's weights, or `default` where the model has no such layer."""
+    return model.get_layer(name).get_weights() if any(x.name == name for x in model.layers) \
+        else default
 
 
 class Loop:
@@ -192,6 +196,7 @@ class Loop:
     def __init__(self, model, config):
         m = config.model
         self.skip = bool(m.skip)
+        self.gained = any(x.name.startswith("wn") and "_gain" in x.name for x in model.layers)
         self.arrays = layer_weights(model, m)
         t = ops.convert_to_tensor
         for arr in self.arrays:
@@ -230,7 +235,8 @@ class Loop:
                 new.append(ops.slice(full, (0, n, 0), (ops.shape(full)[0], size, ops.shape(full)[2])))
                 pre = ops.conv(full, lay["conv_t"], padding="valid", dilation_rate=lay["dilation"])
                 shift, gain = bias[k]
-                p = ops.tanh((pre + shift + c * lay["dry_t"]) * gain)
+                pre = pre + shift + c * lay["dry_t"]
+                p = ops.tanh(pre * gain if self.gained else pre)
                 z = z + ops.matmul(p, lay["out_t"]) + lay["out_bias_t"]
                 head = p if head is None else head + p
                 k += 1
