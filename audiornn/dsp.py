@@ -303,6 +303,27 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, max_lag: int) -> tuple[in
     return int(lags[k]), float(abs(xc[k]) / energy)
 
 
+def _frame_db(x: np.ndarray, rate: int, frame_ms: float) -> tuple[int, np.ndarray]:
+    """(samples per frame, the energy in dB of each whole frame of `frame_ms`)."""
+    n = max(1, int(rate * frame_ms / 1000))
+    frames = len(x) // n
+    sq = np.square(np.asarray(x)[:frames * n].reshape(frames, n), dtype=np.float64)
+    return n, 10 * np.log10(np.mean(sq, axis=1) + 1e-20)
+
+
+def hit_fallen(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5.0,
+               floor_db: float = -60.0) -> bool:
+    """Whether a hit being made has ended for `end_hit`: its 5 ms envelope has fallen
+    `drop_db` below its loudest frame so far, and that frame is louder than `floor_db`
+    (a hit, not the near-silence before one). Generation stops there: whatever follows,
+    `end_hit` cuts unless it grows louder than the hit itself."""
+    _, e = _frame_db(x, rate, frame_ms)
+    if len(e) < 2 or drop_db <= 0:
+        return False
+    p = int(np.argmax(e))
+    return bool(e[p] > floor_db and np.any(e[p + 1:] <= e[p] - drop_db))
+
+
 def end_hit(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5.0,
             fade_ms: float = 5.0, rise_db: float = 12.0) -> np.ndarray:
     """A hit ended (a gate; what comes after is a late burst or click the model added): once
@@ -311,12 +332,9 @@ def end_hit(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5
     over the decay so far, as metrics.second_onset counts them), whichever comes first, the
     rest fades out over `fade_ms` and is silent. A hit that does neither is left as it is."""
     x = np.asarray(x)
-    n = max(1, int(rate * frame_ms / 1000))
-    frames = len(x) // n
-    if frames < 2 or drop_db <= 0:
+    n, e = _frame_db(x, rate, frame_ms)
+    if len(e) < 2 or drop_db <= 0:
         return x
-    e = 10 * np.log10(np.mean(np.square(x[:frames * n].reshape(frames, n), dtype=np.float64),
-                              axis=1) + 1e-20)
     p = int(np.argmax(e))
     below = np.nonzero(e[p:] <= e[p] - drop_db)[0]
     env = np.minimum.accumulate(np.maximum(e[p:], e[p] - drop_db))  # the decay so far

@@ -142,6 +142,22 @@ def test_end_hit_removes_what_comes_after_the_decay():
     np.testing.assert_array_equal(dsp.end_hit(hit, rate, 0.0), hit)  # 0: off
 
 
+def test_hit_fallen_says_when_the_gate_has_closed():
+    """hit_fallen is true once the hit so far has fallen 60 dB below its loudest frame, which
+    is where end_hit cuts; never for the near-silence before a hit or a slow decay."""
+    rate = 16000
+    t = np.arange(int(0.3 * rate)) / rate
+    hit = np.sin(2 * np.pi * 200 * t) * np.exp(-t * 40)  # falls 60 dB in ~0.17 s
+    assert not dsp.hit_fallen(hit[:int(0.1 * rate)], rate)
+    assert dsp.hit_fallen(hit, rate)
+    end = np.nonzero(dsp.end_hit(hit, rate))[0][-1] + 1  # where the gated whole hit ends
+    assert dsp.hit_fallen(hit[:end], rate)
+    hiss = np.r_[np.full(800, 1e-4), np.zeros(800)]  # before a hit: -80 dB, then nothing
+    assert not dsp.hit_fallen(hiss, rate)
+    assert not dsp.hit_fallen(np.sin(2 * np.pi * 200 * t) * np.exp(-t * 4), rate)
+    assert not dsp.hit_fallen(hit, rate, 0.0)
+
+
 def test_end_hit_ends_a_hit_where_it_fires_again():
     """A hit that decays 30 dB and fires again (a burst, never 60 dB down) ends at the
     quietest point before the burst: the hit before it is untouched, the burst is gone."""

@@ -195,6 +195,36 @@ def test_mix_endpoints_equal_the_pure_labels(kit_run, tmp_path):
     np.testing.assert_allclose(m, [[0.7, 0.3]] * 2)  # labels are sorted: hat, kick
 
 
+def test_generation_stops_once_every_hit_has_ended(kit_run, tmp_path, monkeypatch):
+    """Once every hit of a group has fallen 60 dB, generate stops sampling: the late chunks
+    are never drawn, and the files equal the gate applied to the whole hits."""
+    g = Generator.from_run(kit_run / "run")
+    n = int(round(0.15 * RATE))
+    t = np.arange(n) / RATE
+    x = 0.5 * np.sin(2 * np.pi * 300 * t) * np.exp(-t * 150)  # 60 dB down after 46 ms
+    x[int(0.13 * RATE):int(0.13 * RATE) + 20] += 0.2  # a late click
+    codes = dsp.mu_law_encode(x)
+    drawn = []
+
+    def fake_sample(n_steps, batch, *args, **kwargs):  # the model's chunks, designed
+        for k in range(0, n_steps, 200):
+            drawn.append(k)
+            yield np.tile(codes[k:min(k + 200, n_steps)], (batch, 1))
+
+    monkeypatch.setattr(g, "sample", fake_sample)
+    raw = g.write(tmp_path / "raw", num=2, gate_db=0.0, fmt="float", normalize="off",
+                  progress=False)
+    assert len(drawn) == 6
+    drawn.clear()
+    gated = g.write(tmp_path / "gated", num=2, gate_db=60.0, fmt="float", normalize="off",
+                    progress=False)
+    assert len(drawn) == 3  # 60 dB down in the third chunk
+    for r, q in zip(raw, gated):
+        y, full = sf.read(q)[0], sf.read(r)[0]
+        assert len(y) == n and metrics.second_onset(full, RATE) is not None
+        np.testing.assert_allclose(y, dsp.end_hit(full, RATE, 60.0), atol=1e-6)
+
+
 def test_oneshot_cli_generate_prime_and_errors(kit_run, tmp_path, capsys):
     run = str(kit_run / "run")
     assert generate.main([run, "--label", "hat", "--num", "3", "--out", str(tmp_path / "h"),

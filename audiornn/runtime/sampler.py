@@ -502,7 +502,8 @@ class Generator:
         for g0 in range(0, num, batch_size):  # one group's files open at a time
             gate = gate_db if self.layout else 0.0
             group = [AudioWriter(p, self.codec, gate_db=gate,
-                                 shape=dsp.envelope_gain(envelopes[g0 + i]) if shaped else None)
+                                 shape=dsp.envelope_gain(envelopes[g0 + i]) if shaped else None,
+                                 end_after=self.layout.attack_samples if self.layout else 0)
                      for i, p in enumerate(paths[g0:g0 + batch_size])]
             try:
                 if head is not None:
@@ -518,11 +519,18 @@ class Generator:
                     bar(base + done * b)
 
                 env = None if envelopes is None else np.asarray(envelopes)[g0:g0 + b]
+                done = 0
                 for codes in self.sample(n_steps, b, temperature, greedy, seed + g0, prime_codes,
                                          m, vals, progress=tick, floor=floor, top_p=top_p,
                                          envelope=env):
                     for w, row in zip(group, codes):
                         w.append(row)
+                    done += codes.shape[1]
+                    if gate and done < n_steps and all(w.ended for w in group):
+                        for w in group:  # every hit has ended: the rest is silence
+                            w.append_values(np.zeros(n_steps - done, np.float32))
+                        tick(n_steps)
+                        break
                 for w in group:
                     w.finish(fmt, normalize)
                 written += group

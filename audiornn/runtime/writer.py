@@ -83,15 +83,18 @@ class AudioWriter:
     pre-emphasized is high-passed below 30 Hz after de-emphasis (which would
     otherwise integrate the model's low-frequency noise into rumble). `gate_db` > 0:
     a one-shot, ended once it has fallen that far below its peak or before it fires again
-    (dsp.end_hit). `shape`: per-sample gains the decoded samples are multiplied by (a
-    one-shot's level, put back: dsp.envelope_gain; its last value holds past its end).
+    (dsp.end_hit); `ended` says when it has fallen that far, past `end_after` samples (the
+    hit's attack), so that generation can stop there. `shape`: per-sample gains the
+    decoded samples are multiplied by (a one-shot's level, put back: dsp.envelope_gain;
+    its last value holds past its end).
     """
 
     def __init__(self, path: Path, codec: Codec, out_rate: int | None = None,
                  out_frames: int | None = None, gate_db: float = 0.0,
-                 shape: np.ndarray | None = None):
+                 shape: np.ndarray | None = None, end_after: int = 0):
         self.path, self.codec, self.gate_db = path, codec, float(gate_db)
-        self.shape, self.n = shape, 0
+        self.shape, self.n, self.end_after = shape, 0, int(end_after)
+        self.kept = [] if self.gate_db > 0 else None  # a one-shot's samples, for `ended`
         self.rate = codec.sample_rate
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
@@ -121,6 +124,14 @@ class AudioWriter:
             x, self.sos_zi = signal.sosfilt(self.sos, x, zi=self.sos_zi)
         self.peak = max(self.peak, float(np.max(np.abs(x))) if len(x) else 0.0)
         self.file.write(x.astype(np.float32))
+        if self.kept is not None:
+            self.kept.append(x)
+
+    @property
+    def ended(self) -> bool:
+        """A one-shot that has fallen `gate_db` below its peak: `finish` cuts what would follow."""
+        return self.kept is not None and self.n > self.end_after and \
+            dsp.hit_fallen(np.concatenate(self.kept), self.rate, self.gate_db)
 
     def finish(self, fmt: str, normalize=False) -> float:
         """Writes the file (see the class); returns the gain its level policy applied.
