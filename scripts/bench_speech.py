@@ -59,7 +59,12 @@ def voice_wavs(work: Path, voice: str) -> Path:
 #: The variants `--variants` trains side by side (train options beyond the defaults).
 VARIANTS = {"default": [], "lpc16": ["--lpc", "16"], "lpc32": ["--lpc", "32"],
             "nolpc": ["--lpc", "0"], "noise6": ["--input-noise", "6"],
-            "lpc16-noise6": ["--lpc", "16", "--input-noise", "6"]}
+            "lpc16-noise6": ["--lpc", "16", "--input-noise", "6"],
+            # The step size: the default is 0.003 since this comparison (docs/benchmarks.md).
+            "lr1": ["--learning-rate", "0.001"], "lr3": ["--learning-rate", "0.003"],
+            "stateful8": ["--stateful", "8"],
+            "lr1-stateful8": ["--learning-rate", "0.001", "--stateful", "8"],
+            "lr3-stateful8": ["--learning-rate", "0.003", "--stateful", "8"]}
 
 
 def train(ds: Path, run: Path, minutes: float, extra: list[str], resume: bool = False) -> None:

@@ -89,7 +89,8 @@ def make_parser():
                    help="batches per epoch (default: the job's, about a minute's work on a "
                         "2-core CPU; see the README)")
     p.add_argument("--learning-rate", type=cli.bounded(float, 0, 10, lo_open=True), default=None,
-                   help=f"Adam's step size (default {t.learning_rate}; effects 0.005; one-shots 0.003)")
+                   help="Adam's step size (default: speech and music 0.003; effects 0.005; "
+                        "one-shots 0.003)")
     p.add_argument("--lr-decay", type=cli.bounded(float, 0, 1, lo_open=True), default=None,
                    metavar="F", help="the step size falls geometrically to F times its start "
                    "over the run (--max-minutes' budget, else --epochs), set at each epoch's "

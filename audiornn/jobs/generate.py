@@ -69,6 +69,8 @@ JOB = GenerateJob(
     max_silence=0.25,
     # An epoch is 80 steps, about a minute on a 2-core CPU (scripts/bench_presets.py),
     # not a pass over the data: a budget, a preview and the best model come every minute.
-    defaults={**TIERED, "steps_per_epoch": 80},
+    # A step size of 0.003: 0.19-0.23 bit better than 0.001 on real speech in 10 minutes
+    # (scripts/bench_speech.py --variants, docs/benchmarks.md).
+    defaults={**TIERED, "steps_per_epoch": 80, "learning_rate": 3e-3},
     form=WebForm("gen", "Generate", "generates audio", fields=("seconds",), upload="prime"),
 )
