@@ -303,7 +303,7 @@ def estimate_latency(dry: np.ndarray, wet: np.ndarray, max_lag: int) -> tuple[in
     return int(lags[k]), float(abs(xc[k]) / energy)
 
 
-def _frame_db(x: np.ndarray, rate: int, frame_ms: float) -> tuple[int, np.ndarray]:
+def frame_db(x: np.ndarray, rate: int, frame_ms: float = 5.0) -> tuple[int, np.ndarray]:
     """(samples per frame, the energy in dB of each whole frame of `frame_ms`)."""
     n = max(1, int(rate * frame_ms / 1000))
     frames = len(x) // n
@@ -311,13 +311,12 @@ def _frame_db(x: np.ndarray, rate: int, frame_ms: float) -> tuple[int, np.ndarra
     return n, 10 * np.log10(np.mean(sq, axis=1) + 1e-20)
 
 
-def hit_fallen(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5.0,
-               floor_db: float = -60.0) -> bool:
-    """Whether a hit being made has ended for `end_hit`: its 5 ms envelope has fallen
-    `drop_db` below its loudest frame so far, and that frame is louder than `floor_db`
-    (a hit, not the near-silence before one). Generation stops there: whatever follows,
-    `end_hit` cuts unless it grows louder than the hit itself."""
-    _, e = _frame_db(x, rate, frame_ms)
+def hit_fallen(levels: np.ndarray, drop_db: float = 60.0, floor_db: float = -60.0) -> bool:
+    """Whether a hit being made has ended for `end_hit`, from its frames' energies so far
+    (`frame_db`, 5 ms): they have fallen `drop_db` below the loudest, which is louder than
+    `floor_db` (a hit, not the near-silence before one). Generation stops there: whatever
+    follows, `end_hit` cuts unless it grows louder than the hit itself."""
+    e = np.asarray(levels)
     if len(e) < 2 or drop_db <= 0:
         return False
     p = int(np.argmax(e))
@@ -332,7 +331,7 @@ def end_hit(x: np.ndarray, rate: int, drop_db: float = 60.0, frame_ms: float = 5
     over the decay so far, as metrics.second_onset counts them), whichever comes first, the
     rest fades out over `fade_ms` and is silent. A hit that does neither is left as it is."""
     x = np.asarray(x)
-    n, e = _frame_db(x, rate, frame_ms)
+    n, e = frame_db(x, rate, frame_ms)
     if len(e) < 2 or drop_db <= 0:
         return x
     p = int(np.argmax(e))

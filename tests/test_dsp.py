@@ -146,16 +146,22 @@ def test_hit_fallen_says_when_the_gate_has_closed():
     """hit_fallen is true once the hit so far has fallen 60 dB below its loudest frame, which
     is where end_hit cuts; never for the near-silence before a hit or a slow decay."""
     rate = 16000
+
+    def fallen(x, drop_db=60.0):
+        return dsp.hit_fallen(dsp.frame_db(x, rate)[1], drop_db)
+
     t = np.arange(int(0.3 * rate)) / rate
     hit = np.sin(2 * np.pi * 200 * t) * np.exp(-t * 40)  # falls 60 dB in ~0.17 s
-    assert not dsp.hit_fallen(hit[:int(0.1 * rate)], rate)
-    assert dsp.hit_fallen(hit, rate)
+    assert not fallen(hit[:int(0.1 * rate)])
+    assert fallen(hit)
     end = np.nonzero(dsp.end_hit(hit, rate))[0][-1] + 1  # where the gated whole hit ends
-    assert dsp.hit_fallen(hit[:end], rate)
+    assert fallen(hit[:end])
     hiss = np.r_[np.full(800, 1e-4), np.zeros(800)]  # before a hit: -80 dB, then nothing
-    assert not dsp.hit_fallen(hiss, rate)
-    assert not dsp.hit_fallen(np.sin(2 * np.pi * 200 * t) * np.exp(-t * 4), rate)
-    assert not dsp.hit_fallen(hit, rate, 0.0)
+    assert not fallen(hiss)
+    assert not fallen(np.sin(2 * np.pi * 200 * t) * np.exp(-t * 4))
+    assert not fallen(hit, 0.0)
+    n, whole = dsp.frame_db(hit, rate)
+    assert n == 80 and len(whole) == len(hit) // 80
 
 
 def test_end_hit_ends_a_hit_where_it_fires_again():

@@ -94,7 +94,8 @@ class AudioWriter:
                  shape: np.ndarray | None = None, end_after: int = 0):
         self.path, self.codec, self.gate_db = path, codec, float(gate_db)
         self.shape, self.n, self.end_after = shape, 0, int(end_after)
-        self.kept = [] if self.gate_db > 0 else None  # a one-shot's samples, for `ended`
+        # a one-shot's 5 ms frame energies so far (dsp.frame_db), and the samples after them
+        self.levels, self.rest = ([] if self.gate_db > 0 else None), np.zeros(0)
         self.rate = codec.sample_rate
         self.out_rate, self.out_frames = out_rate or self.rate, out_frames
         self.zi = None
@@ -124,14 +125,17 @@ class AudioWriter:
             x, self.sos_zi = signal.sosfilt(self.sos, x, zi=self.sos_zi)
         self.peak = max(self.peak, float(np.max(np.abs(x))) if len(x) else 0.0)
         self.file.write(x.astype(np.float32))
-        if self.kept is not None:
-            self.kept.append(x)
+        if self.levels is not None:
+            y = np.concatenate([self.rest, x])
+            n, e = dsp.frame_db(y, self.rate)
+            self.levels.append(e)
+            self.rest = y[len(e) * n:]
 
     @property
     def ended(self) -> bool:
         """A one-shot that has fallen `gate_db` below its peak: `finish` cuts what would follow."""
-        return self.kept is not None and self.n > self.end_after and \
-            dsp.hit_fallen(np.concatenate(self.kept), self.rate, self.gate_db)
+        return self.levels is not None and self.n > self.end_after and \
+            dsp.hit_fallen(np.concatenate(self.levels), self.gate_db)
 
     def finish(self, fmt: str, normalize=False) -> float:
         """Writes the file (see the class); returns the gain its level policy applied.
