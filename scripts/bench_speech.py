@@ -64,7 +64,9 @@ VARIANTS = {"default": [], "lpc16": ["--lpc", "16"], "lpc32": ["--lpc", "32"],
             "lr1": ["--learning-rate", "0.001"], "lr3": ["--learning-rate", "0.003"],
             "stateful8": ["--stateful", "8"],
             "lr1-stateful8": ["--learning-rate", "0.001", "--stateful", "8"],
-            "lr3-stateful8": ["--learning-rate", "0.003", "--stateful", "8"]}
+            "lr3-stateful8": ["--learning-rate", "0.003", "--stateful", "8"],
+            # The pitch stream: the sample one period back, periods up to 320 samples (50 Hz).
+            "pitch320": ["--pitch", "320"], "pitch320-stateful8": ["--pitch", "320", "--stateful", "8"]}
 
 
 def train(ds: Path, run: Path, minutes: float, extra: list[str], resume: bool = False) -> None:

@@ -63,14 +63,15 @@ def test_jax_builds_trains_generates_saves_and_loads(kit):
         from audiornn.cores import make_core
         from audiornn.runtime.sampler import Generator
         from audiornn.training.train import TrainConfig, train
-        # the step core's logits are the Keras model's (flat, tiered, tiered with --lpc), with
-        # every one-shot stream (the hit's point, its position, its envelope)
+        # the step core's logits are the Keras model's (flat, tiered, tiered with --lpc and
+        # with --pitch), with every one-shot stream (the hit's point, its position, its envelope)
         worst = 0.0
-        for core, lpc in (("flat", 0), ("tiered", 0), ("tiered", 4)):  # (4: the prediction stream)
+        for core, lpc, lag in (("flat", 0, 0), ("tiered", 0, 0), ("tiered", 4, 0), ("tiered", 0, 9)):
             streams = (code_stream("prev", "target", 8), label_stream(2, 4), latent_stream(4, 2),
                        position_stream(), envelope_stream())
             mc = ModelConfig.make(streams=streams, layers=2, units=12, core=core, frame=4,
-                             sample_units=16, **(dict(lpc=lpc, lpc_history=8) if lpc else dict()))
+                             sample_units=16, **(dict(lpc=lpc, lpc_history=8) if lpc else dict()),
+                             **(dict(pitch=lag, pitch_window=8) if lag else dict()))
             keras.utils.set_random_seed(0)
             m = build_model(mc)
             rng = np.random.default_rng(1)

@@ -15,11 +15,12 @@ from audiornn.runtime.sampler import Generator
 F = 4
 
 
-def tiered(labels=0, vectors=(), cell="lstm", layers=2, lpc=0):
+def tiered(labels=0, vectors=(), cell="lstm", layers=2, lpc=0, pitch=0):
     return dataclasses.replace(mconf(cell=cell, layers=layers, units=12, embedding=6, n_labels=labels,
                                      vectors=vectors),
                                core="tiered", options=dict(frame=F, sample_units=10, sample_layers=2,
-                                                           lpc=lpc, lpc_history=3 * F))
+                                                           lpc=lpc, lpc_history=3 * F, pitch=pitch,
+                                                           pitch_window=2 * F))
 
 
 def inputs(mc, b, t, seed=1):
@@ -57,11 +58,12 @@ def test_causal():
         assert np.abs(out[t] - ref[t]).max() > 1e-4  # and it does see it at once
 
 
-@pytest.mark.parametrize("cell,labels,vectors,lpc", [
-    ("lstm", 0, (), 0), ("gru", 3, (("knob", 2, "sequence"),), 0), ("lstm", 0, (("pos", 1, "step"),), 0),
-    ("lstm", 0, (), 6), ("gru", 2, (), 12)])  # lpc: the linear-prediction stream's order
-def test_step_and_run_equal_teacher_forcing(cell, labels, vectors, lpc):
-    mc = tiered(labels, vectors, cell, lpc=lpc)
+@pytest.mark.parametrize("cell,labels,vectors,lpc,pitch", [
+    ("lstm", 0, (), 0, 0), ("gru", 3, (("knob", 2, "sequence"),), 0, 0),
+    ("lstm", 0, (("pos", 1, "step"),), 0, 0), ("lstm", 0, (), 6, 0), ("gru", 2, (), 12, 0),
+    ("lstm", 0, (), 0, 11), ("gru", 0, (), 6, 9)])  # lpc: the prediction's order; pitch: its longest lag
+def test_step_and_run_equal_teacher_forcing(cell, labels, vectors, lpc, pitch):
+    mc = tiered(labels, vectors, cell, lpc=lpc, pitch=pitch)
     m = random_model(mc, scale=0.3)
     b, t = 2, 24
     x = inputs(mc, b, t)
@@ -86,9 +88,9 @@ def test_step_and_run_equal_teacher_forcing(cell, labels, vectors, lpc):
         np.testing.assert_allclose(np.asarray(logits), ref[:, k], atol=1e-4)
 
 
-@pytest.mark.parametrize("lpc", [0, 8])
-def test_priming_then_sampling_equals_the_model_over_both(lpc):
-    mc = tiered(lpc=lpc)
+@pytest.mark.parametrize("lpc,pitch", [(0, 0), (8, 0), (0, 10)])
+def test_priming_then_sampling_equals_the_model_over_both(lpc, pitch):
+    mc = tiered(lpc=lpc, pitch=pitch)
     m = random_model(mc, seed=4, scale=0.3)
     g = Generator(m, run_config(mc), chunk=11)
     prime = np.random.default_rng(2).integers(0, 256, 23).astype("int32")

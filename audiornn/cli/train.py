@@ -48,6 +48,11 @@ def make_parser():
                         "recomputed every frame from the past samples (0: none)")
     p.add_argument("--lpc-history", type=cli.positive_int, default=None, metavar="N",
                    help="tiered: samples the linear prediction is computed from (default 384)")
+    p.add_argument("--pitch", type=cli.nonneg_int, default=None, metavar="LAG",
+                   help="tiered: the sample tier also sees the sample one pitch period back, the "
+                        "period searched every frame up to LAG samples (0: none; 320 is 50 Hz at 16 kHz)")
+    p.add_argument("--pitch-window", type=cli.positive_int, default=None, metavar="N",
+                   help="tiered: samples the pitch period is matched on (default 128)")
     p.add_argument("--input-noise", type=cli.bounded(float, 0, 64), default=None, metavar="CODES",
                    help="tiered: in training, move each previous code by a normal draw of this "
                         "many codes, so the model learns from inputs as imperfect as its own (0: none)")

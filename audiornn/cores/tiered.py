@@ -11,7 +11,9 @@ sample tier also sees the linear prediction of its sample from the past
 samples (cores/lpc.py: coefficients once per frame from the N samples before
 it), as a learned table row between the two codes around the prediction, as
 LPCNet feeds its prediction: the network then has to learn the excitation
-rather than the formants.
+rather than the formants. With `pitch` (a longest lag), it also sees the
+sample one pitch period back, scaled by how well the last period matched
+(cores/pitch.py), as CELP's adaptive codebook does.
 
 This module holds both the Keras model (training) and its step math on the
 trained weights (generation, priming, scoring); tests prove they agree.
@@ -24,7 +26,8 @@ reads prev[t-F+1 .. t] (silence codes before the window).
 
 The step state is (frame-tier cell states..., cond (B, F, W), buf (B, F) the
 last F previous codes, phase (a scalar: the position within the frame)), and
-with `lpc` (hist (B, N), recent (B, p), coefficients (B, p)).
+with `lpc` (hist (B, N), recent (B, p), coefficients (B, p)), then with `pitch`
+(hist (B, N'), the frame's predictions (B, F), its gain (B,)).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import numpy as np
 from keras import ops
 
 from audiornn import dsp
-from audiornn.cores import lpc
+from audiornn.cores import lpc, pitch
 from audiornn.cores.base import BroadcastTime, CoreType, concat, fold_tables, latent_points
 from audiornn.cores.cells import CELLS, KERAS_LAYERS, stack_sequence, stack_step
 from audiornn.errors import AudioRNNError
@@ -139,6 +142,38 @@ class LinearPrediction(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
+class PitchPrediction(keras.layers.Layer):
+    """(B, T) previous codes -> (B, T, W): each position's pitch prediction of its own sample
+    (cores/pitch.py, from silence before the window) as a learned table row between the two
+    codes around it, plus the frame's gain times a learned vector: the pitch stream."""
+
+    def __init__(self, frame: int, max_lag: int, window: int, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.frame, self.max_lag, self.window, self.units = int(frame), int(max_lag), int(window), int(units)
+        self.history = pitch.history(self.frame, self.max_lag, self.window)
+        self.values = dsp.mu_law_decode(np.arange(256)).astype(np.float32)
+
+    def build(self, shape):
+        self.table = self.add_weight((256, self.units), initializer="glorot_uniform", name="table")
+        self.gain_vector = self.add_weight((self.units,), initializer="zeros", name="gain_vector")
+
+    def call(self, prev):
+        v = ops.take(ops.convert_to_tensor(self.values), ops.cast(prev, "int32"), axis=0)
+        silence = ops.full((ops.shape(prev)[0], self.history), float(self.values[dsp.SILENCE_CODE]))
+        pred, gain, _, _ = pitch.run(ops.concatenate([silence, v], axis=1), self.history,
+                                     self.frame, self.max_lag, self.window)
+        pred, gain = ops.stop_gradient(pred), ops.stop_gradient(gain)
+        return lpc.interpolated_rows(self.table, lpc.levels(pred)) + gain[..., None] * self.gain_vector
+
+    def compute_output_shape(self, shape):
+        return (shape[0], shape[1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "frame": self.frame, "max_lag": self.max_lag,
+                "window": self.window, "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
 class CodeNoise(keras.layers.Layer):
     """Training only: each previous code moved by a rounded normal draw of `sigma` codes
     (clipped to the code range), so the model learns from inputs as imperfect as the ones
@@ -167,6 +202,11 @@ class CodeNoise(keras.layers.Layer):
 def lpc_history(o) -> int:
     """The prediction's history N: `lpc_history` rounded up to whole frames."""
     return -(-o.lpc_history // o.frame) * o.frame
+
+
+def pitch_window(o) -> int:
+    """The pitch search's window W: `pitch_window` rounded up to whole frames."""
+    return -(-o.pitch_window // o.frame) * o.frame
 
 
 def build(config, o, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
@@ -205,6 +245,9 @@ def build(config, o, inputs: dict, stateful: bool = False) -> keras.KerasTensor:
     if o.lpc:
         z = keras.layers.Add(name="lpc_add")([z, LinearPrediction(
             f, o.lpc, lpc_history(o), w, name="lpc")(prev)])
+    if o.pitch:
+        z = keras.layers.Add(name="pitch_add")([z, PitchPrediction(
+            f, o.pitch, pitch_window(o), w, name="pitch")(prev)])
     for s in _sample_tier(config):
         z = keras.layers.Add(name=f"{s.name}_add")(
             [z, keras.layers.Dense(w, use_bias=False, name=f"{s.name}_sample")(inputs[s.name])])
@@ -272,6 +315,14 @@ class TieredCore:
         if self.order:
             self.history = lpc_history(o)
             self.lpc_table = ops.convert_to_tensor(model.get_layer("lpc").table.numpy())
+        # The pitch stream (0: none). Its step state: the N codes before the frame of the
+        # last step, that frame's F predictions and its gain.
+        self.max_lag = o.pitch
+        if self.max_lag:
+            layer = model.get_layer("pitch")
+            self.pitch_window, self.pitch_history = layer.window, layer.history
+            self.pitch_table = ops.convert_to_tensor(layer.table.numpy())
+            self.gain_vector = ops.convert_to_tensor(layer.gain_vector.numpy())
 
     # ------------------------------------------------------------------ state
 
@@ -284,6 +335,9 @@ class TieredCore:
             state += (ops.full((batch, self.history), dsp.SILENCE_CODE, dtype="int32"),
                       ops.full((batch, self.order), dsp.SILENCE_CODE, dtype="int32"),
                       ops.zeros((batch, self.order)))
+        if self.max_lag:  # see _pitch_frame
+            state += (ops.full((batch, self.pitch_history), dsp.SILENCE_CODE, dtype="int32"),
+                      ops.zeros((batch, self.frame)), ops.zeros((batch,)))
         return state
 
     def sequence_bias(self, conditions: dict | None, batch: int):
@@ -314,39 +368,54 @@ class TieredCore:
 
     # ------------------------------------------------------------------ step and run
 
+    def _pitch_frame(self, hist):
+        """The pitch stream at a frame's start from the N codes before it: (F predictions, gain)."""
+        pred, gain = pitch.frames(ops.take(self.values, hist, axis=0), self.pitch_history, 1,
+                                  self.frame, self.max_lag, self.pitch_window)
+        return pred[:, 0], gain[:, 0]
+
+    def _pitch_rows(self, pred, gain):
+        return lpc.interpolated_rows(self.pitch_table, lpc.levels(pred)) + gain[..., None] * self.gain_vector
+
     def step(self, inputs: dict, bias, state: tuple):
         """One sample for a batch: inputs hold this step's previous code (and per-step vectors)."""
         n = self.n_cell_states
         cells, cond, buf, phase = state[:n], state[n], state[n + 1], state[n + 2]
-        hist, recent, coeffs = state[n + 3:] if self.order else (None, None, None)
+        extra = state[n + 3:]
+        lpc_state, pitch_state = (extra[:3], extra[3:]) if self.order else ((), extra)
 
         def new_frame():
             c, s = self._frame_step(buf, bias, cells)
+            lp, pp = lpc_state, pitch_state
             if self.order:  # the history moves on by the frame just ended (buf)
-                h = ops.concatenate([hist[:, self.frame:], buf], axis=1)
-                c = (c, h, lpc.coefficients(ops.take(self.values, h, axis=0), self.order))
-            return (c,) + s
+                h = ops.concatenate([lpc_state[0][:, self.frame:], buf], axis=1)
+                lp = (h, lpc_state[1], lpc.coefficients(ops.take(self.values, h, axis=0), self.order))
+            if self.max_lag:
+                h = ops.concatenate([pitch_state[0][:, self.frame:], buf], axis=1)
+                pp = (h,) + self._pitch_frame(h)
+            return (c, lp, pp) + s
 
         def same_frame():
-            return ((cond, hist, coeffs) if self.order else cond,) + tuple(cells)
+            return (cond, lpc_state, pitch_state) + tuple(cells)
 
         out = ops.cond(ops.equal(phase, 0), new_frame, same_frame)
-        cond, cells = out[0], tuple(out[1:])
-        if self.order:
-            cond, hist, coeffs = cond
+        cond, lpc_state, pitch_state, cells = out[0], tuple(out[1]), tuple(out[2]), tuple(out[3:])
         prev = ops.cast(inputs[self.feedback], "int32")
         buf = ops.concatenate([buf[:, 1:], prev[:, None]], axis=1)
         window = ops.take(self.window_tables, buf + self.window_offsets, axis=0)  # (B, F, W)
         z = ops.sum(window, axis=1) + self.sample_bias + ops.take(cond, phase, axis=1)
         z = z + self._vectors(inputs)
-        extra = ()
         if self.order:
+            hist, recent, coeffs = lpc_state
             recent = ops.concatenate([recent[:, 1:], prev[:, None]], axis=1)
             pred = lpc.predict(coeffs, ops.take(self.values, recent, axis=0))
             z = z + lpc.interpolated_rows(self.lpc_table, lpc.levels(pred))
-            extra = (hist, recent, coeffs)
+            lpc_state = (hist, recent, coeffs)
+        if self.max_lag:
+            _, seg, gain = pitch_state
+            z = z + self._pitch_rows(ops.take(seg, phase, axis=1), gain)
         logits = self._sample_logits(z)
-        return logits, cells + (cond, buf, ops.mod(phase + 1, self.frame)) + extra
+        return logits, cells + (cond, buf, ops.mod(phase + 1, self.frame)) + lpc_state + pitch_state
 
     def run(self, inputs: dict, bias, state: tuple, logits: bool = True):
         """Whole sequences from a state at a frame boundary (phase 0): (B, T) -> (B, T, 256).
@@ -379,6 +448,14 @@ class TieredCore:
             z = z + lpc.interpolated_rows(self.lpc_table, lpc.levels(pred))
             start = (t - 1) // f * f  # the last frame's first position
             extra = (codes[:, start:start + self.history], codes[:, -self.order:], coeffs)
+        if self.max_lag:
+            at = n + 3 + (3 if self.order else 0)
+            codes = ops.concatenate([state[at][:, f:], buf, prev], axis=1)  # the N before, then prev
+            pred, gain, seg, g = pitch.run(ops.take(self.values, codes, axis=0), self.pitch_history,
+                                           f, self.max_lag, self.pitch_window)
+            z = z + self._pitch_rows(pred, gain)
+            start = (t - 1) // f * f
+            extra += (codes[:, start:start + self.pitch_history], seg, g)
         out = self._sample_logits(z) if logits else None
         last = ops.concatenate([buf, prev], axis=1)[:, -f:]
         phase = ops.cast(ops.mod(ops.convert_to_tensor(t), f), "int32")
@@ -396,6 +473,8 @@ class Tiered(CoreType):
         sample_layers: its layers before the head (the first reads the window);
         lpc: the order of the linear-prediction stream the sample tier sees (0: none);
         lpc_history: the samples its coefficients are computed from (whole frames);
+        pitch: the longest lag of the pitch stream the sample tier sees (0: none);
+        pitch_window: the samples its lag is matched on (whole frames);
         input_noise: training only, the previous codes are moved by this many codes (a
         normal draw's standard deviation, rounded; 0: none)."""
 
@@ -404,6 +483,8 @@ class Tiered(CoreType):
         sample_layers: int = 2
         lpc: int = 0
         lpc_history: int = 384
+        pitch: int = 0
+        pitch_window: int = 128
         input_noise: float = 0.0
 
     def validate(self, config) -> None:
@@ -417,6 +498,10 @@ class Tiered(CoreType):
         if o.lpc and not (2 <= o.lpc <= 64 and o.lpc <= o.lpc_history <= 16384):
             raise AudioRNNError(f"--lpc takes an order in [2, 64] (0: none) and --lpc-history "
                                 f"at least the order and at most 16384, got {o.lpc}, {o.lpc_history}")
+        if o.pitch and not (o.frame + 1 < o.pitch <= 4096 and 1 <= o.pitch_window <= 4096):
+            raise AudioRNNError(f"--pitch takes a longest lag above --frame + 1 and at most 4096 "
+                                f"(0: none) and --pitch-window at most 4096, got {o.pitch}, "
+                                f"{o.pitch_window}")
         others = [s.name for s in config.streams if s.embedded and s.per == "step" and not s.feedback]
         if not config.feedback or others:
             raise AudioRNNError("the tiered core models a signal from its own past; an input "
