@@ -1,6 +1,7 @@
 """One-shots on real recorded kits (not a test): hydrogen-drumkits, learned as a producer would.
 
   python scripts/bench_kits.py [--kits BJA_Pacific ElectricEmpireKit] [--minutes 10] [--work DIR]
+                               [--pca-map]
 
 For each kit of Debian's `hydrogen-drumkits` (installed with apt when missing;
 nothing is committed): its hits in one folder per family (kick, snare, hat, tom,
@@ -17,6 +18,10 @@ layer of an instrument goes with it), `data --oneshot` at the kit's own rate
 - map lines: between pairs of training hits of different classes, 5 hits along the
   line; the share of lines whose centroids move monotonically, the 5 made as one batch
   (each its own random numbers) and each with the same seed (only the point changes).
+
+`--pca-map` trains with the map started as before brightness led it (the baseline:
+scripts/pca_map_train.py); run it beside the default in another --work, each under
+`taskset -c N` with TF_NUM_INTRAOP_THREADS=1, to compare the two at equal CPU time.
 """
 
 from __future__ import annotations
@@ -46,8 +51,8 @@ KITS = Path("/usr/share/hydrogen/data/drumkits")
 PY = [sys.executable, "-m", "audiornn"]
 
 
-def sh(*args: str) -> str:
-    r = subprocess.run([*PY, *args], capture_output=True, text=True)
+def sh(*args: str, py: list[str] = PY) -> str:
+    r = subprocess.run([*py, *args], capture_output=True, text=True)
     if r.returncode:
         sys.exit(f"audiornn {args[0]} failed:\n{r.stderr[-3000:]}")
     return r.stdout + r.stderr
@@ -178,7 +183,7 @@ def page_seconds(run: Path, tries: int = 4) -> list[float]:
     return out
 
 
-def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
+def bench(kit: str, work: Path, minutes: float, hits: int, pca_map: bool = False) -> dict:
     d = work / kit
     folder = d / "classes"
     counts = classes(KITS / kit, folder)
@@ -187,8 +192,9 @@ def bench(kit: str, work: Path, minutes: float, hits: int) -> dict:
     run = d / "run"
     t0 = time.perf_counter()
     if not (run / "model.keras").exists():
+        py = [sys.executable, str(Path(__file__).parent / "pca_map_train.py")] if pca_map else PY
         sh("train", str(d / "ds"), "--run", str(run), "--max-minutes", f"{minutes:g}",
-           "--epochs", "10000", "-q")
+           "--epochs", "10000", "-q", py=py)
     train_min = (time.perf_counter() - t0) / 60
     sh("eval", str(run), "--hits", str(hits), "-q")
     e = json.loads((run / "eval.json").read_text())
@@ -220,12 +226,14 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=10.0, help="training budget per kit")
     p.add_argument("--hits", type=int, default=4, help="generated hits per class in eval")
     p.add_argument("--work", default="/tmp/bench-kits")
+    p.add_argument("--pca-map", action="store_true",
+                   help="the baseline: the map started from the hits' features alone")
     a = p.parse_args()
     install()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs; work folder {work}")
-    rows = {kit: bench(kit, work, a.minutes, a.hits) for kit in a.kits}
+    rows = {kit: bench(kit, work, a.minutes, a.hits, a.pca_map) for kit in a.kits}
     (work / "bench_kits.json").write_text(json.dumps(rows, indent=1))
     print(f"\nreal kits, {a.minutes:g} CPU-minutes of `train` (one-shot defaults) each")
     print(f"{'kit':<16}{'rate':>7}{'bits':>7}{'LPC':>7}{'2nd onsets real/model/gated':>30}"

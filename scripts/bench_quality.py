@@ -49,6 +49,8 @@ CORES = {
     # scripts/bench_speech.py --variants default lr1 ...).
     "tiered-lr1": {"learning_rate": 1e-3},
     "tiered-lr3": {"learning_rate": 3e-3},
+    # The pitch stream (--pitch LAG): the sample one period back, periods up to 320 samples.
+    "tiered-pitch320": {"pitch": 320},
 }
 
 

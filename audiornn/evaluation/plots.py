@@ -246,7 +246,7 @@ def plot_map(hm, grid_points: np.ndarray, grid_hits: list[np.ndarray], path: Pat
         sel = hm.labels == k if hm.label_names else np.ones(len(hm.points), bool)
         ax.scatter(hm.points[sel, 0], hm.points[sel, 1], s=28, color=f"C{k}", label=name,
                    edgecolor="k", lw=0.4, zorder=3)
-    ax.set(xlabel="map x", ylabel="map y",
+    ax.set(xlabel="map x (it started as brightness: darker to the left)", ylabel="map y",
            title="the map of hits: training hits (dots); grey: a hit generated at each grid point")
     ax.title.set_fontsize(10)
     ax.legend(fontsize=8, loc="upper right")
