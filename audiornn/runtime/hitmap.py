@@ -4,7 +4,7 @@ The one-shot job learns a latent point per training hit together with the
 model (an auto-decoder: the point is a per-sequence stream, its table a
 trainable embedding with a small L2 penalty that keeps the map compact and
 centred). Training starts the points from the hits' sound (`initial_points`:
-brightness along the first axis), so that similar hits start close and the
+brightness along the first axis, length along the second), so that similar hits start close and the
 network can use the map from its first step. The table's last row is the centre (0), used for held-out hits. A
 point anywhere on the map conditions generation (`generate --at`); a new hit
 is placed by fitting its point with the model frozen (`generate --like`).
@@ -126,32 +126,46 @@ def hit_features(x: np.ndarray, rate: int) -> np.ndarray:
 def initial_points(hits: list[np.ndarray], rate: int, dim: int) -> np.ndarray:
     """Where training starts the map (training then moves the points: an auto-decoder).
 
-    The first coordinate is the hit's brightness: its log spectral centroid,
-    standardized, so that the map runs from dark (left) to bright (right) and a line
-    between two hits passes through the brightnesses between theirs. The others are the
-    principal components of the rest of the hits' sound (`hit_features`, each
-    standardized, with brightness taken out), at half brightness's spread, so hits
-    that sound alike start close and brightness decides which hits are near. The
-    points are scaled to a radius of 1.
+    The first coordinate is the hit's brightness (its log spectral centroid), so that
+    the map runs from dark (left) to bright (right) and a line between two hits passes
+    through the brightnesses between theirs. The second is its length (the log of its
+    energy's mean time), from short (bottom) to long. Any others are the principal
+    components of the rest of the hits' sound (`hit_features`, each standardized, with
+    brightness and length taken out). Each is standardized, the second and later at
+    half brightness's spread, so brightness decides most which hits are near; the points
+    are then scaled to a radius of 1.
     """
     from audiornn import metrics
 
-    f = np.array([hit_features(x, rate) for x in hits])
-    f = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)
-    c = np.log([max(metrics.spectral_centroid(np.asarray(x), rate), 1.0) for x in hits])
-    c = (c - c.mean()) / (c.std() + 1e-9)
+    def standard(v):
+        v = np.asarray(v, np.float64)
+        return (v - v.mean()) / (v.std() + 1e-9)
+
+    bright = standard(np.log([max(metrics.spectral_centroid(np.asarray(x), rate), 1.0) for x in hits]))
+    length = standard(np.log([energy_time(x, rate) + 1e-3 for x in hits]))
     pts = np.zeros((len(hits), dim))
-    pts[:, 0] = c
+    pts[:, 0] = bright
     if dim > 1:
-        rest = f - np.outer(c, c @ f) / max(float(c @ c), 1e-9)
+        pts[:, 1] = 0.5 * length
+    if dim > 2:
+        f = np.array([hit_features(x, rate) for x in hits])
+        f = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)
+        known = np.stack([bright, length], axis=1)
+        rest = f - known @ np.linalg.lstsq(known, f, rcond=None)[0]
         u, s, _ = np.linalg.svd(rest, full_matrices=False)
-        k = min(dim - 1, u.shape[1])
+        k = min(dim - 2, u.shape[1])
         other = u[:, :k] * s[:k]
         spread = np.sqrt(np.mean(other[:, 0] ** 2)) if k else 0.0
         if spread > 0:
-            pts[:, 1:1 + k] = 0.5 * other / spread
+            pts[:, 2:2 + k] = 0.5 * other / spread
     r = np.sqrt(np.mean(np.sum(pts**2, axis=1)))
     return pts / r if r > 0 else pts
+
+
+def energy_time(x: np.ndarray, rate: int) -> float:
+    """The energy-weighted mean time of a hit, in seconds: short hits small, ringing ones large."""
+    e = np.asarray(x, np.float64) ** 2
+    return float(np.sum(np.arange(len(e)) * e) / max(np.sum(e), 1e-20) / rate)
 
 
 def write_map(run_dir: str | os.PathLike, model: keras.Model, config: RunConfig) -> Path:
