@@ -91,6 +91,8 @@ CASES = [
       for opt in ("--epochs", "--batch-size", "--window", "--units", "--layers",
                   "--steps-per-epoch") for v in ["0", "-1", "1000000000"]],
     *[("train", ["DS", "--run", "NEW", "--dropout", v], "--dropout") for v in ["nan", "-1", "1"]],
+    *[("train", ["DS", "--run", "NEW", "--pitch", v], "--pitch") for v in ["-1", "10", "17", "5000"]],
+    ("train", ["DS", "--run", "NEW", "--pitch", "320", "--pitch-window", "9999"], "--pitch-window"),
     *[("data", ["TONE", "--out", "NEWDS", "--sample-rate", v], "--sample-rate")
       for v in ["0", "-1", "1000000000"]],
     *[("data", ["TONE", "--out", "NEWDS", "--preemphasis", v], "--preemphasis")
