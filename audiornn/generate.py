@@ -83,16 +83,18 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
         raise AudioRNNError(f"{run}: --input applies effect runs; this run generates audio")
     if decode == "mean":
         raise AudioRNNError("--decode mean applies to effects (--input); use sample or argmax")
-    points, placed, envelopes = None, "", None
+    points, placed, envelopes, weights = None, "", None, None
     if at or like:
-        points, label, placed = _map_points(gen, at, like, prime, label, mix, num, spread, seed)
+        points, label, weights, placed = _map_points(gen, at, like, prime, label, mix, num,
+                                                     spread, seed)
     if like and gen.envelope is not None:  # variations of the dropped hit follow its level
         envelopes = np.tile(hitmap.hit_envelope(like, gen.config), (num, 1))
     paths = gen.write(out, seconds=seconds, num=num, temperature=temperature,
                       greedy=greedy or decode == "argmax", seed=seed, prime=prime,
                       batch_size=batch_size, fmt=fmt, normalize=normalize, label=label,
                       mix=parse_mix(mix) if mix else None, values=values, progress=not quiet,
-                      points=points, floor=floor, gate_db=gate, top_p=top_p, envelopes=envelopes)
+                      points=points, floor=floor, gate_db=gate, top_p=top_p, envelopes=envelopes,
+                      label_weights=weights)
     seconds = f"{sf.info(str(paths[0])).duration:g} s"
     if len(paths) == 1:
         return placed + f"wrote {paths[0]}: {seconds} at {gen.sample_rate} Hz"
@@ -101,7 +103,9 @@ def generate(run: str, out: str, *, input_path: str | None = None, decode: str |
 
 
 def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: float, seed: int):
-    """--at / --like on a one-shot map: (num points, the label to use, a line on the placement)."""
+    """--at / --like on a one-shot map: (num points, the label to use, the label blend to use
+    instead (--at with neither --label nor --mix: the hits nearest each point's), a line on
+    the placement)."""
     if at and like:
         raise AudioRNNError("give --at or --like, not both")
     if prime:
@@ -116,7 +120,7 @@ def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: f
             extent = ", ".join(f"{a:.2f}..{b:.2f}" for a, b in zip(lo, hi))
             log.warning("--at %s is outside the map (its hits span %s): the model has heard "
                         "nothing like it there, expect noise", at, extent)
-        fitted = hm.label_of(hm.nearest(centre))
+        fitted = None
     else:
         res = hitmap.place(gen.model, gen.config, like)
         centre, k = res["point"], res["nearest"]
@@ -125,4 +129,5 @@ def _map_points(gen: Generator, at, like, prime, label, mix, num: int, spread: f
                   f"{res['bits']:.3f} bits/sample, nearest training hit {hm.names[k]}"
                   + (f" ({hm.label_of(k)})" if hm.label_of(k) else "") + "\n")
     points = hitmap.variations(centre, num, spread, hm.radius, seed)
-    return points, label or (None if mix else fitted), placed
+    weights = hm.label_weights(points) if at and not (label or mix) else None
+    return points, label or (None if mix else fitted), weights, placed

@@ -1,7 +1,7 @@
 """The sampling sweep (not a test): temperature and probability floor against what a listener hears.
 
   python scripts/bench_sampling.py RUN [--seconds 8] [--num 4]
-        [--temperatures 1 0.9] [--floors 0 0.001 0.002 0.003] [--top-ps 0.95 0.9 0.8]
+        [--temperatures 1 0.95 0.9 0.85] [--floors 0 0.0005 0.001] [--top-ps 0.99 0.98 0.95]
 
 One run, side by side, the same model and seeds: for every temperature and
 floor, `--num` files of `--seconds`, compared with as much real held-out
@@ -56,9 +56,9 @@ def main() -> None:
     p.add_argument("run")
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--num", type=int, default=4)
-    p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.9])
-    p.add_argument("--floors", type=float, nargs="+", default=[0.0, 0.001, 0.002, 0.003])
-    p.add_argument("--top-ps", type=float, nargs="+", default=[0.95, 0.9, 0.8],
+    p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.95, 0.9, 0.85])
+    p.add_argument("--floors", type=float, nargs="+", default=[0.0, 0.0005, 0.001])
+    p.add_argument("--top-ps", type=float, nargs="+", default=[0.99, 0.98, 0.95],
                    help="nucleus sampling's shares, each tried with no floor")
     a = p.parse_args()
     settings = ([(t, f, 1.0) for t in a.temperatures for f in a.floors]

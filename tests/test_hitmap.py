@@ -13,6 +13,7 @@ from audiornn.config import ModelConfig
 from audiornn.cores.flat import Core
 from audiornn.errors import AudioRNNError
 from audiornn.evaluation import evaluate as evaluation
+from audiornn.generate import _map_points
 from audiornn.runtime.hitmap import HitMap, initial_points, parse_point, place, variations
 from audiornn.runtime.model import build_model, load_run
 from audiornn.runtime.sampler import Generator
@@ -116,6 +117,21 @@ def test_step_core_equals_keras_with_a_point_and_positions(core):
         assert isinstance(c, Core)
 
 
+def test_labels_blend_along_a_line_between_hits_of_two_labels():
+    # Two kicks on the left, two hats on the right: a line from a kick to a hat moves
+    # from all kick to all hat, a little more hat at every step; each weight row sums to 1.
+    pts = np.array([[-1.0, 0.0], [-1.0, 0.2], [1.0, 0.0], [1.0, 0.2]])
+    hm = HitMap(pts, ["k0", "k1", "h0", "h1"], np.array([0, 0, 1, 1]), ["kick", "hat"])
+    line = np.linspace(pts[0], pts[2], 9)
+    w = hm.label_weights(line)
+    assert np.allclose(w.sum(axis=1), 1.0)
+    assert np.allclose(w[0], [1, 0]) and np.allclose(w[-1], [0, 1])
+    assert np.allclose(w[4], [0.5, 0.5])  # halfway: as much of each
+    assert np.all(np.diff(w[:, 1]) > 0)
+    near = hm.label_weights(line, blend=False)  # the nearest hit's label: a step
+    assert set(near[:, 1]) == {0.0, 1.0} and np.all(np.diff(near[:, 1]) >= 0)
+
+
 def test_parse_point_and_variations():
     np.testing.assert_allclose(parse_point("0.5,-1", 2), [0.5, -1.0])
     for bad in ("1", "1,2,3", "a,b", "nan,0", "inf,1", ""):
@@ -171,6 +187,11 @@ def test_generate_at_and_like_cli(map_run, capsys):
     assert generate.main([run, "--at", f"{x},{y}", "--num", "3", "--out", str(out / "at"), "-q"]) == 0
     files = sorted((out / "at").glob("*.wav"))
     assert len(files) == 3 and all(sf.info(f).frames == int(0.15 * RATE) for f in files)
+    gen = Generator.from_run(run)  # --at's label: the nearest hits' blend; --label wins
+    pts, label, weights, _ = _map_points(gen, f"{x},{y}", None, None, None, None, 3, 0.0, 0)
+    assert label is None and np.allclose(weights, [[0.0, 1.0]] * 3)  # a kick's own point
+    pts, label, weights, _ = _map_points(gen, f"{x},{y}", None, None, "hat", None, 3, 0.5, 0)
+    assert label == "hat" and weights is None
     hit = map_run / "kit" / "kick" / "kick0.wav"
     assert generate.main([run, "--like", str(hit), "--num", "2", "--out", str(out / "like"),
                           "-q"]) == 0

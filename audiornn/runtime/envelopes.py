@@ -33,13 +33,19 @@ def table(config) -> np.ndarray:
 def at_points(config, map_points: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(num, frames): for each point, the envelopes of the NEAREST training hits around it,
     weighted by inverse squared distance (a training hit's own point: its envelope)."""
-    env = table(config)
-    out = np.zeros((len(points), env.shape[1]))
+    return near_weights(map_points, points) @ table(config)
+
+
+def near_weights(map_points: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(num, hits): for each point, the weights of the NEAREST training hits around it, by
+    inverse squared distance, summing to 1 (the others 0; at a hit's own point, that hit)."""
+    map_points = np.asarray(map_points, np.float64)
+    out = np.zeros((len(points), len(map_points)))
     for r, p in enumerate(np.asarray(points, np.float64)):
         d2 = np.sum((map_points - p) ** 2, axis=1)
         near = np.argsort(d2)[:NEAREST]
         w = 1.0 / np.maximum(d2[near], 1e-12)
-        out[r] = w @ env[near] / w.sum()
+        out[r, near] = w / w.sum()
     return out
 
 

@@ -84,14 +84,19 @@ class HitMap:
         total = sum(w for k, w in enumerate(weights) if w > 0 and (self.labels == k).any())
         return out / total if total else self.points.mean(axis=0)
 
-    def label_weights(self, points: np.ndarray) -> np.ndarray | None:
-        """(n, n_labels) one-hot: each point takes its nearest training hit's label."""
+    def label_weights(self, points: np.ndarray, blend: bool = True) -> np.ndarray | None:
+        """(n, n_labels): each point's label blend, that of the training hits nearest to
+        it, weighted as their envelopes are (envelopes.near_weights), so that the label
+        moves smoothly along a line across the map as the point does; with `blend` off,
+        one-hot: the nearest hit's label."""
         if not self.label_names:
             return None
-        out = np.zeros((len(points), len(self.label_names)))
-        for r, p in enumerate(points):
-            out[r, max(0, self.labels[self.nearest(p)])] = 1.0
-        return out
+        from audiornn.runtime.envelopes import near_weights
+
+        hits = np.eye(len(self.label_names))[np.maximum(self.labels, 0)]  # (hits, n_labels)
+        if blend:
+            return near_weights(self.points, points) @ hits
+        return hits[[self.nearest(p) for p in points]]
 
     def grid(self, n: int = 5) -> np.ndarray:
         """(n * n, 2) points evenly across the map's box (the first two dimensions; the
