@@ -23,6 +23,7 @@ import numpy as np
 from audiornn.config import RunConfig
 from audiornn.errors import AudioRNNError
 from audiornn.files import write_json_atomic
+from audiornn.runtime.envelopes import near_weights
 
 
 @dataclasses.dataclass
@@ -91,8 +92,6 @@ class HitMap:
         one-hot: the nearest hit's label."""
         if not self.label_names:
             return None
-        from audiornn.runtime.envelopes import near_weights
-
         hits = np.eye(len(self.label_names))[np.maximum(self.labels, 0)]  # (hits, n_labels)
         if blend:
             return near_weights(self.points, points) @ hits
