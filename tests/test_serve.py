@@ -86,7 +86,7 @@ def post_json(base, run, query="", body=None):
     return status, json.loads(data)
 
 
-def wait(base, job_id, timeout=60):
+def wait(base, job_id, timeout=180):
     t0 = time.time()
     while time.time() - t0 < timeout:
         job = json.loads(call(f"{base}/api/jobs/{job_id}")[2])
