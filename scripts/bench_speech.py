@@ -66,7 +66,11 @@ VARIANTS = {"default": [], "lpc16": ["--lpc", "16"], "lpc32": ["--lpc", "32"],
             "lr1-stateful8": ["--learning-rate", "0.001", "--stateful", "8"],
             "lr3-stateful8": ["--learning-rate", "0.003", "--stateful", "8"],
             # The pitch stream: the sample one period back, periods up to 320 samples (50 Hz).
-            "pitch320": ["--pitch", "320"], "pitch320-stateful8": ["--pitch", "320", "--stateful", "8"]}
+            "pitch320": ["--pitch", "320"], "pitch320-stateful8": ["--pitch", "320", "--stateful", "8"],
+            # A larger first step that falls to a tenth over the budget (--lr-decay).
+            "lr3-decay": ["--learning-rate", "0.003", "--lr-decay", "0.1"],
+            "lr6-decay": ["--learning-rate", "0.006", "--lr-decay", "0.1"],
+            "lr10-decay": ["--learning-rate", "0.01", "--lr-decay", "0.1"]}
 
 
 def train(ds: Path, run: Path, minutes: float, extra: list[str], resume: bool = False) -> None:
