@@ -166,3 +166,28 @@ def test_level_and_periodicity_checks_tell_tones_noise_and_clicks_apart():
     half_silent = np.concatenate([tone[:rate], np.zeros(rate)])
     assert metrics.stuck_silence_fraction(half_silent, rate) == pytest.approx(0.5, abs=0.05)
     assert metrics.stuck_silence_fraction(tone, rate) == 0.0
+
+
+def clip(rms_dbfs, level_match):
+    return {"seconds": 8.0, "silent_fraction": 0.0, "flatness": 0.03, "rms_dbfs": rms_dbfs,
+            "voiced_fraction": 0.1, "level_match": level_match}
+
+
+@pytest.mark.parametrize("gen_db,temperature,hint", [
+    (-30.3, 1.0, "--temperature 1.1"),  # a real-speech run in the quiet trap (eval.json's values)
+    (-26.0, 1.1, "--temperature 1.2"),  # hotter than it was sampled
+    (-20.6, 1.0, None),                 # the same voice's healthy run: no hint
+    (-12.0, 1.0, None),                 # louder than real is not the quiet trap
+])
+def test_eval_names_the_quiet_trap_and_a_hotter_temperature(gen_db, temperature, hint):
+    from audiornn.evaluation import report
+
+    g = {"clips": {"generated": clip(gen_db, 0.07)}, "real": clip(-18.8, 0.83),
+         "temperature": temperature}
+    lines = report.table({"generated": g})
+    assert ("next step" in lines) == (hint is not None)
+    if hint:
+        assert hint in lines and "quiet codes" in lines
+    # A --compare file that is quiet is the user's, not the model's: no hint for it.
+    g = {"clips": {"mine.wav": clip(-40.0, 0.0)}, "real": clip(-18.8, 0.83)}
+    assert "next step" not in report.table({"generated": g})

@@ -301,6 +301,8 @@ def evaluate(run_dir: str | os.PathLike, *, dataset_dir: str | None = None,
         gen_clips[Path(f).name] = dsp.resample(x, r, rate)
     if gen_clips:
         result["generated"] = _compare_generated(gen_clips, config, ds, seed, plots_dir, result)
+        if generate_seconds:
+            result["generated"]["temperature"] = temperature
 
     # One-shots: per label, generated hits against the real ones.
     result["oneshots"] = None
