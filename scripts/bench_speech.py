@@ -70,7 +70,6 @@ VARIANTS = {"default": [], "lpc16": ["--lpc", "16"], "lpc32": ["--lpc", "32"],
             # A larger first step that falls to a tenth over the budget (--lr-decay).
             "lr3-decay": ["--learning-rate", "0.003", "--lr-decay", "0.1"],
             "lr6-decay": ["--learning-rate", "0.006", "--lr-decay", "0.1"],
-            "lr10-decay": ["--learning-rate", "0.01", "--lr-decay", "0.1"],
             # A second seed of the two, to tell a setting from a run's luck.
             "seed1": ["--seed", "1"],
             "lr6-decay-seed1": ["--learning-rate", "0.006", "--lr-decay", "0.1", "--seed", "1"]}
